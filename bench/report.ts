@@ -1,0 +1,156 @@
+/**
+ * Throughput report: every parser over the three corpora (20 MB each by
+ * default, 16 KiB chunks), warm-up passes then timed rounds, median MB/s,
+ * printed as a Markdown table with the ratio of our parser to each peer and
+ * the verdict on the target (at least 3x the fastest peer on the XMPP
+ * corpus). Runners are interleaved, in a rotating order, within each round,
+ * and each ratio is the median of per-round ratios, which resists the slow
+ * swings in load of a shared machine. Every pass checks the stanza count.
+ *
+ * Run: `deno task bench:report [--size=MB] [--rounds=N] [--warmup=N]`.
+ *
+ * @module
+ */
+
+import {
+  type Corpus,
+  deepDocument,
+  largeStanzas,
+  toChunks,
+  xmppStream,
+} from "./corpus.ts";
+import { OURS, oursParser } from "./_ours.ts";
+import { PEERS, type Runner } from "./_peers.ts";
+
+const TARGET = 3;
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  const value = arg === undefined
+    ? fallback
+    : Number(arg.slice(name.length + 3));
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`Bad --${name}`);
+  return value;
+}
+
+const size = option("size", 20) * 1e6;
+const rounds = option("rounds", 5);
+const warmup = option("warmup", 2);
+const gc = (globalThis as { gc?: () => void }).gc;
+const runners: readonly Runner[] = [...OURS, ...PEERS];
+
+/** Median of a non-empty list. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function pass(runner: Runner, corpus: Corpus, chunks: Uint8Array[]): number {
+  gc?.();
+  const start = performance.now();
+  const stanzas = runner.run(chunks);
+  const ms = performance.now() - start;
+  if (stanzas !== corpus.stanzas) {
+    throw new Error(
+      `${runner.name} saw ${stanzas} of ${corpus.stanzas} stanzas in ${corpus.name}`,
+    );
+  }
+  return corpus.bytes.length / 1e3 / ms;
+}
+
+/** Median MB/s and spread of each runner on one corpus. */
+function measure(corpus: Corpus): Map<Runner, number[]> {
+  const chunks = toChunks(corpus.bytes);
+  const speeds = new Map<Runner, number[]>(runners.map((r) => [r, []]));
+  for (let i = 0; i < warmup; i++) {
+    for (const r of runners) pass(r, corpus, chunks);
+  }
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round so that noise spreads over all runners.
+    for (let k = 0; k < runners.length; k++) {
+      const runner = runners[(k + round) % runners.length]!;
+      speeds.get(runner)!.push(pass(runner, corpus, chunks));
+    }
+  }
+  return speeds;
+}
+
+const corpora: Corpus[] = [
+  xmppStream(size, { close: true }),
+  largeStanzas(size, { close: true }),
+  deepDocument(size, { close: true }),
+];
+
+console.log(`# Parser throughput\n`);
+console.log(
+  `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ${Deno.build.os}/${Deno.build.arch}, ` +
+    `${navigator.hardwareConcurrency} CPUs; 16 KiB chunks; ${warmup} warm-up + ${rounds} ` +
+    `timed rounds, median; MB = 10^6 bytes; gc between passes: ${
+      gc ? "yes" : "no"
+    }.\n`,
+);
+for (const c of corpora) {
+  console.log(
+    `- ${c.name}: ${
+      (c.bytes.length / 1e6).toFixed(1)
+    } MB, ${c.stanzas} stanzas`,
+  );
+}
+
+const results = corpora.map((c) => {
+  console.error(`measuring ${c.name} ...`);
+  return measure(c);
+});
+const med = (i: number, r: Runner) => median(results[i]!.get(r)!);
+/** Median over rounds of ours / this runner, both timed in the same round. */
+const pairedRatio = (i: number, r: Runner) => {
+  const ours = results[i]!.get(oursParser)!;
+  return median(
+    results[i]!.get(r)!.map((speed, round) => ours[round]! / speed),
+  );
+};
+
+const header = [
+  "parser",
+  ...corpora.flatMap((c) => [`${c.name} MB/s`, "ours/this"]),
+];
+console.log(
+  `\n| ${header.join(" | ")} |\n|${header.map(() => " --- |").join("")}`,
+);
+for (const runner of runners) {
+  const cells = corpora.flatMap((_, i) => {
+    const speed = med(i, runner);
+    const ratio = runner === oursParser
+      ? "1.00"
+      : pairedRatio(i, runner).toFixed(2);
+    return [speed.toFixed(1), ratio];
+  });
+  console.log(`| ${runner.name} | ${cells.join(" | ")} |`);
+}
+
+console.log(
+  `\nours/this: median over rounds of the ratio of the two speeds in one round.`,
+);
+console.log(`\nSpread (min-max MB/s over the timed rounds):\n`);
+console.log(`| parser | ${corpora.map((c) => c.name).join(" | ")} |`);
+console.log(`| --- |${corpora.map(() => " --- |").join("")}`);
+for (const runner of runners) {
+  const cells = corpora.map((_, i) => {
+    const s = results[i]!.get(runner)!;
+    return `${Math.min(...s).toFixed(1)}-${Math.max(...s).toFixed(1)}`;
+  });
+  console.log(`| ${runner.name} | ${cells.join(" | ")} |`);
+}
+
+const fastest = PEERS.reduce((a, b) => (med(0, a) >= med(0, b) ? a : b));
+const ratio = pairedRatio(0, fastest);
+console.log(
+  `\nTarget (ours >= ${TARGET}x the fastest peer on ${corpora[0]!.name}): ` +
+    `${ratio >= TARGET ? "MET" : "NOT MET"}: ${
+      ratio.toFixed(2)
+    }x ${fastest.name}.`,
+);
+for (const runner of runners) console.log(`- ${runner.name}: ${runner.output}`);

@@ -1,0 +1,13 @@
+/**
+ * The operator type of this package.
+ *
+ * @module
+ */
+
+import type { Observable } from "rxjs";
+
+/**
+ * An RxJS operator: a function from one Observable to another, usable in
+ * `pipe()`. The same shape as RxJS's `OperatorFunction<T, R>`.
+ */
+export type Operator<T, R> = (source: Observable<T>) => Observable<R>;

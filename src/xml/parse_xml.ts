@@ -1,0 +1,130 @@
+/**
+ * The `parseXml()` operator: bytes to parse events.
+ *
+ * @module
+ */
+
+import {
+  concat,
+  defer,
+  mergeMap,
+  type Observable,
+  type ObservableInput,
+  throwError,
+} from "rxjs";
+import type { Element } from "./element.ts";
+import type { Operator } from "./operator.ts";
+import type { XmlDeclaration, XmlEvent } from "./events.ts";
+import type { ParserLimits } from "./limits.ts";
+import { XmlParser } from "./parser.ts";
+import type { XmlSink } from "./sink.ts";
+
+/** Options of the parsing operators: limits, and stream or document mode. */
+export interface ParseOptions extends Partial<ParserLimits> {
+  /**
+   * Stream mode (default `true`): text directly inside the root must be white
+   * space, as in an XMPP stream. `false` reads a plain document.
+   */
+  stream?: boolean;
+}
+
+/**
+ * Parses UTF-8 chunks (split anywhere) into {@linkcode XmlEvent}s. Bad input
+ * ends the Observable with an `XmlError` error notification; input that
+ * completes before the root element is closed does too.
+ *
+ * @param options Limits and mode.
+ * @returns An operator from byte chunks to parse events.
+ *
+ * @example Listing the events of a short stream
+ * ```ts
+ * import { parseXml } from "@xmpp-e2e/streams/xml";
+ * import { from, lastValueFrom, toArray } from "rxjs";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode(
+ *   "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
+ *     "<presence/></stream:stream>",
+ * );
+ * const events = await lastValueFrom(
+ *   from([bytes.subarray(0, 7), bytes.subarray(7)]).pipe(parseXml(), toArray()),
+ * );
+ * assert.deepEqual(events.map((e) => e.type), ["streamOpen", "start", "end", "streamClose"]);
+ * ```
+ */
+export function parseXml(
+  options: ParseOptions = {},
+): Operator<Uint8Array, XmlEvent> {
+  return (source) =>
+    defer(() => {
+      const sink = new EventSink();
+      const parser = new XmlParser(sink, { ...options, tree: false });
+      return parseWith(source, parser, sink);
+    });
+}
+
+/**
+ * Feeds each chunk of `source` to `parser` and emits what `sink` collected
+ * from it; ends the parser when the source completes. Built from RxJS
+ * operators, so unsubscribing stops even a synchronous source. Shared by
+ * the parsing operators.
+ *
+ * @param source Byte chunks.
+ * @param parser A parser writing to `sink`.
+ * @param sink Collects the outputs of one `write()`.
+ * @returns The outputs, in order.
+ */
+export function parseWith<T>(
+  source: Observable<Uint8Array>,
+  parser: XmlParser,
+  sink: { take(): T[] },
+): Observable<T> {
+  // What a write produced before it failed is delivered before the error.
+  const drain = (step: () => void): ObservableInput<T> => {
+    try {
+      step();
+    } catch (error) {
+      return concat(sink.take(), throwError(() => error));
+    }
+    return sink.take();
+  };
+  return concat(
+    source.pipe(mergeMap((chunk) => drain(() => parser.write(chunk)))),
+    defer(() => drain(() => parser.end())),
+  );
+}
+
+/** Turns sink calls into event objects. */
+class EventSink implements XmlSink {
+  #out: XmlEvent[] = [];
+
+  take(): XmlEvent[] {
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  open(
+    element: Element,
+    declaration: XmlDeclaration | undefined,
+    bytes: number,
+  ): void {
+    this.#out.push({ type: "streamOpen", element, declaration, bytes });
+  }
+
+  start(element: Element, depth: number): void {
+    this.#out.push({ type: "start", element, depth });
+  }
+
+  text(text: string, depth: number): void {
+    this.#out.push({ type: "text", text, depth });
+  }
+
+  end(element: Element, depth: number): void {
+    this.#out.push({ type: "end", element, depth });
+  }
+
+  close(element: Element): void {
+    this.#out.push({ type: "streamClose", element });
+  }
+}

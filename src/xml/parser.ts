@@ -1,0 +1,1440 @@
+/**
+ * The restricted-XML tokenizer: bytes in, plain sink calls out.
+ *
+ * @module
+ */
+
+import {
+  ASCII_CLASS,
+  firstInvalidUtf8,
+  firstNonXmlChar,
+  incompleteTail,
+  isNameCharNonAscii,
+  isNameStartNonAscii,
+  isXmlChar,
+  NAME_CHAR,
+  NAME_START,
+  SPACE,
+  utf8Length,
+} from "./_chars.ts";
+import { Element } from "./element.ts";
+import { type XmlCondition, XmlError } from "./errors.ts";
+import type { XmlDeclaration } from "./events.ts";
+import { DEFAULT_LIMITS, type ParserLimits } from "./limits.ts";
+import type { XmlSink } from "./sink.ts";
+
+/** Options of {@linkcode XmlParser}. */
+export interface XmlParserOptions extends Partial<ParserLimits> {
+  /**
+   * Build each depth-1 element with its subtree and report it once complete
+   * (tree mode), instead of reporting every element start and end (event
+   * mode). Default `false`.
+   */
+  tree?: boolean;
+  /**
+   * Stream mode: text directly inside the root must be white space, as in
+   * an XMPP stream (anything else is `bad-format`). Turn it off to read a
+   * plain document. Default `true`.
+   */
+  stream?: boolean;
+}
+
+const XML_NS = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
+
+// Where the tokenizer is in the document.
+const START = 0; // nothing read yet: BOM and XML declaration allowed
+const PROLOG = 1; // before the root element
+const CONTENT = 2; // inside the root element
+const EPILOG = 3; // after the root element
+
+// Returned by token readers that ran out of input.
+const MORE = -1;
+
+// Code units.
+const LT = 0x3c,
+  GT = 0x3e,
+  AMP = 0x26,
+  SLASH = 0x2f,
+  BANG = 0x21,
+  QUESTION = 0x3f,
+  EQ = 0x3d,
+  QUOT = 0x22,
+  APOS = 0x27,
+  COLON = 0x3a,
+  SEMI = 0x3b,
+  HASH = 0x23,
+  CR = 0x0d,
+  LF = 0x0a,
+  RSQB = 0x5d;
+
+const XML_DECL =
+  /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)'))?[ \t\r\n]*\?>$/;
+
+// Strings whose next position the tokenizer caches, and their indexes.
+const SPECIALS = ["<", "&", "\r", "]]>", "\n", "\t"];
+const LT_ = 0, AMP_ = 1, CR_ = 2, CDATA_END_ = 3, LF_ = 4, TAB_ = 5;
+
+const NAME_CACHE_SIZE = 1024; // a power of two
+
+/**
+ * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
+ * 1.0 with namespaces, UTF-8 only, no DTD, comments, processing instructions
+ * or entities other than the five predefined ones. It reads UTF-8 byte chunks
+ * split anywhere and calls an {@linkcode XmlSink}; the output does not depend
+ * on where the chunks were split. Every problem is thrown as an
+ * {@linkcode XmlError}, after which the parser refuses further input.
+ *
+ * The RxJS operators (`parseXml`, `parseFrames`) wrap this class; use it
+ * directly where no Observable is wanted.
+ *
+ * @example Counting stanzas in tree mode
+ * ```ts
+ * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+ * import assert from "node:assert/strict";
+ *
+ * const names: string[] = [];
+ * const sink: XmlSink = {
+ *   open() {},
+ *   start() {},
+ *   text() {},
+ *   end(element: Element) {
+ *     names.push(element.name);
+ *   },
+ *   close() {},
+ * };
+ * const parser = new XmlParser(sink, { tree: true });
+ * const bytes = new TextEncoder().encode(
+ *   "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
+ *     "<message><body>hi</body></message><presence/></stream:stream>",
+ * );
+ * parser.write(bytes.subarray(0, 50)); // split anywhere
+ * parser.write(bytes.subarray(50));
+ * parser.end();
+ * assert.deepEqual(names, ["message", "presence"]);
+ * ```
+ */
+export class XmlParser {
+  readonly #sink: XmlSink;
+  readonly #tree: boolean;
+  readonly #stream: boolean;
+  readonly #maxUnit: number;
+  readonly #maxDepth: number;
+  readonly #maxAttributes: number;
+  readonly #maxName: number;
+  readonly #decoder = new TextDecoder("utf-8", {
+    fatal: true,
+    ignoreBOM: true,
+  });
+
+  // Input. `#buf` holds the unread tail of earlier input plus the newest
+  // decoded chunk; `#pos` is the next code unit to read.
+  #buf = "";
+  #pos = 0;
+  #ascii = true; // every code unit of #buf is below 0x80
+  #bufStart = 0; // byte offset of #buf[0] in the whole input
+  #bytesIn = 0; // bytes decoded so far (excluding #carry)
+  #carry: Uint8Array | undefined; // an incomplete UTF-8 sequence
+  #lineBase = 1; // line of #buf[0]
+  #columnBase = 1; // column of #buf[0]
+  #crBefore = false; // the input before #buf ended with a CR
+  #waitFor = ""; // a suspended token needs this string before a retry
+  #waitFrom = 0; // ... searched from here
+
+  // Cached positions of the next special strings in #buf (see SPECIALS;
+  // #buf.length when there is none). Each is searched for at most once per
+  // position, so all searches together read #buf a few times, natively.
+  readonly #next = new Int32Array(SPECIALS.length);
+
+  // Names seen recently, so that a repeated name costs no new string.
+  readonly #names: string[] = new Array(NAME_CACHE_SIZE).fill("");
+  #nameHash = 0; // of the last name scanned
+  #nameColon = -1; // offset of its first colon, or -1
+
+  // Document state.
+  #phase = START;
+  #declaration: XmlDeclaration | undefined;
+  #root: Element | undefined;
+  #depth = 0; // open elements, root included
+  #elements: Element[] = [];
+  #qnames: string[] = [];
+  #nsMarks: number[] = [];
+  #defaultNs: string[] = [""];
+  #prefixes = new Map<string, string>();
+  #undo: (string | undefined)[] = []; // pairs: prefix, previous URI
+
+  // The unit being read (root start tag with its prolog, one depth-1
+  // element, or the root end tag) is bounded by maxStanzaBytes.
+  #unitStart = -1; // code unit in #buf where it starts, or -1 for none
+  #unitBytesBefore = 0; // its bytes in earlier buffers
+  #unitStartByte = 0; // absolute byte offset, valid when it started earlier
+  #unitEarlier = false; // it started in an earlier buffer
+
+  // Scratch for start tags.
+  #attrNames: string[] = [];
+  #attrValues: string[] = [];
+  #attrColons: number[] = [];
+
+  #failed: XmlError | undefined;
+  #ended = false;
+
+  /**
+   * Makes a parser.
+   *
+   * @param sink Receives what is parsed.
+   * @param options Limits and mode; see {@linkcode XmlParserOptions}.
+   */
+  constructor(sink: XmlSink, options: XmlParserOptions = {}) {
+    this.#sink = sink;
+    this.#tree = options.tree ?? false;
+    this.#stream = options.stream ?? true;
+    this.#maxUnit = limit(
+      options.maxStanzaBytes,
+      DEFAULT_LIMITS.maxStanzaBytes,
+    );
+    this.#maxDepth = limit(options.maxDepth, DEFAULT_LIMITS.maxDepth);
+    this.#maxAttributes = limit(
+      options.maxAttributes,
+      DEFAULT_LIMITS.maxAttributes,
+    );
+    this.#maxName = limit(options.maxNameLength, DEFAULT_LIMITS.maxNameLength);
+  }
+
+  /**
+   * Bytes of input read so far, an incomplete UTF-8 sequence at the end
+   * excluded.
+   *
+   * @returns The byte count.
+   */
+  get bytesRead(): number {
+    return this.#bytesIn;
+  }
+
+  /**
+   * Whether the root element has ended (the stream was closed).
+   *
+   * @returns `true` after the root end tag.
+   */
+  get closed(): boolean {
+    return this.#phase === EPILOG;
+  }
+
+  /**
+   * Parses the next chunk of input.
+   *
+   * @param chunk UTF-8 bytes; a chunk may end anywhere, even inside a
+   * character.
+   * @throws {XmlError} On bad input; the parser then refuses more input.
+   */
+  write(chunk: Uint8Array): void {
+    if (this.#failed) throw this.#failed;
+    if (this.#ended) throw new TypeError("Cannot write after end()");
+    try {
+      this.#write(chunk);
+    } catch (error) {
+      if (error instanceof XmlError) this.#failed = error;
+      throw error;
+    }
+  }
+
+  /**
+   * Ends the input.
+   *
+   * @throws {XmlError} When the input stops before the root element has
+   * ended, or inside a character.
+   */
+  end(): void {
+    if (this.#failed) throw this.#failed;
+    if (this.#ended) return;
+    this.#ended = true;
+    try {
+      this.#flushPending();
+      if (this.#carry) {
+        this.#fail(
+          "not-well-formed",
+          "Cannot decode UTF-8: the input ends inside a character",
+          this.#buf.length,
+        );
+      }
+      if (this.#phase !== EPILOG || this.#pos < this.#buf.length) {
+        this.#checkUnit(this.#buf.length);
+        this.#fail(
+          "not-well-formed",
+          this.#phase === EPILOG || this.#phase === CONTENT
+            ? "Cannot parse XML: the input ends inside markup or before the root element is closed"
+            : "Cannot parse XML: the input ends before the root element",
+          this.#pos,
+        );
+      }
+    } catch (error) {
+      if (error instanceof XmlError) this.#failed = error;
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- input
+
+  #write(chunk: Uint8Array): void {
+    let bytes = chunk;
+    if (this.#carry) {
+      bytes = new Uint8Array(this.#carry.length + chunk.length);
+      bytes.set(this.#carry);
+      bytes.set(chunk, this.#carry.length);
+      this.#carry = undefined;
+    }
+    const keep = incompleteTail(bytes);
+    if (keep > 0) {
+      this.#carry = bytes.slice(bytes.length - keep);
+      bytes = bytes.subarray(0, bytes.length - keep);
+    }
+    if (bytes.length === 0) return;
+    const bad = firstNonXmlChar(bytes);
+    if (bad >= 0) {
+      // Read what comes before it (an earlier error wins), then report it.
+      this.#decodeAndFeed(bytes.subarray(0, bad));
+      this.#flushPending();
+      const b = bytes[bad]!;
+      const cp = b === 0xef ? 0xff00 | bytes[bad + 2]! : b;
+      this.#fail(
+        "not-well-formed",
+        `Cannot parse XML: U+${
+          cp.toString(16).toUpperCase().padStart(4, "0")
+        } is not an XML character`,
+        this.#buf.length,
+      );
+    }
+    this.#decodeAndFeed(bytes);
+  }
+
+  #decodeAndFeed(bytes: Uint8Array): void {
+    let text: string;
+    try {
+      text = this.#decoder.decode(bytes);
+    } catch {
+      // Read what precedes the bad byte, so that an earlier error wins,
+      // then report the bad byte.
+      const bad = firstInvalidUtf8(bytes);
+      const good = bad < 0 ? 0 : bad;
+      if (good > 0) {
+        this.#feed(this.#decoder.decode(bytes.subarray(0, good)), good);
+      }
+      this.#flushPending();
+      this.#carry = undefined;
+      this.#fail(
+        "not-well-formed",
+        "Cannot decode UTF-8: invalid byte sequence",
+        this.#buf.length,
+      );
+    }
+    this.#feed(text, bytes.length);
+  }
+
+  /** Appends decoded text of `byteLength` bytes and reads what it can. */
+  #feed(text: string, byteLength: number): void {
+    const tail = this.#buf.length - this.#pos;
+    if (tail > 0) {
+      const old = this.#buf;
+      const pos = this.#pos;
+      this.#retire(pos);
+      this.#buf = old.slice(pos) + text;
+      this.#ascii = this.#ascii && text.length === byteLength;
+    } else {
+      this.#retire(this.#pos);
+      this.#buf = text;
+      this.#ascii = text.length === byteLength;
+    }
+    this.#pos = 0;
+    this.#next.fill(-1);
+    this.#bytesIn += byteLength;
+
+    if (this.#waitFor !== "") {
+      const found = this.#buf.indexOf(this.#waitFor, this.#waitFrom);
+      if (found < 0) {
+        this.#waitFrom = Math.max(
+          0,
+          this.#buf.length - this.#waitFor.length + 1,
+        );
+        this.#checkUnit(this.#buf.length);
+        return;
+      }
+      this.#waitFor = "";
+    }
+    this.#lex();
+  }
+
+  /**
+   * Reads a token that waits for more input (see #waitFor) once more, as if
+   * it had come whole: before reporting an error found further on, or the
+   * end of input, so that an error inside the token wins as it would have.
+   */
+  #flushPending(): void {
+    if (this.#waitFor === "") return;
+    this.#waitFor = "";
+    this.#lex();
+    this.#waitFor = "";
+  }
+
+  /**
+   * Forgets `#buf` before `pos`: moves the line, column and byte bases, and
+   * turns a unit start inside the dropped part into byte counts.
+   */
+  #retire(pos: number): void {
+    const buf = this.#buf;
+    if (pos === 0 && buf.length === 0) return;
+    // Byte offset of the new start: bytes decoded so far minus the kept tail.
+    const tailBytes = this.#ascii
+      ? buf.length - pos
+      : utf8Length(buf, pos, buf.length);
+    const newStart = this.#bytesIn - tailBytes;
+    if (this.#unitStart >= 0 && this.#unitStart < pos) {
+      const before = this.#ascii
+        ? pos - this.#unitStart
+        : utf8Length(buf, this.#unitStart, pos);
+      this.#unitBytesBefore += before;
+      if (!this.#unitEarlier) {
+        this.#unitStartByte = newStart - before;
+        this.#unitEarlier = true;
+      }
+      this.#unitStart = 0;
+    } else if (this.#unitStart >= pos) {
+      this.#unitStart -= pos;
+    }
+    const [breaks, last] = lineBreaks(buf, pos, this.#crBefore);
+    this.#lineBase += breaks;
+    this.#columnBase = last < 0 ? this.#columnBase + pos : pos - last;
+    this.#crBefore = pos > 0 && pos === buf.length &&
+      buf.charCodeAt(pos - 1) === CR;
+    this.#bufStart = newStart;
+    if (this.#waitFor !== "") {
+      this.#waitFrom = Math.max(0, this.#waitFrom - pos);
+    }
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  /** Throws the error for `pos` in #buf, or policy-violation if a unit limit was crossed first. */
+  #fail(condition: XmlCondition, message: string, pos: number): never {
+    this.#checkUnit(pos);
+    throw new XmlError(condition, message, this.#position(pos));
+  }
+
+  #position(pos: number): { line: number; column: number; offset: number } {
+    const buf = this.#buf;
+    const [breaks, last] = lineBreaks(buf, pos, this.#crBefore);
+    return {
+      line: this.#lineBase + breaks,
+      column: last < 0 ? this.#columnBase + pos : pos - last,
+      offset: this.#bufStart + utf8Length(buf, 0, pos),
+    };
+  }
+
+  /** Throws policy-violation if the unit in progress exceeds the limit up to `pos`. */
+  #checkUnit(pos: number): void {
+    const start = this.#unitStart;
+    if (start < 0) return;
+    const max = this.#maxUnit;
+    // Three bytes per code unit at most: measure exactly only when needed.
+    if (this.#unitBytesBefore + 3 * (pos - start) <= max) return;
+    const bytes = this.#unitBytesBefore +
+      (this.#ascii ? pos - start : utf8Length(this.#buf, start, pos));
+    if (bytes <= max) return;
+    const startByte = this.#unitEarlier
+      ? this.#unitStartByte
+      : this.#bufStart + utf8Length(this.#buf, 0, start);
+    const offset = startByte + max;
+    this.#unitStart = -1; // report once
+    throw new XmlError(
+      "policy-violation",
+      `Cannot parse XML: element exceeds maxStanzaBytes (${max} bytes)`,
+      { ...this.#positionOfByte(offset), offset },
+    );
+  }
+
+  /** Line and column of an absolute byte offset inside #buf (or its start). */
+  #positionOfByte(offset: number): { line: number; column: number } {
+    const buf = this.#buf;
+    let bytes = this.#bufStart;
+    let i = 0;
+    while (i < buf.length && bytes < offset) {
+      bytes += utf8Length(buf, i, i + 1);
+      i++;
+    }
+    const { line, column } = this.#position(i);
+    return { line, column };
+  }
+
+  #startUnit(pos: number): void {
+    this.#unitStart = pos;
+    this.#unitBytesBefore = 0;
+    this.#unitEarlier = false;
+  }
+
+  #suspend(pos: number, waitFor: string): void {
+    this.#pos = pos;
+    if (waitFor !== "") {
+      this.#waitFor = waitFor;
+      this.#waitFrom = Math.max(pos, this.#buf.length - waitFor.length + 1);
+    }
+    this.#checkUnit(this.#buf.length);
+  }
+
+  // ---------------------------------------------------------------- lexer
+
+  #lex(): void {
+    const buf = this.#buf;
+    const len = buf.length;
+    let pos = this.#pos;
+    while (pos < len) {
+      if (this.#phase === CONTENT) {
+        if (buf.charCodeAt(pos) === LT) {
+          if (pos + 1 >= len) return this.#suspend(pos, "");
+          const next = buf.charCodeAt(pos + 1);
+          if (this.#depth === 1) this.#startUnit(pos);
+          let end: number;
+          if (next === SLASH) end = this.#endTag(pos);
+          else if (next === BANG) end = this.#bang(pos);
+          else if (next === QUESTION) {
+            return this.#fail(
+              "restricted-xml",
+              "Cannot parse XML: processing instructions are not allowed in XMPP",
+              pos,
+            );
+          } else end = this.#startTag(pos);
+          if (end === MORE) return;
+          pos = end;
+        } else {
+          const end = this.#text(pos);
+          if (end === MORE) return;
+          pos = end;
+        }
+      } else {
+        const end = this.#outside(pos);
+        if (end === MORE) return;
+        pos = end;
+      }
+    }
+    this.#pos = pos;
+    this.#checkUnit(len);
+  }
+
+  /** Reads outside the root element: BOM, declaration, white space, root tag. */
+  #outside(pos: number): number {
+    const buf = this.#buf;
+    const len = buf.length;
+    if (this.#phase === START) {
+      this.#startUnit(pos);
+      if (buf.charCodeAt(pos) === 0xfeff) pos++;
+      if (len - pos < 6 && "<?xml ".startsWith(buf.slice(pos)) && len > pos) {
+        this.#suspend(pos, "");
+        return MORE;
+      }
+      if (pos >= len) {
+        this.#pos = pos;
+        return pos;
+      }
+      if (
+        buf.startsWith("<?xml", pos) &&
+        ASCII_CLASS[buf.charCodeAt(pos + 5)]! & SPACE
+      ) {
+        const close = buf.indexOf("?>", pos);
+        if (close < 0) {
+          this.#suspend(pos, "?>");
+          return MORE;
+        }
+        this.#readDeclaration(pos, close + 2);
+        pos = close + 2;
+      }
+      this.#phase = PROLOG;
+    }
+    while (pos < len && ASCII_CLASS[buf.charCodeAt(pos)]! & SPACE) pos++;
+    if (pos >= len) {
+      this.#pos = pos;
+      return pos;
+    }
+    if (buf.charCodeAt(pos) !== LT) {
+      return this.#fail(
+        "not-well-formed",
+        this.#phase === PROLOG
+          ? "Cannot parse XML: text before the root element"
+          : "Cannot parse XML: text after the root element",
+        pos,
+      );
+    }
+    if (pos + 1 >= len) {
+      this.#suspend(pos, "");
+      return MORE;
+    }
+    const next = buf.charCodeAt(pos + 1);
+    if (next === QUESTION) {
+      return this.#fail(
+        "restricted-xml",
+        "Cannot parse XML: processing instructions are not allowed in XMPP",
+        pos,
+      );
+    }
+    if (next === BANG) return this.#bang(pos);
+    if (this.#phase === EPILOG) {
+      return this.#fail(
+        "not-well-formed",
+        "Cannot parse XML: markup after the root element",
+        pos,
+      );
+    }
+    if (next === SLASH) {
+      return this.#fail(
+        "not-well-formed",
+        "Cannot parse XML: end tag before the root element",
+        pos,
+      );
+    }
+    if (this.#unitStart < 0) this.#startUnit(pos);
+    return this.#startTag(pos);
+  }
+
+  #readDeclaration(start: number, end: number): void {
+    const match = XML_DECL.exec(this.#buf.slice(start, end));
+    if (!match) {
+      return this.#fail(
+        "not-well-formed",
+        "Cannot parse XML: malformed XML declaration",
+        start,
+      );
+    }
+    const version = match[1] ?? match[2]!;
+    const encoding = match[3] ?? match[4];
+    const standalone = match[5] ?? match[6];
+    if (!/^1\.[0-9]+$/.test(version)) {
+      return this.#fail(
+        "not-well-formed",
+        `Cannot parse XML: malformed version "${version}"`,
+        start,
+      );
+    }
+    if (version !== "1.0") {
+      return this.#fail(
+        "restricted-xml",
+        `Cannot parse XML: XMPP allows XML 1.0 only, not ${version}`,
+        start,
+      );
+    }
+    if (encoding !== undefined) {
+      if (!/^[A-Za-z][A-Za-z0-9._-]*$/.test(encoding)) {
+        return this.#fail(
+          "not-well-formed",
+          `Cannot parse XML: malformed encoding name "${encoding}"`,
+          start,
+        );
+      }
+      if (encoding.toLowerCase() !== "utf-8") {
+        return this.#fail(
+          "unsupported-encoding",
+          `Cannot parse XML: XMPP allows UTF-8 only, not ${encoding}`,
+          start,
+        );
+      }
+    }
+    if (
+      standalone !== undefined && standalone !== "yes" && standalone !== "no"
+    ) {
+      return this.#fail(
+        "not-well-formed",
+        `Cannot parse XML: standalone must be "yes" or "no"`,
+        start,
+      );
+    }
+    this.#declaration = {
+      version,
+      encoding,
+      standalone: standalone === undefined ? undefined : standalone === "yes",
+    };
+  }
+
+  /** `<!`: CDATA inside the root; comments and DTDs are restricted. */
+  #bang(pos: number): number {
+    const buf = this.#buf;
+    const rest = buf.slice(pos, pos + 9);
+    for (const [opening, condition, what] of BANG_MARKUP) {
+      if (rest.length < opening.length && opening.startsWith(rest)) {
+        this.#suspend(pos, "");
+        return MORE;
+      }
+      if (!rest.startsWith(opening)) continue;
+      if (condition === "") break;
+      return this.#fail(condition, `Cannot parse XML: ${what}`, pos);
+    }
+    if (!rest.startsWith("<![CDATA[") || this.#phase !== CONTENT) {
+      return this.#fail(
+        "not-well-formed",
+        this.#phase === CONTENT
+          ? "Cannot parse XML: markup declarations are not allowed here"
+          : "Cannot parse XML: CDATA outside the root element",
+        pos,
+      );
+    }
+    const close = buf.indexOf("]]>", pos + 9);
+    if (close < 0) {
+      this.#suspend(pos, "]]>");
+      return MORE;
+    }
+    let text = buf.slice(pos + 9, close);
+    if (text.indexOf("\r") >= 0) text = text.replace(/\r\n?/g, "\n");
+    if (text !== "") this.#emitText(text, pos);
+    if (this.#depth === 1) this.#unitStart = -1;
+    return close + 3;
+  }
+
+  /** The next position of SPECIALS[kind] at or after `from`. */
+  #nextOf(kind: number, from: number): number {
+    let at = this.#next[kind]!;
+    if (at < from) {
+      at = this.#buf.indexOf(SPECIALS[kind]!, from);
+      this.#next[kind] = at = at < 0 ? this.#buf.length : at;
+    }
+    return at;
+  }
+
+  /** Text inside the root element, up to the next `<` or the end of input. */
+  #text(pos: number): number {
+    const buf = this.#buf;
+    const len = buf.length;
+    const lt = this.#nextOf(LT_, pos);
+    const atEnd = lt === len;
+    let end = lt;
+    const cdataEnd = this.#nextOf(CDATA_END_, pos);
+    const badCdata = cdataEnd < end;
+    if (badCdata) end = cdataEnd;
+    else if (atEnd) {
+      // "]" or "]]" at the end may become "]]>" with the next chunk.
+      if (buf.charCodeAt(end - 1) === RSQB) end--;
+      if (end > pos && buf.charCodeAt(end - 1) === RSQB) end--;
+    }
+    const amp = this.#nextOf(AMP_, pos);
+    const cr = this.#nextOf(CR_, pos);
+    if (amp >= end && cr >= end) {
+      if (end > pos) this.#emitText(buf.slice(pos, end), pos);
+    } else {
+      // Slow path: references and carriage returns.
+      let text = "";
+      let from = pos;
+      let i = amp < cr ? amp : cr;
+      while (i < end) {
+        if (buf.charCodeAt(i) === AMP) {
+          const semi = this.#reference(i, atEnd);
+          if (semi === MORE) {
+            end = i;
+            break;
+          }
+          text += buf.slice(from, i) + this.#refText;
+          from = i = semi + 1;
+        } else {
+          if (i + 1 >= len) {
+            end = i; // a line feed may follow in the next chunk
+            break;
+          }
+          text += buf.slice(from, i) + "\n";
+          i += buf.charCodeAt(i + 1) === LF ? 2 : 1;
+          from = i;
+        }
+        const a = this.#nextOf(AMP_, i);
+        const r = this.#nextOf(CR_, i);
+        i = a < r ? a : r;
+      }
+      text += buf.slice(from, end);
+      if (text !== "") this.#emitText(text, pos);
+    }
+    if (badCdata && end === cdataEnd) {
+      return this.#fail(
+        "not-well-formed",
+        "Cannot parse XML: ']]>' is not allowed in text",
+        cdataEnd,
+      );
+    }
+    if (atEnd && end < len) {
+      this.#suspend(end, "");
+      return MORE;
+    }
+    return end;
+  }
+
+  /** The text of the last reference read by #reference(). */
+  #refText = "";
+
+  /**
+   * Reads the reference at `amp` (`&name;` or `&#...;`) into #refText and
+   * returns the position of its `;`, or MORE when it is cut by the end of
+   * the input.
+   */
+  #reference(amp: number, mayContinue: boolean): number {
+    const buf = this.#buf;
+    const len = buf.length;
+    let i = amp + 1;
+    if (i >= len) return mayContinue ? MORE : this.#badReference(amp);
+    if (buf.charCodeAt(i) === HASH) {
+      i++;
+      let hex = false;
+      if (i < len && buf.charCodeAt(i) === 0x78) {
+        hex = true;
+        i++;
+      }
+      const digits = i;
+      let cp = 0;
+      for (; i < len; i++) {
+        const c = buf.charCodeAt(i);
+        let d: number;
+        if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+        else if (hex && c >= 0x61 && c <= 0x66) d = c - 0x57;
+        else if (hex && c >= 0x41 && c <= 0x46) d = c - 0x37;
+        else break;
+        cp = cp * (hex ? 16 : 10) + d;
+        if (cp > 0x10ffff) cp = 0x110000; // stays out of range, no overflow
+      }
+      if (i - digits > this.#maxName) {
+        return this.#fail(
+          "policy-violation",
+          `Cannot parse XML: character reference longer than maxNameLength (${this.#maxName})`,
+          amp,
+        );
+      }
+      if (i >= len) return mayContinue ? MORE : this.#badReference(amp);
+      if (i === digits || buf.charCodeAt(i) !== SEMI) {
+        return this.#badReference(amp);
+      }
+      if (!isXmlChar(cp)) {
+        return this.#fail(
+          "not-well-formed",
+          `Cannot parse XML: character reference to a non-XML character`,
+          amp,
+        );
+      }
+      this.#refText = String.fromCodePoint(cp);
+      return i;
+    }
+    const end = this.#scanName(i);
+    if (end === MORE) return mayContinue ? MORE : this.#badReference(amp);
+    if (end === i || end >= len) {
+      return end >= len && mayContinue ? MORE : this.#badReference(amp);
+    }
+    if (buf.charCodeAt(end) !== SEMI) return this.#badReference(amp);
+    const text = predefined(buf, i, end);
+    if (text === undefined) {
+      const name = buf.slice(i, end);
+      return this.#fail(
+        "restricted-xml",
+        `Cannot parse XML: entity reference &${name}; is not allowed in XMPP`,
+        amp,
+      );
+    }
+    this.#refText = text;
+    return end;
+  }
+
+  #badReference(amp: number): never {
+    return this.#fail(
+      "not-well-formed",
+      "Cannot parse XML: '&' must start a reference such as &amp;",
+      amp,
+    );
+  }
+
+  /**
+   * Scans a name (colons allowed) from `start`; returns its end, or MORE if
+   * the input ends inside it. Checks the first character and the length;
+   * leaves the name's hash in #nameHash and its first colon in #nameColon.
+   */
+  #scanName(start: number): number {
+    const buf = this.#buf;
+    const len = buf.length;
+    let i = start;
+    if (i >= len) return MORE;
+    let c = buf.charCodeAt(i);
+    let colon = -1;
+    if (c < 0x80) {
+      if (!(ASCII_CLASS[c]! & NAME_START)) {
+        if (c !== COLON) return i;
+        colon = 0;
+      }
+    } else if (!isNameStartNonAscii(c)) return i;
+    else if (c >= 0xd800 && c <= 0xdbff) i++; // its low half follows
+    let hash = c;
+    for (i++; i < len; i++) {
+      c = buf.charCodeAt(i);
+      if (c < 0x80) {
+        if (!(ASCII_CLASS[c]! & NAME_CHAR)) {
+          if (c !== COLON) break;
+          if (colon < 0) colon = i - start;
+        }
+      } else if (!isNameCharNonAscii(c)) break;
+      else if (c >= 0xd800 && c <= 0xdbff) i++;
+      hash = (hash * 31 + c) | 0;
+    }
+    if (i - start > this.#maxName) {
+      return this.#fail(
+        "policy-violation",
+        `Cannot parse XML: name longer than maxNameLength (${this.#maxName})`,
+        start,
+      );
+    }
+    this.#nameHash = hash;
+    this.#nameColon = colon;
+    return i >= len ? MORE : i;
+  }
+
+  /** The name just scanned, from the cache when it was seen before. */
+  #nameString(start: number, end: number): string {
+    const slot = (this.#nameHash ^ (end - start)) & (NAME_CACHE_SIZE - 1);
+    const cached = this.#names[slot]!;
+    if (cached.length === end - start && matches(this.#buf, start, cached)) {
+      return cached;
+    }
+    return this.#names[slot] = this.#buf.slice(start, end);
+  }
+
+  /** Reads a name at `start` that must be there; returns its end or MORE. */
+  #name(start: number): number {
+    const end = this.#scanName(start);
+    if (end === start) {
+      return this.#fail(
+        "not-well-formed",
+        "Cannot parse XML: expected a name",
+        start,
+      );
+    }
+    return end;
+  }
+
+  #emitText(text: string, pos: number): void {
+    const depth = this.#depth;
+    if (depth === 1 && this.#stream && /[^ \t\r\n]/.test(text)) {
+      const at = pos + text.search(/[^ \t\r\n]/);
+      this.#fail(
+        "bad-format",
+        "Cannot parse XML stream: text directly inside the stream element",
+        at,
+      );
+    }
+    if (this.#tree && depth > 1) {
+      const children = this.#elements[depth - 1]!.children;
+      const last = children.length - 1;
+      if (last >= 0 && typeof children[last] === "string") {
+        children[last] += text;
+      } else children.push(text);
+    } else this.#sink.text(text, depth);
+  }
+
+  // ------------------------------------------------------------------ tags
+
+  /** A start tag at `pos` (`<` then a name). */
+  #startTag(pos: number): number {
+    const buf = this.#buf;
+    const len = buf.length;
+    const nameEnd = this.#name(pos + 1);
+    if (nameEnd === MORE) return this.#moreTag(pos);
+    const qname = this.#nameString(pos + 1, nameEnd);
+    const qnameColon = this.#nameColon;
+    const names = this.#attrNames;
+    const values = this.#attrValues;
+    const colons = this.#attrColons;
+    let count = 0;
+    let p = nameEnd;
+    let selfClosing = false;
+    for (;;) {
+      if (p >= len) return this.#moreTag(pos);
+      let c = buf.charCodeAt(p);
+      if (c === GT) {
+        p++;
+        break;
+      }
+      if (c === SLASH) {
+        if (p + 1 >= len) return this.#moreTag(pos);
+        if (buf.charCodeAt(p + 1) !== GT) {
+          return this.#fail(
+            "not-well-formed",
+            "Cannot parse XML: expected '/>'",
+            p,
+          );
+        }
+        p += 2;
+        selfClosing = true;
+        break;
+      }
+      if (c >= 0x80 || !(ASCII_CLASS[c]! & SPACE)) {
+        return this.#fail(
+          "not-well-formed",
+          "Cannot parse XML: expected white space, '>' or '/>' in a tag",
+          p,
+        );
+      }
+      do p++; while (
+        p < len && (c = buf.charCodeAt(p)) < 0x80 && ASCII_CLASS[c]! & SPACE
+      );
+      if (p >= len) return this.#moreTag(pos);
+      if (c === GT || c === SLASH) continue;
+      // An attribute.
+      const attrStart = p;
+      p = this.#name(p);
+      if (p === MORE) return this.#moreTag(pos);
+      const attrName = this.#nameString(attrStart, p);
+      colons[count] = this.#nameColon;
+      c = buf.charCodeAt(p);
+      if (c !== EQ) {
+        while (
+          p < len && (c = buf.charCodeAt(p)) < 0x80 && ASCII_CLASS[c]! & SPACE
+        ) p++;
+        if (p >= len) return this.#moreTag(pos);
+        if (c !== EQ) {
+          return this.#fail(
+            "not-well-formed",
+            `Cannot parse XML: expected '=' after attribute name ${attrName}`,
+            p,
+          );
+        }
+      }
+      c = buf.charCodeAt(++p);
+      if (c !== QUOT && c !== APOS) {
+        while (
+          p < len && (c = buf.charCodeAt(p)) < 0x80 && ASCII_CLASS[c]! & SPACE
+        ) p++;
+        if (p >= len) return this.#moreTag(pos);
+        if (c !== QUOT && c !== APOS) {
+          return this.#fail(
+            "not-well-formed",
+            "Cannot parse XML: attribute values must be quoted",
+            p,
+          );
+        }
+      }
+      const close = buf.indexOf(c === QUOT ? '"' : "'", p + 1);
+      if (close < 0) return this.#moreTag(pos);
+      if (count === this.#maxAttributes) {
+        return this.#fail(
+          "policy-violation",
+          `Cannot parse XML: more than maxAttributes (${this.#maxAttributes}) attributes`,
+          attrStart,
+        );
+      }
+      names[count] = attrName;
+      values[count] = this.#attributeValue(p + 1, close);
+      count++;
+      p = close + 1;
+    }
+    this.#openElement(pos, qname, qnameColon, count, selfClosing, p);
+    return p;
+  }
+
+  /** A tag cut by the end of the input: wait for a `>`. */
+  #moreTag(pos: number): number {
+    this.#suspend(pos, ">");
+    return MORE;
+  }
+
+  /** The normalised value of an attribute between `start` and `end`. */
+  #attributeValue(start: number, end: number): string {
+    if (
+      this.#nextOf(LT_, start) >= end && this.#nextOf(AMP_, start) >= end &&
+      this.#nextOf(LF_, start) >= end && this.#nextOf(TAB_, start) >= end &&
+      this.#nextOf(CR_, start) >= end
+    ) {
+      return this.#buf.slice(start, end);
+    }
+    const buf = this.#buf;
+    let value = "";
+    let from = start;
+    for (let i = start; i < end; i++) {
+      const c = buf.charCodeAt(i);
+      if (c === LT) {
+        return this.#fail(
+          "not-well-formed",
+          "Cannot parse XML: '<' is not allowed in attribute values",
+          i,
+        );
+      } else if (c === AMP) {
+        const semi = this.#reference(i, false);
+        if (semi >= end) this.#badReference(i);
+        value += buf.slice(from, i) + this.#refText;
+        i = semi;
+        from = i + 1;
+      } else if (c === 0x09 || c === LF || c === CR) {
+        // Each white space character becomes a space; CR LF is one line
+        // end, hence one space.
+        value += buf.slice(from, i) + " ";
+        if (c === CR && i + 1 < end && buf.charCodeAt(i + 1) === LF) i++;
+        from = i + 1;
+      }
+    }
+    return value + buf.slice(from, end);
+  }
+
+  /** Resolves namespaces of the start tag just read and opens the element. */
+  #openElement(
+    pos: number,
+    qname: string,
+    colon: number,
+    count: number,
+    selfClosing: boolean,
+    end: number,
+  ): void {
+    const depth = this.#depth;
+    if (depth >= this.#maxDepth) {
+      this.#fail(
+        "policy-violation",
+        `Cannot parse XML: elements nested deeper than maxDepth (${this.#maxDepth})`,
+        pos,
+      );
+    }
+    const names = this.#attrNames;
+    const values = this.#attrValues;
+    const colons = this.#attrColons;
+    let defaultNs = this.#defaultNs[depth]!;
+    let declarations: Record<string, string> | undefined;
+    let plain = 0; // attributes that are not declarations
+    const mark = this.#undo.length;
+
+    // Duplicate names. Few attributes: compare pairs; many: a set.
+    if (count > 1) {
+      if (count <= 16) {
+        for (let i = 1; i < count; i++) {
+          const name = names[i]!;
+          for (let j = 0; j < i; j++) {
+            if (names[j] === name) this.#duplicate(pos, name);
+          }
+        }
+      } else {
+        const seen = new Set<string>();
+        for (let i = 0; i < count; i++) {
+          if (seen.has(names[i]!)) this.#duplicate(pos, names[i]!);
+          seen.add(names[i]!);
+        }
+      }
+    }
+
+    // Declarations first: they apply to the element's own name and attributes.
+    for (let i = 0; i < count; i++) {
+      const name = names[i]!;
+      const c = colons[i]!;
+      if (
+        name.charCodeAt(0) !== 0x78 || !name.startsWith("xmlns") ||
+        (c !== 5 && name.length !== 5)
+      ) {
+        plain++;
+        continue;
+      }
+      const uri = values[i]!;
+      if (c < 0) {
+        if (uri === XML_NS || uri === XMLNS_NS) {
+          this.#fail(
+            "invalid-namespace",
+            `Cannot parse XML: ${uri} cannot be the default namespace`,
+            pos,
+          );
+        }
+        defaultNs = uri;
+        (declarations ??= {})[""] = uri;
+        continue;
+      }
+      const prefix = name.slice(6);
+      this.#checkNcName(prefix, pos);
+      if (prefix === "xmlns") {
+        this.#fail(
+          "invalid-namespace",
+          "Cannot parse XML: the xmlns prefix cannot be declared",
+          pos,
+        );
+      }
+      if ((prefix === "xml") !== (uri === XML_NS) || uri === XMLNS_NS) {
+        this.#fail(
+          "invalid-namespace",
+          `Cannot parse XML: prefix ${prefix} cannot be bound to ${
+            uri === "" ? "no namespace" : uri
+          }`,
+          pos,
+        );
+      }
+      if (uri === "") {
+        this.#fail(
+          "invalid-namespace",
+          `Cannot parse XML: prefix ${prefix} cannot be undeclared`,
+          pos,
+        );
+      }
+      (declarations ??= {})[prefix] = uri;
+      if (prefix !== "xml") {
+        this.#undo.push(prefix, this.#prefixes.get(prefix));
+        this.#prefixes.set(prefix, uri);
+      }
+    }
+
+    // The element's name.
+    let local = qname;
+    let ns = defaultNs;
+    if (colon >= 0) {
+      local = qname.slice(colon + 1);
+      ns = this.#resolve(qname.slice(0, colon), pos);
+      this.#checkNcName(local, pos);
+      if (ns === XMLNS_NS) {
+        this.#fail(
+          "invalid-namespace",
+          "Cannot parse XML: elements cannot be in the xmlns namespace",
+          pos,
+        );
+      }
+    }
+
+    // Attributes. Unprefixed names are distinct (checked above); prefixed
+    // ones may still collide once resolved.
+    const attrs: Record<string, string> = {};
+    if (plain > 0) {
+      for (let i = 0; i < count; i++) {
+        const name = names[i]!;
+        const c = colons[i]!;
+        let key = name;
+        if (c >= 0) {
+          if (c === 5 && name.startsWith("xmlns")) continue;
+          const prefix = name.slice(0, c);
+          const localName = name.slice(c + 1);
+          this.#checkNcName(localName, pos);
+          if (prefix !== "xml") {
+            key = `{${this.#resolve(prefix, pos)}}${localName}`;
+          }
+          if (Object.hasOwn(attrs, key)) this.#duplicate(pos, name);
+        } else if (name === "xmlns") continue;
+        if (key === "__proto__") {
+          Object.defineProperty(attrs, key, {
+            value: values[i]!,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        } else attrs[key] = values[i]!;
+      }
+    }
+
+    const element = new Element(local, ns, attrs, []);
+    if (depth === 0) {
+      element.declarations = declarations ?? {};
+      this.#root = element;
+    }
+    this.#elements[depth] = element;
+    this.#qnames[depth] = qname;
+    this.#nsMarks[depth] = mark;
+    this.#defaultNs[depth + 1] = defaultNs;
+    this.#depth = depth + 1;
+
+    if (depth === 0) {
+      this.#unitStart = -1;
+      this.#phase = CONTENT;
+      this.#sink.open(
+        element,
+        this.#declaration,
+        this.#bufStart + utf8Length(this.#buf, 0, end),
+      );
+      if (selfClosing) this.#closeElement(end);
+      return;
+    }
+    if (this.#tree) {
+      if (depth > 1) this.#elements[depth - 1]!.children.push(element);
+    } else this.#sink.start(element, depth);
+    if (selfClosing) this.#closeElement(end);
+    else if (depth === 1) this.#checkUnit(end);
+  }
+
+  #duplicate(pos: number, name: string): never {
+    return this.#fail(
+      "not-well-formed",
+      `Cannot parse XML: duplicate attribute ${name}`,
+      pos,
+    );
+  }
+
+  #checkNcName(name: string, pos: number): void {
+    if (name === "" || name.indexOf(":") >= 0) {
+      this.#fail(
+        "not-well-formed",
+        `Cannot parse XML: malformed qualified name`,
+        pos,
+      );
+    }
+    const c = name.charCodeAt(0);
+    if (c < 0x80 ? !(ASCII_CLASS[c]! & NAME_START) : !isNameStartNonAscii(c)) {
+      this.#fail(
+        "not-well-formed",
+        `Cannot parse XML: malformed qualified name`,
+        pos,
+      );
+    }
+  }
+
+  #resolve(prefix: string, pos: number): string {
+    if (prefix === "xml") return XML_NS;
+    this.#checkNcName(prefix, pos);
+    const uri = this.#prefixes.get(prefix);
+    if (uri === undefined) {
+      return this.#fail(
+        "bad-namespace-prefix",
+        `Cannot parse XML: namespace prefix ${prefix} is not bound`,
+        pos,
+      );
+    }
+    return uri;
+  }
+
+  /** An end tag at `pos` (`</`). */
+  #endTag(pos: number): number {
+    const buf = this.#buf;
+    const len = buf.length;
+    const depth = this.#depth;
+    const qname = this.#qnames[depth - 1]!;
+    let p = pos + 2;
+    if (len - p >= qname.length && matches(buf, p, qname)) {
+      p += qname.length;
+      if (p >= len) return this.#moreTag(pos);
+      const c = buf.charCodeAt(p);
+      if (
+        c < 0x80
+          ? ASCII_CLASS[c]! & NAME_CHAR || c === COLON
+          : isNameCharNonAscii(c)
+      ) {
+        return this.#mismatch(pos, qname);
+      }
+    } else {
+      if (len - p < qname.length && qname.startsWith(buf.slice(p))) {
+        return this.#moreTag(pos);
+      }
+      return this.#mismatch(pos, qname);
+    }
+    while (p < len && ASCII_CLASS[buf.charCodeAt(p)]! & SPACE) p++;
+    if (p >= len) return this.#moreTag(pos);
+    if (buf.charCodeAt(p) !== GT) {
+      return this.#fail(
+        "not-well-formed",
+        "Cannot parse XML: expected '>' to end the end tag",
+        p,
+      );
+    }
+    p++;
+    this.#closeElement(p);
+    return p;
+  }
+
+  #mismatch(pos: number, expected: string): never {
+    return this.#fail(
+      "not-well-formed",
+      `Cannot parse XML: end tag does not match start tag ${expected}`,
+      pos,
+    );
+  }
+
+  /** Closes the innermost element; `end` is just past its end tag. */
+  #closeElement(end: number): void {
+    const depth = this.#depth - 1;
+    const element = this.#elements[depth]!;
+    this.#elements[depth] = undefined as unknown as Element;
+    const mark = this.#nsMarks[depth]!;
+    const undo = this.#undo;
+    const prefixes = this.#prefixes;
+    while (undo.length > mark) {
+      const previous = undo.pop();
+      const prefix = undo.pop()!;
+      if (previous === undefined) prefixes.delete(prefix);
+      else prefixes.set(prefix, previous);
+    }
+    this.#depth = depth;
+    if (depth === 0) {
+      this.#unitStart = -1;
+      this.#phase = EPILOG;
+      this.#sink.close(element);
+      return;
+    }
+    if (depth === 1) {
+      this.#checkUnit(end);
+      this.#unitStart = -1;
+      this.#sink.end(element, 1);
+    } else if (!this.#tree) this.#sink.end(element, depth);
+  }
+}
+
+const BANG_MARKUP: [string, XmlCondition | "", string][] = [
+  ["<!--", "restricted-xml", "comments are not allowed in XMPP"],
+  [
+    "<!DOCTYPE",
+    "restricted-xml",
+    "document type declarations are not allowed in XMPP",
+  ],
+  ["<![CDATA[", "", ""],
+];
+
+/**
+ * Line breaks in `buf` before `end` (LF, CR LF, or a CR alone), and the
+ * position of the last one's final character (-1 when there is none).
+ */
+function lineBreaks(
+  buf: string,
+  end: number,
+  crBefore: boolean,
+): [number, number] {
+  let count = 0;
+  let last = -1;
+  let from = 0;
+  if (crBefore && end > 0 && buf.charCodeAt(0) === LF) {
+    last = 0; // the second half of a CR LF counted before
+    from = 1;
+  }
+  const cr = buf.indexOf("\r", from);
+  if (cr < 0 || cr >= end) {
+    for (
+      let nl = buf.indexOf("\n", from);
+      nl >= 0 && nl < end;
+      nl = buf.indexOf("\n", nl + 1)
+    ) {
+      count++;
+      last = nl;
+    }
+    return [count, last];
+  }
+  for (let i = from; i < end; i++) {
+    const c = buf.charCodeAt(i);
+    if (c === LF || (c === CR && buf.charCodeAt(i + 1) !== LF)) {
+      count++;
+      last = i;
+    }
+  }
+  return [count, last];
+}
+
+/** Whether `text` occurs in `buf` at `at` (short strings: a loop beats startsWith). */
+function matches(buf: string, at: number, text: string): boolean {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    if (buf.charCodeAt(at + i) !== text.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The text of a predefined entity named by `buf[start, end)`, if it is one. */
+function predefined(
+  buf: string,
+  start: number,
+  end: number,
+): string | undefined {
+  const c = buf.charCodeAt(start);
+  switch (end - start) {
+    case 2:
+      if (buf.charCodeAt(start + 1) !== 0x74) return undefined; // t
+      return c === 0x6c ? "<" : c === 0x67 ? ">" : undefined; // lt gt
+    case 3:
+      return c === 0x61 && matches(buf, start, "amp") ? "&" : undefined;
+    case 4:
+      if (c === 0x71) return matches(buf, start, "quot") ? '"' : undefined;
+      return c === 0x61 && matches(buf, start, "apos") ? "'" : undefined;
+  }
+  return undefined;
+}
+
+function limit(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot use limit ${value}: limits are positive finite numbers`,
+    );
+  }
+  return value;
+}
