@@ -148,7 +148,18 @@ export class XmlParser {
 
   // Names seen recently, so that a repeated name costs no new string.
   readonly #names: string[] = new Array(NAME_CACHE_SIZE).fill("");
-  #nameHash = 0; // of the last name scanned
+  readonly #nameColons = new Int32Array(NAME_CACHE_SIZE);
+  readonly #namePrefixes: string[] = new Array(NAME_CACHE_SIZE).fill("");
+  readonly #nameLocals: string[] = new Array(NAME_CACHE_SIZE).fill("");
+  readonly #nameKinds = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
+  readonly #keyUris: string[] = new Array(NAME_CACHE_SIZE).fill("");
+  readonly #keys: string[] = new Array(NAME_CACHE_SIZE).fill("");
+  #lastName = ""; // the name read by #name()
+  #lastSlot = 0; // its cache slot
+  #lastPrefix = ""; // its prefix ("" for none)
+  #lastLocal = ""; // its local part
+  #lastKind = PLAIN; // what it is as an attribute name
+  #attrSafe = -1; // no attribute value special (< & LF TAB CR) before this
   #nameColon = -1; // offset of its first colon, or -1
 
   // Document state.
@@ -173,7 +184,10 @@ export class XmlParser {
   // Scratch for start tags.
   #attrNames: string[] = [];
   #attrValues: string[] = [];
-  #attrColons: number[] = [];
+  #attrKinds: number[] = [];
+  #attrSlots: number[] = [];
+  #attrPrefixes: string[] = [];
+  #attrLocals: string[] = [];
 
   #failed: XmlError | undefined;
   #ended = false;
@@ -345,6 +359,7 @@ export class XmlParser {
     }
     this.#pos = 0;
     this.#next.fill(-1);
+    this.#attrSafe = -1;
     this.#bytesIn += byteLength;
 
     if (this.#waitFor !== "") {
@@ -839,7 +854,7 @@ export class XmlParser {
   /**
    * Scans a name (colons allowed) from `start`; returns its end, or MORE if
    * the input ends inside it. Checks the first character and the length;
-   * leaves the name's hash in #nameHash and its first colon in #nameColon.
+   * leaves its first colon in #nameColon.
    */
   #scanName(start: number): number {
     const buf = this.#buf;
@@ -855,7 +870,6 @@ export class XmlParser {
       }
     } else if (!isNameStartNonAscii(c)) return i;
     else if (c >= 0xd800 && c <= 0xdbff) i++; // its low half follows
-    let hash = c;
     for (i++; i < len; i++) {
       c = buf.charCodeAt(i);
       if (c < 0x80) {
@@ -865,7 +879,6 @@ export class XmlParser {
         }
       } else if (!isNameCharNonAscii(c)) break;
       else if (c >= 0xd800 && c <= 0xdbff) i++;
-      hash = (hash * 31 + c) | 0;
     }
     if (i - start > this.#maxName) {
       return this.#fail(
@@ -874,32 +887,66 @@ export class XmlParser {
         start,
       );
     }
-    this.#nameHash = hash;
     this.#nameColon = colon;
     return i >= len ? MORE : i;
   }
 
-  /** The name just scanned, from the cache when it was seen before. */
-  #nameString(start: number, end: number): string {
-    const slot = (this.#nameHash ^ (end - start)) & (NAME_CACHE_SIZE - 1);
-    const cached = this.#names[slot]!;
-    if (cached.length === end - start && matches(this.#buf, start, cached)) {
-      return cached;
-    }
-    return this.#names[slot] = this.#buf.slice(start, end);
-  }
-
-  /** Reads a name at `start` that must be there; returns its end or MORE. */
+  /**
+   * Reads a name that must be at `start` into #lastName and #nameColon;
+   * returns its end, or MORE. A name seen recently is found in a cache keyed
+   * by its first three code units and only compared, not scanned and
+   * sliced again (names are checked once, when they enter the cache).
+   */
   #name(start: number): number {
-    const end = this.#scanName(start);
-    if (end === start) {
+    const buf = this.#buf;
+    const slot = (buf.charCodeAt(start) * 961 + buf.charCodeAt(start + 1) * 31 +
+      buf.charCodeAt(start + 2)) & (NAME_CACHE_SIZE - 1);
+    const cached = this.#names[slot]!;
+    const end = start + cached.length;
+    if (end < buf.length && cached !== "" && matches(buf, start, cached)) {
+      const c = buf.charCodeAt(end);
+      if (
+        c < 0x80
+          ? !(ASCII_CLASS[c]! & NAME_CHAR) && c !== COLON
+          : !isNameCharNonAscii(c)
+      ) {
+        this.#lastName = cached;
+        this.#lastSlot = slot;
+        this.#nameColon = this.#nameColons[slot]!;
+        this.#lastPrefix = this.#namePrefixes[slot]!;
+        this.#lastLocal = this.#nameLocals[slot]!;
+        this.#lastKind = this.#nameKinds[slot]!;
+        return end;
+      }
+    }
+    const scanned = this.#scanName(start);
+    if (scanned === MORE) return MORE;
+    if (scanned === start) {
       return this.#fail(
         "not-well-formed",
         "Cannot parse XML: expected a name",
         start,
       );
     }
-    return end;
+    const name = buf.slice(start, scanned);
+    const colon = this.#nameColon;
+    this.#names[slot] = name;
+    this.#nameColons[slot] = colon;
+    this.#namePrefixes[slot] = colon < 0 ? "" : name.slice(0, colon);
+    this.#nameLocals[slot] = colon < 0 ? name : name.slice(colon + 1);
+    this.#nameKinds[slot] = nameKind(
+      name,
+      this.#namePrefixes[slot]!,
+      this.#nameLocals[slot]!,
+      colon,
+    );
+    this.#keyUris[slot] = "";
+    this.#lastName = name;
+    this.#lastSlot = slot;
+    this.#lastPrefix = this.#namePrefixes[slot]!;
+    this.#lastLocal = this.#nameLocals[slot]!;
+    this.#lastKind = this.#nameKinds[slot]!;
+    return scanned;
   }
 
   #emitText(text: string, pos: number): void {
@@ -929,11 +976,14 @@ export class XmlParser {
     const len = buf.length;
     const nameEnd = this.#name(pos + 1);
     if (nameEnd === MORE) return this.#moreTag(pos);
-    const qname = this.#nameString(pos + 1, nameEnd);
-    const qnameColon = this.#nameColon;
+    const qname = this.#lastName;
+    const qnameKind = this.#lastKind;
+    const qnamePrefix = this.#lastPrefix;
+    const qnameLocal = this.#lastLocal;
     const names = this.#attrNames;
     const values = this.#attrValues;
-    const colons = this.#attrColons;
+    const kinds = this.#attrKinds;
+    let special = 0; // attributes that are declarations or prefixed
     let count = 0;
     let p = nameEnd;
     let selfClosing = false;
@@ -973,8 +1023,15 @@ export class XmlParser {
       const attrStart = p;
       p = this.#name(p);
       if (p === MORE) return this.#moreTag(pos);
-      const attrName = this.#nameString(attrStart, p);
-      colons[count] = this.#nameColon;
+      const attrName = this.#lastName;
+      const kind = this.#lastKind;
+      kinds[count] = kind;
+      if (kind !== PLAIN) {
+        special++;
+        this.#attrSlots[count] = this.#lastSlot;
+        this.#attrPrefixes[count] = this.#lastPrefix;
+        this.#attrLocals[count] = this.#lastLocal;
+      }
       c = buf.charCodeAt(p);
       if (c !== EQ) {
         while (
@@ -1017,7 +1074,17 @@ export class XmlParser {
       count++;
       p = close + 1;
     }
-    this.#openElement(pos, qname, qnameColon, count, selfClosing, p);
+    if (qnameKind === BAD) this.#badQName(pos);
+    this.#openElement(
+      pos,
+      qname,
+      qnamePrefix,
+      qnameLocal,
+      count,
+      special,
+      selfClosing,
+      p,
+    );
     return p;
   }
 
@@ -1029,13 +1096,16 @@ export class XmlParser {
 
   /** The normalised value of an attribute between `start` and `end`. */
   #attributeValue(start: number, end: number): string {
-    if (
-      this.#nextOf(LT_, start) >= end && this.#nextOf(AMP_, start) >= end &&
-      this.#nextOf(LF_, start) >= end && this.#nextOf(TAB_, start) >= end &&
-      this.#nextOf(CR_, start) >= end
-    ) {
-      return this.#buf.slice(start, end);
-    }
+    if (end <= this.#attrSafe) return this.#buf.slice(start, end);
+    const safe = Math.min(
+      this.#nextOf(LT_, start),
+      this.#nextOf(AMP_, start),
+      this.#nextOf(LF_, start),
+      this.#nextOf(TAB_, start),
+      this.#nextOf(CR_, start),
+    );
+    this.#attrSafe = safe;
+    if (end <= safe) return this.#buf.slice(start, end);
     const buf = this.#buf;
     let value = "";
     let from = start;
@@ -1068,8 +1138,10 @@ export class XmlParser {
   #openElement(
     pos: number,
     qname: string,
-    colon: number,
+    prefix: string,
+    local: string,
     count: number,
+    special: number,
     selfClosing: boolean,
     end: number,
   ): void {
@@ -1083,10 +1155,9 @@ export class XmlParser {
     }
     const names = this.#attrNames;
     const values = this.#attrValues;
-    const colons = this.#attrColons;
+    const kinds = this.#attrKinds;
     let defaultNs = this.#defaultNs[depth]!;
     let declarations: Record<string, string> | undefined;
-    let plain = 0; // attributes that are not declarations
     const mark = this.#undo.length;
 
     // Duplicate names. Few attributes: compare pairs; many: a set.
@@ -1108,68 +1179,33 @@ export class XmlParser {
     }
 
     // Declarations first: they apply to the element's own name and attributes.
-    for (let i = 0; i < count; i++) {
-      const name = names[i]!;
-      const c = colons[i]!;
-      if (
-        name.charCodeAt(0) !== 0x78 || !name.startsWith("xmlns") ||
-        (c !== 5 && name.length !== 5)
-      ) {
-        plain++;
-        continue;
-      }
-      const uri = values[i]!;
-      if (c < 0) {
-        if (uri === XML_NS || uri === XMLNS_NS) {
-          this.#fail(
-            "invalid-namespace",
-            `Cannot parse XML: ${uri} cannot be the default namespace`,
-            pos,
-          );
+    if (special > 0) {
+      for (let i = 0; i < count; i++) {
+        const kind = kinds[i]!;
+        if (kind === BAD) this.#badQName(pos);
+        if (kind === DEFAULT_DECLARATION) {
+          const uri = values[i]!;
+          if (uri === XML_NS || uri === XMLNS_NS) {
+            this.#fail(
+              "invalid-namespace",
+              `Cannot parse XML: ${uri} cannot be the default namespace`,
+              pos,
+            );
+          }
+          defaultNs = uri;
+          (declarations ??= {})[""] = uri;
+        } else if (kind === PREFIX_DECLARATION) {
+          const declared = this.#attrLocals[i]!;
+          this.#declare(declared, values[i]!, pos);
+          (declarations ??= {})[declared] = values[i]!;
         }
-        defaultNs = uri;
-        (declarations ??= {})[""] = uri;
-        continue;
-      }
-      const prefix = name.slice(6);
-      this.#checkNcName(prefix, pos);
-      if (prefix === "xmlns") {
-        this.#fail(
-          "invalid-namespace",
-          "Cannot parse XML: the xmlns prefix cannot be declared",
-          pos,
-        );
-      }
-      if ((prefix === "xml") !== (uri === XML_NS) || uri === XMLNS_NS) {
-        this.#fail(
-          "invalid-namespace",
-          `Cannot parse XML: prefix ${prefix} cannot be bound to ${
-            uri === "" ? "no namespace" : uri
-          }`,
-          pos,
-        );
-      }
-      if (uri === "") {
-        this.#fail(
-          "invalid-namespace",
-          `Cannot parse XML: prefix ${prefix} cannot be undeclared`,
-          pos,
-        );
-      }
-      (declarations ??= {})[prefix] = uri;
-      if (prefix !== "xml") {
-        this.#undo.push(prefix, this.#prefixes.get(prefix));
-        this.#prefixes.set(prefix, uri);
       }
     }
 
     // The element's name.
-    let local = qname;
     let ns = defaultNs;
-    if (colon >= 0) {
-      local = qname.slice(colon + 1);
-      ns = this.#resolve(qname.slice(0, colon), pos);
-      this.#checkNcName(local, pos);
+    if (local !== qname) {
+      ns = this.#resolve(prefix, pos);
       if (ns === XMLNS_NS) {
         this.#fail(
           "invalid-namespace",
@@ -1182,29 +1218,16 @@ export class XmlParser {
     // Attributes. Unprefixed names are distinct (checked above); prefixed
     // ones may still collide once resolved.
     const attrs: Record<string, string> = {};
-    if (plain > 0) {
-      for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count; i++) {
+      const kind = kinds[i]!;
+      if (kind === PLAIN) {
         const name = names[i]!;
-        const c = colons[i]!;
-        let key = name;
-        if (c >= 0) {
-          if (c === 5 && name.startsWith("xmlns")) continue;
-          const prefix = name.slice(0, c);
-          const localName = name.slice(c + 1);
-          this.#checkNcName(localName, pos);
-          if (prefix !== "xml") {
-            key = `{${this.#resolve(prefix, pos)}}${localName}`;
-          }
-          if (Object.hasOwn(attrs, key)) this.#duplicate(pos, name);
-        } else if (name === "xmlns") continue;
-        if (key === "__proto__") {
-          Object.defineProperty(attrs, key, {
-            value: values[i]!,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        } else attrs[key] = values[i]!;
+        if (name === "__proto__") defineOwn(attrs, name, values[i]!);
+        else attrs[name] = values[i]!;
+      } else if (kind === PREFIXED) {
+        const key = this.#attributeKey(i, pos);
+        if (Object.hasOwn(attrs, key)) this.#duplicate(pos, names[i]!);
+        attrs[key] = values[i]!;
       }
     }
 
@@ -1245,27 +1268,66 @@ export class XmlParser {
     );
   }
 
-  #checkNcName(name: string, pos: number): void {
-    if (name === "" || name.indexOf(":") >= 0) {
+  /** The key of prefixed attribute `i`: `xml:local` or `{uri}local`. */
+  #attributeKey(i: number, pos: number): string {
+    const name = this.#attrNames[i]!;
+    const prefix = this.#attrPrefixes[i]!;
+    if (prefix === "xml") return name;
+    const uri = this.#resolve(prefix, pos);
+    // "{uri}local" is cached with the name (while its slot still holds
+    // that name), so that the same key is not built anew for every element.
+    const slot = this.#attrSlots[i]!;
+    const cached = this.#names[slot] === name;
+    if (cached && this.#keyUris[slot] === uri) return this.#keys[slot]!;
+    const key = `{${uri}}${this.#attrLocals[i]}`;
+    if (cached) {
+      this.#keyUris[slot] = uri;
+      this.#keys[slot] = key;
+    }
+    return key;
+  }
+
+  /** Binds `prefix` to `uri` for the element being opened. */
+  #declare(prefix: string, uri: string, pos: number): void {
+    if (prefix === "xmlns") {
       this.#fail(
-        "not-well-formed",
-        `Cannot parse XML: malformed qualified name`,
+        "invalid-namespace",
+        "Cannot parse XML: the xmlns prefix cannot be declared",
         pos,
       );
     }
-    const c = name.charCodeAt(0);
-    if (c < 0x80 ? !(ASCII_CLASS[c]! & NAME_START) : !isNameStartNonAscii(c)) {
+    if ((prefix === "xml") !== (uri === XML_NS) || uri === XMLNS_NS) {
       this.#fail(
-        "not-well-formed",
-        `Cannot parse XML: malformed qualified name`,
+        "invalid-namespace",
+        `Cannot parse XML: prefix ${prefix} cannot be bound to ${
+          uri === "" ? "no namespace" : uri
+        }`,
         pos,
       );
     }
+    if (uri === "") {
+      this.#fail(
+        "invalid-namespace",
+        `Cannot parse XML: prefix ${prefix} cannot be undeclared`,
+        pos,
+      );
+    }
+    if (prefix !== "xml") {
+      this.#undo.push(prefix, this.#prefixes.get(prefix));
+      this.#prefixes.set(prefix, uri);
+    }
+  }
+
+  #badQName(pos: number): never {
+    return this.#fail(
+      "not-well-formed",
+      "Cannot parse XML: malformed qualified name",
+      pos,
+    );
   }
 
   #resolve(prefix: string, pos: number): string {
     if (prefix === "xml") return XML_NS;
-    this.#checkNcName(prefix, pos);
     const uri = this.#prefixes.get(prefix);
     if (uri === undefined) {
       return this.#fail(
@@ -1362,6 +1424,46 @@ const BANG_MARKUP: [string, XmlCondition | "", string][] = [
   ["<![CDATA[", "", ""],
 ];
 
+// What a name is, as an attribute name (the kinds of #nameKinds).
+const PLAIN = 0; // no prefix
+const PREFIXED = 1; // prefix:local, a well-formed QName
+const DEFAULT_DECLARATION = 2; // xmlns
+const PREFIX_DECLARATION = 3; // xmlns:prefix
+const BAD = 4; // has a colon but is not a well-formed QName
+
+function nameKind(
+  name: string,
+  prefix: string,
+  local: string,
+  colon: number,
+): number {
+  if (colon < 0) return name === "xmlns" ? DEFAULT_DECLARATION : PLAIN;
+  if (!isNcName(prefix) || !isNcName(local)) return BAD;
+  return prefix === "xmlns" ? PREFIX_DECLARATION : PREFIXED;
+}
+
+function defineOwn(
+  object: Record<string, string>,
+  key: string,
+  value: string,
+): void {
+  Object.defineProperty(object, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/** Whether a scanned name (valid name characters) is an NCName. */
+function isNcName(name: string): boolean {
+  if (name === "" || name.indexOf(":") >= 0) return false;
+  const c = name.charCodeAt(0);
+  return c < 0x80
+    ? (ASCII_CLASS[c]! & NAME_START) !== 0
+    : isNameStartNonAscii(c);
+}
+
 /**
  * Line breaks in `buf` before `end` (LF, CR LF, or a CR alone), and the
  * position of the last one's final character (-1 when there is none).
@@ -1378,23 +1480,22 @@ function lineBreaks(
     last = 0; // the second half of a CR LF counted before
     from = 1;
   }
-  const cr = buf.indexOf("\r", from);
-  if (cr < 0 || cr >= end) {
-    for (
-      let nl = buf.indexOf("\n", from);
-      nl >= 0 && nl < end;
-      nl = buf.indexOf("\n", nl + 1)
-    ) {
+  // Walk the LFs and the CRs in order, each found natively.
+  let nl = buf.indexOf("\n", from);
+  let cr = buf.indexOf("\r", from);
+  for (;;) {
+    const next = nl >= 0 && (cr < 0 || nl < cr) ? nl : cr;
+    if (next < 0 || next >= end) break;
+    if (next === nl) {
       count++;
       last = nl;
-    }
-    return [count, last];
-  }
-  for (let i = from; i < end; i++) {
-    const c = buf.charCodeAt(i);
-    if (c === LF || (c === CR && buf.charCodeAt(i + 1) !== LF)) {
-      count++;
-      last = i;
+      nl = buf.indexOf("\n", nl + 1);
+    } else {
+      if (buf.charCodeAt(cr + 1) !== LF) {
+        count++;
+        last = cr;
+      }
+      cr = buf.indexOf("\r", cr + 1);
     }
   }
   return [count, last];
