@@ -16,15 +16,7 @@ import { xmppChunks } from "./corpus.ts";
 import { CountingSink } from "./_ours.ts";
 import { STREAM_CLOSE } from "./_xmpp_stanzas.ts";
 import { XmlParser } from "../src/xml/parser.ts";
-
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  const value = arg === undefined
-    ? fallback
-    : Number(arg.slice(name.length + 3));
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`Bad --${name}`);
-  return value;
-}
+import { option } from "./_options.ts";
 
 const MB = 1e6;
 const total = option("total", 100) * MB;

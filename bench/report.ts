@@ -21,23 +21,17 @@ import {
 } from "./corpus.ts";
 import { OURS, oursParser } from "./_ours.ts";
 import { PEERS, type Runner } from "./_peers.ts";
+import { floor } from "./_floor.ts";
+import { option } from "./_options.ts";
 
 const TARGET = 3;
-
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  const value = arg === undefined
-    ? fallback
-    : Number(arg.slice(name.length + 3));
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`Bad --${name}`);
-  return value;
-}
 
 const size = option("size", 20) * 1e6;
 const rounds = option("rounds", 5);
 const warmup = option("warmup", 2);
 const gc = (globalThis as { gc?: () => void }).gc;
-const runners: readonly Runner[] = [...OURS, ...PEERS];
+// The floor is a reference row: timed like the others, never a "peer".
+const runners: readonly Runner[] = [...OURS, ...PEERS, floor];
 
 /** Median of a non-empty list. */
 function median(values: readonly number[]): number {

@@ -6,11 +6,11 @@
 
 import { defer, filter, map } from "rxjs";
 import { Element } from "./element.ts";
+import { appendText } from "./_text.ts";
 import type { Operator } from "./operator.ts";
 import { XmlError } from "./errors.ts";
 import type { StreamFrame, XmlDeclaration, XmlEvent } from "./events.ts";
-import { type ParseOptions, parseWith } from "./parse_xml.ts";
-import { XmlParser } from "./parser.ts";
+import { Collector, type ParseOptions, parseWith } from "./parse_xml.ts";
 import type { XmlSink } from "./sink.ts";
 
 const SPACE_ONLY = /^[ \t\r\n]*$/;
@@ -67,7 +67,7 @@ function frameOf(event: XmlEvent, open: Element[]): StreamFrame | undefined {
     }
     case "text": {
       const parent = open[open.length - 1];
-      if (parent !== undefined) appendText(parent, event.text);
+      if (parent !== undefined) appendText(parent.children, event.text);
       else if (!SPACE_ONLY.test(event.text)) throw textInStream();
       return undefined;
     }
@@ -115,12 +115,7 @@ function frameOf(event: XmlEvent, open: Element[]): StreamFrame | undefined {
 export function parseFrames(
   options: ParseOptions = {},
 ): Operator<Uint8Array, StreamFrame> {
-  return (source) =>
-    defer(() => {
-      const sink = new FrameSink();
-      const parser = new XmlParser(sink, { ...options, tree: true });
-      return parseWith(source, parser, sink);
-    });
+  return parseWith(() => new FrameSink(), { ...options, tree: true });
 }
 
 function textInStream(): XmlError {
@@ -131,25 +126,10 @@ function textInStream(): XmlError {
   );
 }
 
-function appendText(parent: Element, text: string): void {
-  const children = parent.children;
-  const last = children.length - 1;
-  if (last >= 0 && typeof children[last] === "string") children[last] += text;
-  else children.push(text);
-}
-
 /** Turns tree-mode sink calls into frames. */
-class FrameSink implements XmlSink {
-  #out: StreamFrame[] = [];
-
-  take(): StreamFrame[] {
-    const out = this.#out;
-    this.#out = [];
-    return out;
-  }
-
+class FrameSink extends Collector<StreamFrame> implements XmlSink {
   open(element: Element, declaration: XmlDeclaration | undefined): void {
-    this.#out.push({ type: "header", element, declaration });
+    this.out.push({ type: "header", element, declaration });
   }
 
   start(): void {}
@@ -160,10 +140,10 @@ class FrameSink implements XmlSink {
   }
 
   end(element: Element): void {
-    this.#out.push({ type: "element", element });
+    this.out.push({ type: "element", element });
   }
 
   close(): void {
-    this.#out.push({ type: "close" });
+    this.out.push({ type: "close" });
   }
 }

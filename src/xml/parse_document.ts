@@ -5,6 +5,7 @@
  */
 
 import type { Element } from "./element.ts";
+import { appendText } from "./_text.ts";
 import type { ParserLimits } from "./limits.ts";
 import { XmlParser } from "./parser.ts";
 import type { XmlSink } from "./sink.ts";
@@ -55,11 +56,7 @@ class DocumentSink implements XmlSink {
   start(): void {}
 
   text(text: string): void {
-    const children = this.root!.children;
-    const last = children.length - 1;
-    if (last >= 0 && typeof children[last] === "string") {
-      children[last] += text;
-    } else children.push(text);
+    appendText(this.root!.children, text);
   }
 
   end(element: Element): void {

@@ -8,7 +8,6 @@ import {
   concat,
   defer,
   mergeMap,
-  type Observable,
   type ObservableInput,
   throwError,
 } from "rxjs";
@@ -16,7 +15,7 @@ import type { Element } from "./element.ts";
 import type { Operator } from "./operator.ts";
 import type { XmlDeclaration, XmlEvent } from "./events.ts";
 import type { ParserLimits } from "./limits.ts";
-import { XmlParser } from "./parser.ts";
+import { XmlParser, type XmlParserOptions } from "./parser.ts";
 import type { XmlSink } from "./sink.ts";
 
 /** Options of the parsing operators: limits, and stream or document mode. */
@@ -55,76 +54,86 @@ export interface ParseOptions extends Partial<ParserLimits> {
 export function parseXml(
   options: ParseOptions = {},
 ): Operator<Uint8Array, XmlEvent> {
-  return (source) =>
-    defer(() => {
-      const sink = new EventSink();
-      const parser = new XmlParser(sink, { ...options, tree: false });
-      return parseWith(source, parser, sink);
-    });
+  return parseWith(() => new EventSink(), { ...options, tree: false });
 }
 
 /**
- * Feeds each chunk of `source` to `parser` and emits what `sink` collected
- * from it; ends the parser when the source completes. Built from RxJS
- * operators, so unsubscribing stops even a synchronous source. Shared by
- * the parsing operators.
+ * Collects what a sink produces during one `write()`. Private to the
+ * operators.
+ */
+export abstract class Collector<T> {
+  /** Outputs since the last `take()`. */
+  protected out: T[] = [];
+
+  /**
+   * Hands over the outputs collected so far.
+   *
+   * @returns Them, in order.
+   */
+  take(): T[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+}
+
+/**
+ * The operator shared by `parseXml()` and `parseFrames()`: a new parser and
+ * sink per subscription; each chunk is written and what the sink collected
+ * is emitted; the parser is ended when the source completes. Built from RxJS
+ * operators, so unsubscribing stops even a synchronous source, and what a
+ * write produced before failing is delivered before the error.
  *
- * @param source Byte chunks.
- * @param parser A parser writing to `sink`.
- * @param sink Collects the outputs of one `write()`.
- * @returns The outputs, in order.
+ * @param makeSink Makes the sink of one subscription.
+ * @param options Parser options.
+ * @returns The operator.
  */
 export function parseWith<T>(
-  source: Observable<Uint8Array>,
-  parser: XmlParser,
-  sink: { take(): T[] },
-): Observable<T> {
-  // What a write produced before it failed is delivered before the error.
-  const drain = (step: () => void): ObservableInput<T> => {
-    try {
-      step();
-    } catch (error) {
-      return concat(sink.take(), throwError(() => error));
-    }
-    return sink.take();
-  };
-  return concat(
-    source.pipe(mergeMap((chunk) => drain(() => parser.write(chunk)))),
-    defer(() => drain(() => parser.end())),
-  );
+  makeSink: () => Collector<T> & XmlSink,
+  options: XmlParserOptions,
+): Operator<Uint8Array, T> {
+  return (source) =>
+    defer(() => {
+      const sink = makeSink();
+      const parser = new XmlParser(sink, options);
+      const drain = (step: () => void): ObservableInput<T> => {
+        try {
+          step();
+        } catch (error) {
+          return concat(sink.take(), throwError(() => error));
+        }
+        return sink.take();
+      };
+      return concat(
+        source.pipe(mergeMap((chunk) => drain(() => parser.write(chunk)))),
+        defer(() => drain(() => parser.end())),
+      );
+    });
 }
 
 /** Turns sink calls into event objects. */
-class EventSink implements XmlSink {
-  #out: XmlEvent[] = [];
-
-  take(): XmlEvent[] {
-    const out = this.#out;
-    this.#out = [];
-    return out;
-  }
-
+class EventSink extends Collector<XmlEvent> implements XmlSink {
   open(
     element: Element,
     declaration: XmlDeclaration | undefined,
     bytes: number,
   ): void {
-    this.#out.push({ type: "streamOpen", element, declaration, bytes });
+    this.out.push({ type: "streamOpen", element, declaration, bytes });
   }
 
   start(element: Element, depth: number): void {
-    this.#out.push({ type: "start", element, depth });
+    this.out.push({ type: "start", element, depth });
   }
 
   text(text: string, depth: number): void {
-    this.#out.push({ type: "text", text, depth });
+    this.out.push({ type: "text", text, depth });
   }
 
   end(element: Element, depth: number): void {
-    this.#out.push({ type: "end", element, depth });
+    this.out.push({ type: "end", element, depth });
   }
 
   close(element: Element): void {
-    this.#out.push({ type: "streamClose", element });
+    this.out.push({ type: "streamClose", element });
   }
 }

@@ -18,6 +18,7 @@ import {
   utf8Length,
 } from "./_chars.ts";
 import { Element } from "./element.ts";
+import { appendText } from "./_text.ts";
 import { type XmlCondition, XmlError } from "./errors.ts";
 import type { XmlDeclaration } from "./events.ts";
 import { DEFAULT_LIMITS, type ParserLimits } from "./limits.ts";
@@ -960,11 +961,7 @@ export class XmlParser {
       );
     }
     if (this.#tree && depth > 1) {
-      const children = this.#elements[depth - 1]!.children;
-      const last = children.length - 1;
-      if (last >= 0 && typeof children[last] === "string") {
-        children[last] += text;
-      } else children.push(text);
+      appendText(this.#elements[depth - 1]!.children, text);
     } else this.#sink.text(text, depth);
   }
 
