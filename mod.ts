@@ -32,3 +32,16 @@
  */
 
 export * from "./src/xml/mod.ts";
+export {
+  NegotiationError,
+  STREAM_ERROR_CONDITIONS,
+  StreamError,
+  TimeoutError,
+} from "./src/stream/errors.ts";
+export type { StreamErrorCondition } from "./src/stream/errors.ts";
+export { startTls } from "./src/negotiation/starttls.ts";
+export type { TlsPolicy } from "./src/negotiation/starttls.ts";
+export type {
+  NegotiationContext,
+  StreamFeature,
+} from "./src/negotiation/feature.ts";

@@ -1,0 +1,130 @@
+/**
+ * Typed errors of the stream layer: stream errors (RFC 6120 section 4.9),
+ * negotiation failures and timeouts.
+ *
+ * @module
+ */
+
+/** The namespace of stream error conditions. */
+export const STREAM_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-streams";
+
+/** Every stream error condition of RFC 6120 section 4.9.3. */
+export const STREAM_ERROR_CONDITIONS = [
+  "bad-format",
+  "bad-namespace-prefix",
+  "conflict",
+  "connection-timeout",
+  "host-gone",
+  "host-unknown",
+  "improper-addressing",
+  "internal-server-error",
+  "invalid-from",
+  "invalid-namespace",
+  "invalid-xml",
+  "not-authorized",
+  "not-well-formed",
+  "policy-violation",
+  "remote-connection-failed",
+  "reset",
+  "resource-constraint",
+  "restricted-xml",
+  "see-other-host",
+  "system-shutdown",
+  "undefined-condition",
+  "unsupported-encoding",
+  "unsupported-feature",
+  "unsupported-stanza-type",
+  "unsupported-version",
+] as const;
+
+/** One RFC 6120 stream error condition. */
+export type StreamErrorCondition = typeof STREAM_ERROR_CONDITIONS[number];
+
+/**
+ * A stream error, sent by us (`sent: true`) because the peer misbehaved, or
+ * received from the peer (`sent: false`). Either way the stream is closed.
+ *
+ * @example Reading a stream error
+ * ```ts
+ * import { StreamError } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new StreamError("host-unknown", { sent: false, text: "no such host" });
+ * assert.equal(error.condition, "host-unknown");
+ * assert.match(error.message, /host-unknown/);
+ * ```
+ */
+export class StreamError extends Error {
+  /** The RFC 6120 condition. */
+  readonly condition: StreamErrorCondition;
+  /** Whether we sent it (the peer misbehaved) or received it. */
+  readonly sent: boolean;
+  /** The human-readable text that came with it, if any. */
+  readonly text: string | undefined;
+
+  /**
+   * Makes a stream error.
+   *
+   * @param condition The RFC 6120 condition.
+   * @param options Whether it was sent or received, its text, its cause.
+   */
+  constructor(
+    condition: StreamErrorCondition,
+    options: { sent: boolean; text?: string | undefined; cause?: unknown },
+  ) {
+    super(
+      `Stream error <${condition}/> ${options.sent ? "sent" : "received"}${
+        options.text ? `: ${options.text}` : ""
+      }`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "StreamError";
+    this.condition = condition;
+    this.sent = options.sent;
+    this.text = options.text;
+  }
+}
+
+/**
+ * A stream feature could not be negotiated: the peer refused it
+ * (`<failure/>`), offered too little (no STARTTLS while TLS is required),
+ * or the transport could not do it.
+ */
+export class NegotiationError extends Error {
+  /** The feature, such as `"starttls"`. */
+  readonly feature: string;
+
+  /**
+   * Makes a negotiation error.
+   *
+   * @param feature The feature.
+   * @param message A sentence-case message without a final period.
+   * @param options The underlying cause.
+   */
+  constructor(feature: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NegotiationError";
+    this.feature = feature;
+  }
+}
+
+/** A deadline passed: stream header, negotiation, close, or an iq request. */
+export class TimeoutError extends Error {
+  /** What was being waited for, such as `"close"` or `"iq"`. */
+  readonly operation: string;
+  /** The deadline, in milliseconds. */
+  readonly ms: number;
+
+  /**
+   * Makes a timeout error.
+   *
+   * @param operation What was being waited for.
+   * @param ms The deadline, in milliseconds.
+   */
+  constructor(operation: string, ms: number) {
+    super(`Timed out after ${ms} ms waiting for ${operation}`);
+    this.name = "TimeoutError";
+    this.operation = operation;
+    this.ms = ms;
+  }
+}

@@ -1,0 +1,620 @@
+/**
+ * The RFC 6120 stream layer for one end of an end-to-end stream: header
+ * exchange, feature negotiation with restarts, stanzas, stream errors and
+ * the ordered close, over any {@linkcode Transport}.
+ *
+ * @module
+ */
+
+import { Observable, Subject } from "rxjs";
+import type { Element } from "../xml/element.ts";
+import { XmlError } from "../xml/errors.ts";
+import type { ParserLimits } from "../xml/limits.ts";
+import { escapeText, serialize } from "../xml/serialize.ts";
+import type {
+  NegotiationContext,
+  StreamFeature,
+} from "../negotiation/feature.ts";
+import { startTls, type TlsPolicy } from "../negotiation/starttls.ts";
+import {
+  type TlsInfo,
+  type Transport,
+  TransportError,
+} from "../transport/transport.ts";
+import { CLIENT_NS, STREAMS_NS } from "./constants.ts";
+import {
+  NegotiationError,
+  STREAM_ERROR_CONDITIONS,
+  STREAM_ERROR_NS,
+  StreamError,
+  type StreamErrorCondition,
+  TimeoutError,
+} from "./errors.ts";
+import {
+  CLOSE_TAG,
+  openTag,
+  readHeader,
+  type StreamHeader,
+  streamId,
+} from "./header.ts";
+import { FrameReader } from "./reader.ts";
+import { WriteQueue } from "./writer.ts";
+
+/** Options of one end of a stream. */
+export interface SessionOptions {
+  /** Which end this is. */
+  role: "initiator" | "recipient";
+  /** The transport, connected. */
+  transport: Transport;
+  /** This end's address (`from` of our header). */
+  from?: string;
+  /** The peer's address (`to` of the initiator's header). */
+  to?: string;
+  /** Content namespace. Default `jabber:client`. */
+  ns?: string;
+  /** `xml:lang` of our header. */
+  lang?: string;
+  /** Start our header with an XML declaration. Default true. */
+  declaration?: boolean;
+  /** TLS policy. Default `"required"`. */
+  tls?: TlsPolicy;
+  /** Features negotiated after STARTTLS (such as SASL), in order. */
+  features?: StreamFeature[];
+  /** Parser limits. */
+  limits?: Partial<ParserLimits>;
+  /** Deadline for the whole negotiation, in ms. Default 30,000. */
+  negotiationTimeoutMs?: number;
+  /** Deadline for the peer's `</stream:stream>` after ours, in ms. Default 10,000. */
+  closeTimeoutMs?: number;
+}
+
+/** How a stream ended. */
+export interface CloseResult {
+  /** Both `</stream:stream>` were exchanged and nothing failed. */
+  clean: boolean;
+  /** Why it was not clean. */
+  error?: Error;
+}
+
+/** One line of the raw XML trace. */
+export interface TraceEntry {
+  /** `"in"` for bytes from the peer, `"out"` for ours. */
+  direction: "in" | "out";
+  /** The text (inbound bytes decoded for display). */
+  text: string;
+  /** Whether TLS protected it. */
+  tls: boolean;
+}
+
+/** The state of a stream. */
+export type SessionState = "negotiating" | "open" | "closing" | "closed";
+
+// Stanzas kept for the first subscriber of stanzas$; past this, reading
+// pauses until someone subscribes (the transport then pushes back).
+const BUFFER_LIMIT = 1024;
+
+/**
+ * One end of an XML stream. Call {@linkcode Session.negotiate} once; then
+ * stanzas flow until either end closes.
+ */
+export class Session {
+  readonly #options: SessionOptions;
+  readonly #transport: Transport;
+  readonly #reader: FrameReader;
+  readonly #writer: WriteQueue;
+  readonly #features: StreamFeature[];
+  readonly #ns: string;
+  readonly #stanzas = new Subject<Element>();
+  readonly #trace = new Subject<TraceEntry>();
+  readonly #closed: Promise<CloseResult>;
+  #resolveClosed!: (result: CloseResult) => void;
+  #state: SessionState = "negotiating";
+  #tls: TlsInfo | undefined;
+  #header: StreamHeader | undefined;
+  #id: string | undefined;
+  #closeSent = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #buffer: Element[] | undefined = [];
+  #loop: Promise<void> | undefined;
+  #closing: Promise<CloseResult> | undefined;
+  #resumeReading: (() => void) | undefined;
+
+  /**
+   * Makes one end of a stream over a connected transport.
+   *
+   * @param options Role, transport, addresses, policy and limits.
+   */
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#transport = options.transport;
+    this.#ns = options.ns ?? CLIENT_NS;
+    const policy = options.tls ?? "required";
+    if (policy !== "off" && !options.transport.canStartTls) {
+      throw new NegotiationError(
+        "starttls",
+        'This transport cannot do TLS: pass tls: "off" to use it in plaintext',
+      );
+    }
+    this.#features = [startTls(policy), ...(options.features ?? [])];
+    const traceDecoder = new TextDecoder();
+    this.#reader = new FrameReader(
+      this.#transport,
+      options.limits ?? {},
+      (chunk) => {
+        if (this.#trace.observed) {
+          this.#traced("in", traceDecoder.decode(chunk, { stream: true }));
+        }
+      },
+    );
+    this.#writer = new WriteQueue(
+      this.#transport,
+      undefined,
+      (text) => this.#traced("out", text),
+    );
+    this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /** The state: negotiating, open, closing, closed. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The peer's last stream header. */
+  get peerHeader(): StreamHeader | undefined {
+    return this.#header;
+  }
+
+  /** The stream id of the current stream (set by the recipient). */
+  get id(): string | undefined {
+    return this.#id;
+  }
+
+  /** What TLS negotiated, once in place. */
+  get tls(): TlsInfo | undefined {
+    return this.#tls;
+  }
+
+  /** Resolves once the stream has ended, with whether it ended cleanly. */
+  get closed(): Promise<CloseResult> {
+    return this.#closed;
+  }
+
+  /**
+   * Inbound stanzas. Those that arrive before the first subscription are
+   * kept for it. Completes when the peer closes; errors with the
+   * `StreamError` (or other error) that ended the stream.
+   */
+  get stanzas$(): Observable<Element> {
+    return new Observable<Element>((subscriber) => {
+      const buffered = this.#buffer;
+      if (buffered !== undefined) {
+        this.#buffer = undefined;
+        for (const stanza of buffered) subscriber.next(stanza);
+        this.#resumeReading?.();
+      }
+      return this.#stanzas.subscribe(subscriber);
+    });
+  }
+
+  /** The raw XML, both ways, as it crosses the transport. */
+  get trace$(): Observable<TraceEntry> {
+    return this.#trace.asObservable();
+  }
+
+  /**
+   * Opens the stream: headers, features, STARTTLS, restarts, until stanzas
+   * may flow. Then reading goes on in the background.
+   *
+   * @throws {StreamError} When the peer's header or input is bad (the stream
+   * error was sent) or the peer sent a stream error.
+   * @throws {NegotiationError} When a mandatory feature failed.
+   * @throws {TimeoutError} When negotiation took longer than its deadline.
+   */
+  async negotiate(): Promise<void> {
+    const ms = this.#options.negotiationTimeoutMs ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError("negotiation", ms)), ms);
+    });
+    const work = this.#negotiate();
+    work.catch(() => {}); // after a timeout, its failure is not news
+    try {
+      const first = await Promise.race([work, deadline]);
+      this.#state = "open";
+      if (first !== undefined) this.#deliver(first);
+      this.#loop = this.#readLoop();
+    } catch (error) {
+      await this.#fail(error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Sends an element (a stanza).
+   *
+   * @param element The element, in the stream's content namespace.
+   * @returns Resolves once it was written to the transport.
+   */
+  send(element: Element): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new TypeError(`Cannot send: the stream is ${this.#state}`),
+      );
+    }
+    return this.#writer.write(serialize(element, this.#ns));
+  }
+
+  /**
+   * Closes the stream in order: pending writes go out, then
+   * `</stream:stream>`; stanzas keep arriving until the peer's
+   * `</stream:stream>` or the close deadline; then the transport closes.
+   * Idempotent.
+   *
+   * @returns How it ended.
+   */
+  close(): Promise<CloseResult> {
+    if (this.#closing) return this.#closing;
+    if (this.#state === "closed") return this.#closed;
+    this.#closing = (async () => {
+      this.#state = "closing";
+      this.#startCloseTimer();
+      try {
+        await this.#sendClose();
+      } catch (error) {
+        this.#finish({ clean: false, error: asError(error) });
+      }
+      this.#loop ??= this.#readLoop();
+      return this.#closed;
+    })();
+    return this.#closing;
+  }
+
+  // ------------------------------------------------------------ negotiation
+
+  /** Runs headers and features; returns a stanza that arrived first, if any. */
+  async #negotiate(): Promise<Element | undefined> {
+    for (;;) {
+      const restart = this.#options.role === "initiator"
+        ? await this.#initiatorRound()
+        : await this.#recipientRound();
+      if (restart === false) return undefined;
+      if (restart !== true) return restart;
+      this.#reader.reset();
+    }
+  }
+
+  /** One stream of the initiator; true when it must restart. */
+  async #initiatorRound(): Promise<boolean> {
+    await this.#writer.write(
+      openTag(this.#ourHeader(undefined), this.#declaration()),
+    );
+    const header = await this.#receiveHeader();
+    this.#id = header.id;
+    if (header.version === undefined) {
+      if ((this.#options.tls ?? "required") !== "off") {
+        throw new NegotiationError(
+          "starttls",
+          "The peer sent no version (no stream features), so it cannot do TLS",
+        );
+      }
+      return false;
+    }
+    const features = await this.#receiveElement();
+    if (!features.is("features", STREAMS_NS)) {
+      throw new StreamError("bad-format", {
+        sent: true,
+        text: "expected <stream:features/>",
+      });
+    }
+    const context = this.#context();
+    for (const feature of this.#features) {
+      const offered = features.getChild(feature.name, feature.ns);
+      if (offered === undefined) {
+        if (feature.mandatory(context)) {
+          throw new NegotiationError(
+            feature.name,
+            `The peer did not offer ${feature.name}, which this stream requires`,
+          );
+        }
+        continue;
+      }
+      if (!feature.wanted(offered, context)) continue;
+      if (await feature.initiate(offered, context)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * One stream of the recipient: true when it must restart, false when
+   * negotiation is done, or the first stanza when one came right away.
+   */
+  async #recipientRound(): Promise<boolean | Element> {
+    const header = await this.#receiveHeader();
+    this.#id = streamId();
+    const plaintext = (this.#options.tls ?? "required") === "off";
+    if (header.version === undefined && !plaintext) {
+      throw new StreamError("unsupported-version", {
+        sent: true,
+        text: "a stream without version cannot negotiate TLS",
+      });
+    }
+    await this.#writer.write(
+      openTag(this.#ourHeader(header), this.#declaration()),
+    );
+    if (header.version === undefined) return false;
+    const context = this.#context();
+    const offered = this.#features.filter((f) =>
+      f.offer(context) !== undefined
+    );
+    const offers = offered.map((f) => serialize(f.offer(context)!, this.#ns));
+    await this.#writer.write(
+      offers.length === 0
+        ? "<stream:features/>"
+        : `<stream:features>${offers.join("")}</stream:features>`,
+    );
+    let pending = offered.filter((f) => f.mandatory(context));
+    if (pending.length === 0) return false;
+    for (;;) {
+      const element = await this.#receiveElement();
+      const feature = offered.find((f) => f.starts(element));
+      if (feature === undefined) {
+        throw new StreamError("policy-violation", {
+          sent: true,
+          text: `${pending[0]!.name} must be negotiated first`,
+        });
+      }
+      if (await feature.receive(element, context)) return true;
+      pending = pending.filter((f) => f !== feature);
+      if (pending.length === 0) return false;
+    }
+  }
+
+  #ourHeader(peer: StreamHeader | undefined): StreamHeader {
+    const o = this.#options;
+    return {
+      from: o.from,
+      to: peer ? peer.from : o.to,
+      id: peer ? this.#id : undefined,
+      version: peer && peer.version === undefined ? undefined : "1.0",
+      lang: o.lang,
+      ns: this.#ns,
+    };
+  }
+
+  #declaration(): boolean {
+    return this.#options.declaration ?? true;
+  }
+
+  #context(): NegotiationContext {
+    return {
+      role: this.#options.role,
+      tls: this.#tls !== undefined,
+      canStartTls: this.#transport.canStartTls,
+      send: (element) => this.#writer.write(serialize(element, this.#ns)),
+      receive: () => this.#receiveElement(),
+      startTls: async () => {
+        await this.#writer.drain();
+        // Reading stopped at the frame that asked for TLS; whatever came
+        // after it in plaintext is dropped with the parser.
+        this.#reader.reset();
+        this.#tls = await this.#transport.startTls();
+      },
+    };
+  }
+
+  async #receiveHeader(): Promise<StreamHeader> {
+    const frame = await this.#reader.next();
+    if (frame === null) {
+      throw new TransportError(
+        "The peer closed the connection before its stream header",
+      );
+    }
+    if (frame.type !== "header") {
+      throw new StreamError("bad-format", {
+        sent: true,
+        text: "expected a stream header",
+      });
+    }
+    this.#header = readHeader(frame.element, this.#ns);
+    return this.#header;
+  }
+
+  async #receiveElement(): Promise<Element> {
+    const frame = await this.#reader.next();
+    if (frame === null) {
+      throw new TransportError(
+        "The peer closed the connection during negotiation",
+      );
+    }
+    if (frame.type === "close") {
+      throw new StreamError("undefined-condition", {
+        sent: false,
+        text: "the peer closed the stream during negotiation",
+      });
+    }
+    if (frame.type !== "element") {
+      throw new StreamError("bad-format", {
+        sent: true,
+        text: "unexpected stream header",
+      });
+    }
+    if (frame.element.is("error", STREAMS_NS)) {
+      throw receivedError(frame.element);
+    }
+    return frame.element;
+  }
+
+  // ---------------------------------------------------------------- stanzas
+
+  async #readLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const frame = await this.#reader.next();
+        if (frame === null) {
+          this.#finish({
+            clean: false,
+            error: new TransportError(
+              "The peer closed the connection without </stream:stream>",
+            ),
+          });
+          return;
+        }
+        if (frame.type === "close") {
+          await this.#peerClosed();
+          return;
+        }
+        if (frame.type === "header") {
+          throw new StreamError("bad-format", {
+            sent: true,
+            text: "unexpected stream header",
+          });
+        }
+        const element = frame.element;
+        if (element.is("error", STREAMS_NS)) throw receivedError(element);
+        if (
+          element.ns !== this.#ns ||
+          (element.name !== "message" && element.name !== "presence" &&
+            element.name !== "iq")
+        ) {
+          throw new StreamError("unsupported-stanza-type", {
+            sent: true,
+            text: `<${element.name} xmlns='${element.ns}'> is not a stanza`,
+          });
+        }
+        this.#deliver(element);
+        if (this.#buffer !== undefined) await this.#backpressure();
+      }
+    } catch (error) {
+      await this.#fail(error);
+    }
+  }
+
+  #deliver(stanza: Element): void {
+    if (this.#buffer !== undefined) this.#buffer.push(stanza);
+    else this.#stanzas.next(stanza);
+  }
+
+  /** Waits while the buffer for a first subscriber is full. */
+  async #backpressure(): Promise<void> {
+    while (this.#buffer !== undefined && this.#buffer.length >= BUFFER_LIMIT) {
+      await new Promise<void>((resolve) => this.#resumeReading = resolve);
+      this.#resumeReading = undefined;
+    }
+  }
+
+  /**
+   * Bounds the rest of the stream's life by the close deadline: a peer that
+   * stops reading cannot hold our close (or our stream error) forever.
+   */
+  #startCloseTimer(): void {
+    if (this.#closeTimer !== undefined || this.#state === "closed") return;
+    const ms = this.#options.closeTimeoutMs ?? 10_000;
+    this.#closeTimer = setTimeout(() => {
+      this.#finish({ clean: false, error: new TimeoutError("close", ms) });
+    }, ms);
+  }
+
+  /** The peer sent `</stream:stream>`: answer in kind, then end. */
+  async #peerClosed(): Promise<void> {
+    if (this.#state === "open") this.#state = "closing";
+    this.#startCloseTimer();
+    try {
+      await this.#sendClose();
+    } catch (error) {
+      this.#finish({ clean: false, error: asError(error) });
+      return;
+    }
+    this.#finish({ clean: true });
+  }
+
+  async #sendClose(): Promise<void> {
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    await this.#writer.end(CLOSE_TAG);
+  }
+
+  /** Ends the stream after an error: a stream error if we owe one, then close. */
+  async #fail(error: unknown): Promise<void> {
+    if (this.#state === "closed") return;
+    const reported = asError(error);
+    // What we owe the peer: a stream error for its bad input or our
+    // deadline, else (a failed negotiation) at least our close tag.
+    let owed: StreamError | undefined;
+    if (error instanceof XmlError) {
+      owed = new StreamError(error.condition, {
+        sent: true,
+        text: error.message,
+      });
+    } else if (error instanceof StreamError && error.sent) owed = error;
+    else if (error instanceof TimeoutError) {
+      owed = new StreamError("connection-timeout", {
+        sent: true,
+        text: error.message,
+      });
+    }
+    const received = error instanceof StreamError && !error.sent;
+    if (!this.#closeSent && !received && !(error instanceof TransportError)) {
+      this.#closeSent = true;
+      const text = owed?.text === undefined
+        ? ""
+        : `<text xmlns='${STREAM_ERROR_NS}'>${escapeText(owed.text)}</text>`;
+      const tail = owed === undefined
+        ? CLOSE_TAG
+        : `<stream:error><${owed.condition} xmlns='${STREAM_ERROR_NS}'/>${text}</stream:error>${CLOSE_TAG}`;
+      this.#startCloseTimer();
+      try {
+        await this.#writer.end(tail);
+      } catch {
+        // The transport is gone; the error stands.
+      }
+    }
+    this.#finish({
+      clean: false,
+      error: error instanceof XmlError
+        ? new StreamError(error.condition, {
+          sent: true,
+          text: error.message,
+          cause: error,
+        })
+        : reported,
+    });
+  }
+
+  #finish(result: CloseResult): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    clearTimeout(this.#closeTimer);
+    this.#transport.close();
+    if (result.clean) this.#stanzas.complete();
+    else this.#stanzas.error(result.error);
+    this.#trace.complete();
+    this.#resolveClosed(result);
+  }
+
+  #traced(direction: "in" | "out", text: string): void {
+    if (this.#trace.observed) {
+      this.#trace.next({ direction, text, tls: this.#tls !== undefined });
+    }
+  }
+}
+
+function receivedError(element: Element): StreamError {
+  let condition: StreamErrorCondition = "undefined-condition";
+  let text: string | undefined;
+  for (const child of element.elements()) {
+    if (child.ns !== STREAM_ERROR_NS) continue;
+    if (child.name === "text") text = child.text();
+    else if (
+      (STREAM_ERROR_CONDITIONS as readonly string[]).includes(child.name)
+    ) {
+      condition = child.name as StreamErrorCondition;
+    }
+  }
+  return new StreamError(condition, { sent: false, text });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,94 @@
+/**
+ * The one Transport interface that the stream layer reads and writes
+ * through: TCP with TLS in either role, an application's own stream pair,
+ * or an in-memory pair for tests.
+ *
+ * @module
+ */
+
+/** What a TLS upgrade negotiated, as far as the transport can tell. */
+export interface TlsInfo {
+  /** TLS version, such as `"TLSv1.3"`, when the transport exposes it. */
+  protocol: string | undefined;
+  /** Cipher suite name, when the transport exposes it. */
+  cipher: string | undefined;
+  /** The peer's certificate (DER), when the transport exposes it. */
+  peerCertificate: Uint8Array | undefined;
+  /**
+   * SHA-256 fingerprint of the peer's certificate, upper-case hex pairs
+   * joined by colons (`"AB:01:..."`), when the transport exposes it.
+   */
+  peerFingerprint256: string | undefined;
+}
+
+/** The address of the other end of a transport. */
+export interface PeerAddress {
+  /** Host name or IP address. */
+  hostname: string;
+  /** Port. */
+  port: number;
+}
+
+/** Thrown by transports: the connection failed, closed, or TLS failed. */
+export class TransportError extends Error {
+  /**
+   * Makes a transport error.
+   *
+   * @param message A sentence-case message without a final period.
+   * @param options The underlying cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TransportError";
+  }
+}
+
+/**
+ * A reliable, ordered byte transport, possibly upgradable to TLS in place.
+ *
+ * Reads are pulled one chunk at a time, and at most one read is pending at
+ * once: the stream layer stops reading at the point where TLS starts (after
+ * `<proceed/>`), so that no plaintext byte received before the upgrade is
+ * ever read as if it had been encrypted.
+ */
+export interface Transport {
+  /**
+   * Reads the next chunk of bytes.
+   *
+   * @returns The chunk, or `null` when the peer closed its side.
+   * @throws {TransportError} When the connection fails.
+   */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Writes all of `bytes`.
+   *
+   * @param bytes What to send.
+   * @returns Resolves once the bytes were handed to the connection.
+   * @throws {TransportError} When the connection fails or is closed.
+   */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Whether {@linkcode Transport.startTls} can work on this transport. */
+  readonly canStartTls: boolean;
+  /**
+   * Upgrades the connection to TLS in place, in the role the transport was
+   * made for, and completes the handshake (certificate errors surface here,
+   * not on first I/O). No read may be pending. Bytes received before the
+   * upgrade and not yet read are discarded, never decrypted.
+   *
+   * @returns What the handshake negotiated.
+   * @throws {TransportError} When TLS cannot start or the handshake fails.
+   */
+  startTls(): Promise<TlsInfo>;
+  /**
+   * Half-closes: the peer reads the end of the stream; reading goes on.
+   *
+   * @returns Resolves once the end was sent.
+   */
+  closeWrite(): Promise<void>;
+  /** Closes both directions and releases every resource. Idempotent. */
+  close(): void;
+  /** The other end, when the transport knows it. */
+  readonly remote: PeerAddress | undefined;
+  /** What TLS negotiated, once {@linkcode Transport.startTls} resolved. */
+  readonly tls: TlsInfo | undefined;
+}

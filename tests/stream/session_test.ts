@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
+import { Session, type SessionOptions } from "../../src/stream/session.ts";
+import {
+  NegotiationError,
+  StreamError,
+  TimeoutError,
+} from "../../src/stream/errors.ts";
+import { Element } from "../../src/xml/element.ts";
+import { pair } from "./_pair.ts";
+
+const CLIENT = "jabber:client";
+
+function message(n: number): Element {
+  return new Element("message", CLIENT, { id: `m${n}` }, [
+    new Element("body", CLIENT, {}, [`stanza ${n} & more`]),
+  ]);
+}
+
+function sessions(
+  extra: Partial<SessionOptions> = {},
+  recipientExtra: Partial<SessionOptions> = {},
+) {
+  const [a, b] = pair();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    from: "romeo@forza",
+    to: "juliet@pronto",
+    tls: "off",
+    ...extra,
+  });
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "juliet@pronto",
+    tls: "off",
+    ...recipientExtra,
+  });
+  return { initiator, recipient, a, b };
+}
+
+Deno.test("Session negotiates a plaintext stream by name, with headers both ways", async () => {
+  const { initiator, recipient } = sessions();
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  assert.equal(initiator.state, "open");
+  assert.equal(recipient.peerHeader?.from, "romeo@forza");
+  assert.equal(recipient.peerHeader?.to, "juliet@pronto");
+  assert.equal(initiator.peerHeader?.from, "juliet@pronto");
+  assert.equal(initiator.peerHeader?.to, "romeo@forza");
+  assert.equal(initiator.peerHeader?.version, "1.0");
+  assert.ok(initiator.id && initiator.id === recipient.id);
+  assert.ok(initiator.id.length >= 20);
+  const [i, r] = await Promise.all([initiator.close(), recipient.closed]);
+  assert.deepEqual(i, { clean: true });
+  assert.deepEqual(r, { clean: true });
+});
+
+Deno.test("Session refuses a transport without TLS unless TLS is turned off by name", () => {
+  const [a] = pair();
+  assert.throws(
+    () => new Session({ role: "initiator", transport: a }),
+    NegotiationError,
+  );
+});
+
+Deno.test("Session loses nothing: 10,000 stanzas each way, then an immediate close", async () => {
+  const { initiator, recipient } = sessions();
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  const atRecipient = lastValueFrom(recipient.stanzas$.pipe(toArray()));
+  const atInitiator = lastValueFrom(initiator.stanzas$.pipe(toArray()));
+  const N = 10_000;
+  for (let n = 0; n < N; n++) {
+    initiator.send(message(n));
+    recipient.send(message(n));
+  }
+  const closed = initiator.close();
+  const [got1, got2, result] = await Promise.all([
+    atRecipient,
+    atInitiator,
+    closed,
+  ]);
+  assert.deepEqual(result, { clean: true });
+  assert.deepEqual(await recipient.closed, { clean: true });
+  for (const got of [got1, got2]) {
+    assert.equal(got.length, N);
+    got.forEach((stanza, n) => assert.equal(stanza.attrs.id, `m${n}`));
+  }
+});
+
+Deno.test("Session closes cleanly when both ends close at once", async () => {
+  const { initiator, recipient } = sessions();
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  const [x, y] = await Promise.all([initiator.close(), recipient.close()]);
+  assert.deepEqual([x, y], [{ clean: true }, { clean: true }]);
+  assert.deepEqual(await initiator.close(), { clean: true }); // idempotent
+});
+
+Deno.test("Session ends with a TimeoutError when the peer never answers the close", async () => {
+  const { initiator, recipient, b } = sessions({ closeTimeoutMs: 50 }, {
+    closeTimeoutMs: 50,
+  });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  recipient.stanzas$.subscribe({ error() {} });
+  // The recipient's answers never leave it.
+  b.write = () => new Promise(() => {});
+  const result = await initiator.close();
+  assert.equal(result.clean, false);
+  assert.ok(result.error instanceof TimeoutError);
+  assert.equal(result.error.operation, "close");
+  b.close();
+  assert.equal((await recipient.closed).clean, false);
+});
+
+Deno.test("Session answers bad XML with a not-well-formed stream error", async () => {
+  const { initiator, recipient, a } = sessions();
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  const errored = firstValueFrom(recipient.stanzas$).catch((e) => e);
+  const seen = firstValueFrom(initiator.stanzas$).catch((e) => e);
+  await a.write(new TextEncoder().encode("<message><body></message>"));
+  const error = await errored;
+  assert.ok(error instanceof StreamError);
+  assert.equal(error.condition, "not-well-formed");
+  assert.equal(error.sent, true);
+  const received = await seen;
+  assert.ok(received instanceof StreamError);
+  assert.equal(received.condition, "not-well-formed");
+  assert.equal(received.sent, false);
+  assert.equal((await initiator.closed).clean, false);
+});
+
+Deno.test("Session refuses a header in the wrong stream namespace with invalid-namespace", async () => {
+  const [a, b] = pair();
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    tls: "off",
+  });
+  const negotiated = recipient.negotiate().catch((e) => e);
+  await a.write(
+    new TextEncoder().encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='urn:wrong' version='1.0'>",
+    ),
+  );
+  const error = await negotiated;
+  assert.ok(error instanceof StreamError);
+  assert.equal(error.condition, "invalid-namespace");
+  const sent = new TextDecoder().decode(
+    new Uint8Array(b.written.flatMap((c) => [...c])),
+  );
+  assert.match(
+    sent,
+    /<invalid-namespace xmlns='urn:ietf:params:xml:ns:xmpp-streams'\/>/,
+  );
+  a.close();
+});
+
+Deno.test("Session stops an initiator whose peer offers no STARTTLS (STRIPTLS)", async () => {
+  const [a, b] = pair();
+  // An initiator that requires TLS, on a transport that claims it can do it.
+  Object.defineProperty(a, "canStartTls", { value: true });
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+  });
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    tls: "off",
+  });
+  const [i] = await Promise.all([
+    initiator.negotiate().catch((e) => e),
+    recipient.negotiate().catch((e) => e),
+  ]);
+  assert.ok(i instanceof NegotiationError);
+  assert.equal(i.feature, "starttls");
+  await recipient.closed;
+});
