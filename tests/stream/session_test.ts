@@ -3,6 +3,7 @@ import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
 import { Session, type SessionOptions } from "../../src/stream/session.ts";
 import {
   NegotiationError,
+  STREAM_ERROR_CONDITIONS,
   StreamError,
   TimeoutError,
 } from "../../src/stream/errors.ts";
@@ -176,4 +177,167 @@ Deno.test("Session stops an initiator whose peer offers no STARTTLS (STRIPTLS)",
   assert.ok(i instanceof NegotiationError);
   assert.equal(i.feature, "starttls");
   await recipient.closed;
+});
+
+Deno.test("Session turns every received stream error condition into a typed StreamError", async () => {
+  for (const condition of STREAM_ERROR_CONDITIONS) {
+    const { initiator, recipient, b } = sessions();
+    await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+    const seen = firstValueFrom(initiator.stanzas$).catch((e) => e);
+    await b.write(
+      new TextEncoder().encode(
+        `<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>` +
+          `<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>why</text></stream:error></stream:stream>`,
+      ),
+    );
+    const error = await seen;
+    assert.ok(error instanceof StreamError, condition);
+    assert.equal(error.condition, condition);
+    assert.equal(error.sent, false);
+    assert.equal(error.text, "why");
+    recipient.stanzas$.subscribe({ error() {} });
+    await Promise.all([initiator.closed, recipient.closed]);
+  }
+});
+
+Deno.test("Session accepts a header without version only in plaintext, and then sends no features", async () => {
+  const [a, b] = pair();
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    tls: "off",
+  });
+  const negotiated = recipient.negotiate();
+  await a.write(
+    new TextEncoder().encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto'>",
+    ),
+  );
+  await negotiated;
+  const sent = new TextDecoder().decode(
+    new Uint8Array(b.written.flatMap((c) => [...c])),
+  );
+  assert.doesNotMatch(sent, /features/);
+  assert.doesNotMatch(sent, /<stream:stream[^>]*version=/);
+  a.close();
+  recipient.stanzas$.subscribe({ error() {} });
+  await recipient.closed;
+
+  const [c, d] = pair();
+  Object.defineProperty(d, "canStartTls", { value: true });
+  const strict = new Session({ role: "recipient", transport: d });
+  const refused = strict.negotiate().catch((e) => e);
+  await c.write(
+    new TextEncoder().encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto'>",
+    ),
+  );
+  const error = await refused;
+  assert.ok(error instanceof StreamError);
+  assert.equal(error.condition, "unsupported-version");
+  c.close();
+});
+
+/** A pair whose ends pretend to start TLS (the bytes stay as they are). */
+function fakeTlsPair() {
+  const [a, b] = pair();
+  for (const end of [a, b]) {
+    Object.defineProperty(end, "canStartTls", { value: true });
+    end.startTls = () =>
+      Promise.resolve({
+        protocol: "fake",
+        cipher: undefined,
+        peerCertificate: undefined,
+        peerFingerprint256: undefined,
+      });
+  }
+  return [a, b] as const;
+}
+
+Deno.test("Session negotiates STARTTLS, restarts with a new id, and offers no more features", async () => {
+  const [a, b] = fakeTlsPair();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+  });
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+  });
+  const trace: string[] = [];
+  initiator.trace$.subscribe((e) =>
+    trace.push(`${e.direction} ${e.tls ? "tls" : "---"} ${e.text}`)
+  );
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  assert.equal(initiator.tls?.protocol, "fake");
+  assert.equal(recipient.tls?.protocol, "fake");
+  const all = trace.join("\n");
+  assert.match(
+    all,
+    /out --- .*<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'\/>/,
+  );
+  assert.match(
+    all,
+    /in --- .*<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'\/>/,
+  );
+  assert.match(all, /in tls .*<stream:features\/>/);
+  const ids = [...all.matchAll(/ id='([^']+)'/g)].map((m) => m[1]);
+  assert.equal(ids.length, 2);
+  assert.notEqual(ids[0], ids[1]);
+  await Promise.all([initiator.close(), recipient.closed]);
+});
+
+Deno.test("Session drops plaintext that comes after <starttls/> in the same chunk", async () => {
+  const [a, b] = fakeTlsPair();
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+  });
+  const negotiated = recipient.negotiate();
+  const enc = new TextEncoder();
+  await a.write(
+    enc.encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto' version='1.0'>",
+    ),
+  );
+  // <starttls/> and an injected stanza in one segment, as an attacker would.
+  await a.write(
+    enc.encode(
+      "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><message id='injected'><body>evil</body></message>",
+    ),
+  );
+  await a.write(
+    enc.encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto' version='1.0'>" +
+        "<message id='after-tls'/>",
+    ),
+  );
+  await negotiated;
+  const first = await firstValueFrom(recipient.stanzas$);
+  assert.equal(first.attrs.id, "after-tls");
+  a.close();
+  await recipient.closed;
+});
+
+Deno.test("Session refuses a stanza before a required STARTTLS with policy-violation", async () => {
+  const [a, b] = fakeTlsPair();
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+  });
+  const negotiated = recipient.negotiate().catch((e) => e);
+  await a.write(
+    new TextEncoder().encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto' version='1.0'>" +
+        "<message><body>too early</body></message>",
+    ),
+  );
+  const error = await negotiated;
+  assert.ok(error instanceof StreamError);
+  assert.equal(error.condition, "policy-violation");
+  a.close();
 });
