@@ -1,37 +1,62 @@
 /**
- * `@xmpp-e2e/streams`: end-to-end XML streams (XEP-0246) for Deno, RxJS
- * first. This release holds the XML layer: a restricted-XML streaming parser
- * as RxJS operators, the Element model and a serializer. See
- * {@link https://xmpp.org/extensions/xep-0246.html | XEP-0246}.
+ * `@xmpp-e2e/streams`: end-to-end XML streams
+ * ({@link https://xmpp.org/extensions/xep-0246.html | XEP-0246}) for Deno,
+ * RxJS first. Two endpoints open an XMPP stream (RFC 6120) straight to each
+ * other, upgrade it with STARTTLS, exchange stanzas and close it in order.
  *
  * | export | what it does |
  * | --- | --- |
- * | {@linkcode parseXml} | operator: bytes to parse events |
- * | {@linkcode frames} | operator: events to stream frames |
- * | {@linkcode parseFrames} | operator: bytes straight to frames (fast path) |
- * | {@linkcode XmlParser} | the tokenizer with a plain callback sink |
- * | {@linkcode parseDocument} | a whole document to an Element tree |
- * | {@linkcode serialize} | Elements back to XML |
- * | {@linkcode XmlError} | typed error with RFC 6120 condition and position |
+ * | {@linkcode initiate}, {@linkcode listen} | open a stream to a peer; accept streams from peers |
+ * | {@linkcode E2EStream} | `stanzas$`, `send`, `request`, `onIq`, `close`, `closed`, `info`, `trace$` |
+ * | {@linkcode message}, {@linkcode presence}, {@linkcode iq}, {@linkcode xml} | stanza and element builders |
+ * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError} | addresses and typed errors |
+ * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
+ * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
+ * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
+ * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
- * @example Stanzas from a byte stream
+ * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`.
+ *
+ * @example Two endpoints over an in-memory pair (plaintext, chosen by name)
  * ```ts
- * import { parseFrames } from "@xmpp-e2e/streams";
- * import { from, lastValueFrom, toArray } from "rxjs";
+ * import { initiate, memoryPair, message, Session } from "@xmpp-e2e/streams";
+ * import { firstValueFrom } from "rxjs";
  * import assert from "node:assert/strict";
  *
- * const bytes = new TextEncoder().encode(
- *   "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
- *     "<message><body>hi</body></message></stream:stream>",
- * );
- * const frames = await lastValueFrom(from([bytes]).pipe(parseFrames(), toArray()));
- * assert.equal(frames[1]?.type === "element" && frames[1].element.getChildText("body"), "hi");
+ * const [a, b] = memoryPair();
+ * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+ * const [romeo] = await Promise.all([
+ *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+ *   juliet.negotiate(),
+ * ]);
+ * const got = firstValueFrom(juliet.stanzas$);
+ * await romeo.send(message({ to: "juliet@pronto", body: "Art thou not Romeo?" }));
+ * assert.equal((await got).getChildText("body"), "Art thou not Romeo?");
+ * assert.deepEqual(await romeo.close(), { clean: true });
  * ```
  *
  * @module
  */
 
 export * from "./src/xml/mod.ts";
+export * from "./src/stanza/mod.ts";
+export * from "./src/transport/mod.ts";
+export { E2EListener, E2EStream, initiate, listen } from "./src/e2e.ts";
+export type {
+  InitiateOptions,
+  IqHandler,
+  ListenOptions,
+  StreamInfo,
+  StreamOptions,
+} from "./src/e2e.ts";
+export { Session } from "./src/stream/session.ts";
+export type {
+  CloseResult,
+  SessionOptions,
+  SessionState,
+  TraceEntry,
+} from "./src/stream/session.ts";
+export type { StreamHeader } from "./src/stream/header.ts";
 export {
   NegotiationError,
   STREAM_ERROR_CONDITIONS,

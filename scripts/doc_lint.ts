@@ -11,7 +11,12 @@
  * @module
  */
 
-const ENTRY_POINTS = ["mod.ts", "src/xml/mod.ts"];
+const ENTRY_POINTS = [
+  "mod.ts",
+  "src/xml/mod.ts",
+  "src/stanza/mod.ts",
+  "src/transport/mod.ts",
+];
 /** Types of the `rxjs` package that our public API uses on purpose. */
 const EXTERNAL_TYPES = new Set(["Observable", "OperatorFunction"]);
 

@@ -118,6 +118,8 @@ export class Session {
   #loop: Promise<void> | undefined;
   #closing: Promise<CloseResult> | undefined;
   #resumeReading: (() => void) | undefined;
+  #intercept: ((stanza: Element) => boolean) | undefined;
+  #failure: Error | undefined; // the error the stream is ending with
 
   /**
    * Makes one end of a stream over a connected transport.
@@ -196,6 +198,17 @@ export class Session {
     });
   }
 
+  /**
+   * Sees every inbound stanza first, before `stanzas$` (and whether anyone
+   * subscribed): a layer above uses it to match iq replies. A stanza for
+   * which it returns `true` is consumed and not delivered.
+   *
+   * @param intercept The function, or `undefined` to remove it.
+   */
+  intercept(intercept: ((stanza: Element) => boolean) | undefined): void {
+    this.#intercept = intercept;
+  }
+
   /** The raw XML, both ways, as it crosses the transport. */
   get trace$(): Observable<TraceEntry> {
     return this.#trace.asObservable();
@@ -269,6 +282,22 @@ export class Session {
       return this.#closed;
     })();
     return this.#closing;
+  }
+
+  /**
+   * Ends the stream with a stream error of our own (RFC 6120 section 4.9):
+   * sends `<stream:error>` and `</stream:stream>`, then closes the transport.
+   *
+   * @param condition Any RFC 6120 condition.
+   * @param text An optional human-readable text.
+   * @returns How it ended (never clean).
+   */
+  async error(
+    condition: StreamErrorCondition,
+    text?: string,
+  ): Promise<CloseResult> {
+    await this.#fail(new StreamError(condition, { sent: true, text }));
+    return this.#closed;
   }
 
   // ------------------------------------------------------------ negotiation
@@ -492,6 +521,7 @@ export class Session {
   }
 
   #deliver(stanza: Element): void {
+    if (this.#intercept?.(stanza)) return;
     if (this.#buffer !== undefined) this.#buffer.push(stanza);
     else this.#stanzas.next(stanza);
   }
@@ -537,8 +567,14 @@ export class Session {
 
   /** Ends the stream after an error: a stream error if we owe one, then close. */
   async #fail(error: unknown): Promise<void> {
-    if (this.#state === "closed") return;
-    const reported = asError(error);
+    if (this.#state === "closed" || this.#failure !== undefined) return;
+    this.#failure = error instanceof XmlError
+      ? new StreamError(error.condition, {
+        sent: true,
+        text: error.message,
+        cause: error,
+      })
+      : asError(error);
     // What we owe the peer: a stream error for its bad input or our
     // deadline, else (a failed negotiation) at least our close tag.
     let owed: StreamError | undefined;
@@ -570,20 +606,16 @@ export class Session {
         // The transport is gone; the error stands.
       }
     }
-    this.#finish({
-      clean: false,
-      error: error instanceof XmlError
-        ? new StreamError(error.condition, {
-          sent: true,
-          text: error.message,
-          cause: error,
-        })
-        : reported,
-    });
+    this.#finish({ clean: false, error: this.#failure });
   }
 
   #finish(result: CloseResult): void {
     if (this.#state === "closed") return;
+    // Once failing, the stream ends with that error, whatever comes after
+    // (the peer hanging up on our stream error, say).
+    if (this.#failure !== undefined) {
+      result = { clean: false, error: this.#failure };
+    }
     this.#state = "closed";
     clearTimeout(this.#closeTimer);
     this.#transport.close();

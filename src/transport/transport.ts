@@ -73,7 +73,11 @@ export interface Transport {
    * Upgrades the connection to TLS in place, in the role the transport was
    * made for, and completes the handshake (certificate errors surface here,
    * not on first I/O). No read may be pending. Bytes received before the
-   * upgrade and not yet read are discarded, never decrypted.
+   * upgrade and not yet read are never delivered as if they had been
+   * encrypted: they are discarded, or handed to TLS as ciphertext, where
+   * plaintext fails the handshake. (A recipient keeps, as TLS input, what
+   * arrived after its last write began: the initiator's ClientHello may
+   * follow `<proceed/>` at once.)
    *
    * @returns What the handshake negotiated.
    * @throws {TransportError} When TLS cannot start or the handshake fails.

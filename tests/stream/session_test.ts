@@ -341,3 +341,21 @@ Deno.test("Session refuses a stanza before a required STARTTLS with policy-viola
   assert.equal(error.condition, "policy-violation");
   a.close();
 });
+
+Deno.test("Session sends every stream error condition, and the peer reads the same one", async () => {
+  for (const condition of STREAM_ERROR_CONDITIONS) {
+    const { initiator, recipient } = sessions();
+    await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+    const seen = firstValueFrom(initiator.stanzas$).catch((e) => e);
+    recipient.stanzas$.subscribe({ error() {} });
+    const ours = await recipient.error(condition, `because ${condition}`);
+    assert.equal(ours.clean, false);
+    assert.ok(ours.error instanceof StreamError && ours.error.sent);
+    const theirs = await seen;
+    assert.ok(theirs instanceof StreamError, condition);
+    assert.equal(theirs.condition, condition);
+    assert.equal(theirs.sent, false);
+    assert.equal(theirs.text, `because ${condition}`);
+    await initiator.closed;
+  }
+});

@@ -1,0 +1,417 @@
+/**
+ * The public API of end-to-end streams (XEP-0246): `initiate()` opens a
+ * stream to a peer, `listen()` accepts streams from peers; each gives an
+ * {@linkcode E2EStream} once headers, features and STARTTLS are done.
+ *
+ * @module
+ */
+
+import type { Observable } from "rxjs";
+import type { Element } from "./xml/element.ts";
+import type { ParserLimits } from "./xml/limits.ts";
+import type { StreamFeature } from "./negotiation/feature.ts";
+import type { TlsPolicy } from "./negotiation/starttls.ts";
+import { CLIENT_NS } from "./stream/constants.ts";
+import type { StreamErrorCondition } from "./stream/errors.ts";
+import {
+  type CloseResult,
+  Session,
+  type SessionState,
+  type TraceEntry,
+} from "./stream/session.ts";
+import type { StreamHeader } from "./stream/header.ts";
+import type { TlsInfo, Transport } from "./transport/transport.ts";
+import { connectTcp } from "./transport/deno_tcp.ts";
+import {
+  connectTcpNode,
+  listenTcp,
+  type TcpListener,
+} from "./transport/node_tcp.ts";
+import { IqTracker, unhandledIqReply } from "./stanza/iq_tracker.ts";
+import { iqError } from "./stanza/stanza.ts";
+
+/** Options shared by both roles. */
+export interface StreamOptions {
+  /** This endpoint's address (`from` of its stream header). */
+  from?: string;
+  /** Content namespace. Default `jabber:client` (XEP-0246). */
+  ns?: string;
+  /** `xml:lang` of this endpoint's header. */
+  lang?: string;
+  /** TLS policy: `"required"` (default), `"optional"`, or `"off"` by name. */
+  tls?: TlsPolicy;
+  /** Features after STARTTLS (SASL and others), in order. */
+  features?: StreamFeature[];
+  /** Parser limits (stanza size, depth, attributes, names). */
+  limits?: Partial<ParserLimits>;
+  /** Negotiation deadline in ms. Default 30,000. */
+  negotiationTimeoutMs?: number;
+  /** Close deadline in ms. Default 10,000. */
+  closeTimeoutMs?: number;
+  /** Deadline of `request()` in ms. Default 30,000. */
+  iqTimeoutMs?: number;
+  /**
+   * Called with the raw XML both ways from the first byte (the `trace$` of
+   * a stream only starts once it is negotiated).
+   */
+  trace?: (entry: TraceEntry, stream: StreamInfo) => void;
+}
+
+/** Options of {@linkcode initiate}. */
+export interface InitiateOptions extends StreamOptions {
+  /** The peer's address (`to` of the header; its domain is the TLS name). */
+  to: string;
+  /** A connected transport; otherwise `hostname` and `port` are dialed. */
+  transport?: Transport;
+  /** Host to dial over TCP. */
+  hostname?: string;
+  /** Port to dial over TCP. */
+  port?: number;
+  /** Name the peer's certificate must carry. Default: the domain of `to`. */
+  serverName?: string;
+  /** Extra trusted certificates (PEM), for private or self-signed peers. */
+  caCerts?: string[];
+  /** Accept exactly the peer certificate with this SHA-256 fingerprint. */
+  pinnedFingerprint256?: string;
+  /** Skip certificate verification; only this exact sentence turns it on. */
+  insecureSkipVerify?: "I understand this disables certificate verification";
+}
+
+/** Options of {@linkcode listen}. */
+export interface ListenOptions extends StreamOptions {
+  /** Address to bind. Default 127.0.0.1. */
+  hostname?: string;
+  /** Port to bind; 0 (default) picks a free one. */
+  port?: number;
+  /** This endpoint's certificate and key (PEM), for STARTTLS. */
+  certificate?: { cert: string; key: string };
+}
+
+/** What negotiation established on a stream. */
+export interface StreamInfo {
+  /** The stream id (set by the recipient). */
+  id: string | undefined;
+  /** The peer's last header. */
+  peer: StreamHeader | undefined;
+  /** What TLS negotiated, if TLS is in place. */
+  tls: TlsInfo | undefined;
+}
+
+/** An inbound iq get/set handler: returns the reply, or undefined to pass. */
+export type IqHandler = (
+  iq: Element,
+) => Element | undefined | Promise<Element | undefined>;
+
+/**
+ * One negotiated end-to-end stream.
+ */
+export class E2EStream {
+  readonly #session: Session;
+  readonly #tracker: IqTracker;
+  readonly #handlers: IqHandler[] = [];
+
+  /**
+   * Wraps a negotiated session.
+   *
+   * @param session The session, negotiated.
+   * @param iqTimeoutMs Deadline of `request()`.
+   */
+  constructor(session: Session, iqTimeoutMs = 30_000) {
+    this.#session = session;
+    this.#tracker = new IqTracker({
+      timeoutMs: iqTimeoutMs,
+      ...(session.peerHeader?.from !== undefined
+        ? { streamPeer: session.peerHeader.from }
+        : {}),
+    });
+    // iqs are taken care of as they arrive, whether or not anyone reads
+    // stanzas$: replies go to the request that waits for them, requests to
+    // the handlers (else service-unavailable). Neither reaches stanzas$.
+    session.intercept((stanza) => {
+      if (stanza.name !== "iq") return false;
+      if (this.#tracker.handle(stanza)) return true;
+      const type = stanza.attrs.type;
+      if (type !== "get" && type !== "set") return false;
+      void this.#answer(stanza);
+      return true;
+    });
+    session.closed.then((result) =>
+      this.#tracker.close(result.error ?? new Error("The stream closed"))
+    );
+  }
+
+  /**
+   * Inbound stanzas: messages and presences, and iq replies that no request
+   * waits for. iq requests go to {@linkcode E2EStream.onIq} handlers (and are
+   * answered `service-unavailable` when none does); replies go to
+   * {@linkcode E2EStream.request}. Stanzas that arrive before the first
+   * subscription are kept for it (up to 1,024, then reading pauses).
+   */
+  get stanzas$(): Observable<Element> {
+    return this.#session.stanzas$;
+  }
+
+  /** The raw XML both ways. */
+  get trace$(): Observable<TraceEntry> {
+    return this.#session.trace$;
+  }
+
+  /** negotiating, open, closing or closed. */
+  get state(): SessionState {
+    return this.#session.state;
+  }
+
+  /** Stream id, peer header, TLS facts. */
+  get info(): StreamInfo {
+    return {
+      id: this.#session.id,
+      peer: this.#session.peerHeader,
+      tls: this.#session.tls,
+    };
+  }
+
+  /** Resolves when the stream ended, with whether it ended cleanly. */
+  get closed(): Promise<CloseResult> {
+    return this.#session.closed;
+  }
+
+  /**
+   * Sends a stanza.
+   *
+   * @param stanza A message, presence or iq in the stream's namespace.
+   * @returns Resolves once written to the transport.
+   */
+  send(stanza: Element): Promise<void> {
+    return this.#session.send(stanza);
+  }
+
+  /**
+   * Sends an iq get/set and waits for its result.
+   *
+   * @param iq The request (with an id).
+   * @returns The result iq.
+   * @throws {StanzaError} When the peer answers with an error.
+   * @throws {TimeoutError} When no answer comes in time.
+   */
+  async request(iq: Element): Promise<Element> {
+    const answer = this.#tracker.request(iq);
+    await this.#session.send(iq);
+    return await answer;
+  }
+
+  /**
+   * Registers a handler for inbound iq get/set. Handlers are asked in
+   * order; an iq none answers gets `service-unavailable`.
+   *
+   * @param handler The handler.
+   */
+  onIq(handler: IqHandler): void {
+    this.#handlers.push(handler);
+  }
+
+  /**
+   * Ends the stream with a stream error of ours (any RFC 6120 condition).
+   *
+   * @param condition The condition.
+   * @param text An optional text.
+   * @returns How it ended (never clean).
+   */
+  error(condition: StreamErrorCondition, text?: string): Promise<CloseResult> {
+    return this.#session.error(condition, text);
+  }
+
+  /**
+   * Closes in order (see `Session.close`). Idempotent.
+   *
+   * @returns How it ended.
+   */
+  close(): Promise<CloseResult> {
+    return this.#session.close();
+  }
+
+  async #answer(iq: Element): Promise<void> {
+    let reply: Element | undefined;
+    try {
+      for (const handler of this.#handlers) {
+        reply = await handler(iq);
+        if (reply !== undefined) break;
+      }
+      reply ??= unhandledIqReply(iq);
+    } catch (error) {
+      // A handler that throws answers internal-server-error, not silence.
+      reply = iqError(
+        iq,
+        "internal-server-error",
+        undefined,
+        error instanceof Error ? error.message : undefined,
+      );
+    }
+    if (reply !== undefined) await this.#session.send(reply).catch(() => {});
+  }
+}
+
+function traceFrom(session: Session, trace: StreamOptions["trace"]): void {
+  if (trace === undefined) return;
+  session.trace$.subscribe((entry) =>
+    trace(entry, { id: session.id, peer: session.peerHeader, tls: session.tls })
+  );
+}
+
+function domainOf(address: string): string {
+  const at = address.indexOf("@");
+  const slash = address.indexOf("/", at + 1);
+  return address.slice(at + 1, slash < 0 ? undefined : slash);
+}
+
+/**
+ * Opens a stream to a peer: connects (or uses the given transport), sends
+ * the header, negotiates STARTTLS (required unless turned off by name) and
+ * the other features.
+ *
+ * @param options Addresses, transport or host and port, TLS trust.
+ * @returns The negotiated stream.
+ * @throws {NegotiationError} When TLS is required and not offered, or fails.
+ * @throws {StreamError} When the peer's input or header is bad.
+ * @throws {TransportError} When connecting fails.
+ */
+export async function initiate(options: InitiateOptions): Promise<E2EStream> {
+  const transport = options.transport ?? await dial(options);
+  const session = new Session({
+    role: "initiator",
+    transport,
+    ...sessionOptions(options),
+    to: options.to,
+  });
+  traceFrom(session, options.trace);
+  await session.negotiate();
+  return new E2EStream(session, options.iqTimeoutMs);
+}
+
+function dial(options: InitiateOptions): Promise<Transport> {
+  if (options.hostname === undefined || options.port === undefined) {
+    throw new TypeError(
+      "Cannot initiate: give a transport, or hostname and port",
+    );
+  }
+  const serverName = options.serverName ?? domainOf(options.to);
+  if (
+    options.pinnedFingerprint256 !== undefined ||
+    options.insecureSkipVerify !== undefined
+  ) {
+    return connectTcpNode({
+      hostname: options.hostname,
+      port: options.port,
+      tls: {
+        serverName,
+        ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+        ...(options.pinnedFingerprint256
+          ? { pinnedFingerprint256: options.pinnedFingerprint256 }
+          : {}),
+        ...(options.insecureSkipVerify
+          ? { insecureSkipVerify: options.insecureSkipVerify }
+          : {}),
+      },
+    });
+  }
+  return connectTcp({
+    hostname: options.hostname,
+    port: options.port,
+    tls: {
+      serverName,
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    },
+  });
+}
+
+function sessionOptions(options: StreamOptions) {
+  return {
+    ...(options.from !== undefined ? { from: options.from } : {}),
+    ns: options.ns ?? CLIENT_NS,
+    ...(options.lang !== undefined ? { lang: options.lang } : {}),
+    tls: options.tls ?? "required",
+    ...(options.features ? { features: options.features } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.negotiationTimeoutMs !== undefined
+      ? { negotiationTimeoutMs: options.negotiationTimeoutMs }
+      : {}),
+    ...(options.closeTimeoutMs !== undefined
+      ? { closeTimeoutMs: options.closeTimeoutMs }
+      : {}),
+  } as const;
+}
+
+/** Accepts streams from peers. */
+export class E2EListener {
+  readonly #listener: TcpListener;
+  readonly #options: ListenOptions;
+
+  /**
+   * Wraps a TCP listener.
+   *
+   * @param listener The listener.
+   * @param options Stream options.
+   */
+  constructor(listener: TcpListener, options: ListenOptions) {
+    this.#listener = listener;
+    this.#options = options;
+  }
+
+  /** The bound address. */
+  get addr(): { hostname: string; port: number } {
+    return this.#listener.addr;
+  }
+
+  /**
+   * The next stream a peer opened, negotiated. A connection whose
+   * negotiation fails is closed (with the right stream error) and skipped.
+   *
+   * @returns The stream, or `null` once the listener is closed.
+   */
+  async accept(): Promise<E2EStream | null> {
+    for (;;) {
+      const transport = await this.#listener.accept();
+      if (transport === null) return null;
+      const session = new Session({
+        role: "recipient",
+        transport,
+        ...sessionOptions(this.#options),
+      });
+      traceFrom(session, this.#options.trace);
+      try {
+        await session.negotiate();
+      } catch {
+        continue;
+      }
+      return new E2EStream(session, this.#options.iqTimeoutMs);
+    }
+  }
+
+  /** Streams as they are accepted. */
+  async *[Symbol.asyncIterator](): AsyncIterator<E2EStream> {
+    for (;;) {
+      const stream = await this.accept();
+      if (stream === null) return;
+      yield stream;
+    }
+  }
+
+  /** Stops listening. Streams already accepted go on. */
+  close(): Promise<void> {
+    return this.#listener.close();
+  }
+}
+
+/**
+ * Listens for streams over TCP on loopback (by default).
+ *
+ * @param options Address, certificate, stream options.
+ * @returns The listener.
+ */
+export async function listen(options: ListenOptions): Promise<E2EListener> {
+  const listener = await listenTcp({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    ...(options.certificate ? { tls: options.certificate } : {}),
+  });
+  return new E2EListener(listener, options);
+}

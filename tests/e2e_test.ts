@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { firstValueFrom, lastValueFrom, take, toArray } from "rxjs";
+import { initiate, listen } from "../src/e2e.ts";
+import { NegotiationError, TimeoutError } from "../src/stream/errors.ts";
+import { iq, iqResult, message } from "../src/stanza/stanza.ts";
+import { StanzaError } from "../src/stanza/error.ts";
+import { xml } from "../src/stanza/xml.ts";
+import { generateCertificate } from "../src/transport/certificate.ts";
+
+const certificate = await generateCertificate({ names: ["pronto"] });
+const other = await generateCertificate({ names: ["elsewhere"] });
+
+async function connected(options: { iqTimeoutMs?: number } = {}) {
+  const listener = await listen({
+    from: "juliet@pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    ...options,
+  });
+  const accepted = listener.accept();
+  const romeo = await initiate({
+    from: "romeo@forza",
+    to: "juliet@pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    caCerts: [certificate.certPem],
+    ...options,
+  });
+  const juliet = (await accepted)!;
+  return { listener, romeo, juliet };
+}
+
+Deno.test("initiate() and listen() open a STARTTLS stream, exchange stanzas and close in order", async () => {
+  const { listener, romeo, juliet } = await connected();
+  assert.equal(romeo.state, "open");
+  assert.ok(romeo.info.tls, "TLS in place on the initiator");
+  assert.equal(juliet.info.tls?.protocol, "TLSv1.3");
+  assert.equal(romeo.info.peer?.from, "juliet@pronto");
+  assert.equal(juliet.info.peer?.from, "romeo@forza");
+  assert.equal(romeo.info.id, juliet.info.id);
+  const got = firstValueFrom(juliet.stanzas$);
+  await romeo.send(message({ to: "juliet@pronto", body: "Hi" }));
+  assert.equal((await got).getChildText("body"), "Hi");
+  const [r, j] = await Promise.all([romeo.close(), juliet.closed]);
+  assert.deepEqual([r, j], [{ clean: true }, { clean: true }]);
+  await listener.close();
+});
+
+Deno.test("request() gets the handler's result; an unhandled iq gets service-unavailable", async () => {
+  const { listener, romeo, juliet } = await connected();
+  juliet.onIq((request) =>
+    request.getChild("ping", "urn:xmpp:ping") ? iqResult(request) : undefined
+  );
+  const pong = await romeo.request(
+    iq(
+      { type: "get", to: "juliet@pronto" },
+      xml("ping", { xmlns: "urn:xmpp:ping" }),
+    ),
+  );
+  assert.equal(pong.attrs.type, "result");
+  await assert.rejects(
+    () =>
+      romeo.request(
+        iq(
+          { type: "get", to: "juliet@pronto" },
+          xml("query", { xmlns: "urn:unknown" }),
+        ),
+      ),
+    (e: unknown) =>
+      e instanceof StanzaError && e.condition === "service-unavailable",
+  );
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});
+
+Deno.test("request() times out with a TimeoutError when nothing answers", async () => {
+  const { listener, romeo, juliet } = await connected({ iqTimeoutMs: 100 });
+  // Juliet's handler never answers in time.
+  juliet.onIq(() => new Promise(() => {}));
+  await assert.rejects(
+    () =>
+      romeo.request(
+        iq(
+          { type: "get", to: "juliet@pronto" },
+          xml("ping", { xmlns: "urn:xmpp:ping" }),
+        ),
+      ),
+    TimeoutError,
+  );
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});
+
+Deno.test("A TLS stream loses nothing: 10,000 stanzas each way, then an immediate close", async () => {
+  const { listener, romeo, juliet } = await connected();
+  const N = 10_000;
+  const atJuliet = lastValueFrom(juliet.stanzas$.pipe(toArray()));
+  const atRomeo = lastValueFrom(romeo.stanzas$.pipe(toArray()));
+  for (let n = 0; n < N; n++) {
+    romeo.send(message({ to: "juliet@pronto", id: `r${n}`, body: `${n}` }));
+    juliet.send(message({ to: "romeo@forza", id: `j${n}`, body: `${n}` }));
+  }
+  const closed = romeo.close();
+  const [toJuliet, toRomeo, result] = await Promise.all([
+    atJuliet,
+    atRomeo,
+    closed,
+  ]);
+  assert.deepEqual(result, { clean: true });
+  assert.deepEqual(await juliet.closed, { clean: true });
+  assert.equal(toJuliet.length, N);
+  assert.equal(toRomeo.length, N);
+  toJuliet.forEach((s, n) => assert.equal(s.attrs.id, `r${n}`));
+  toRomeo.forEach((s, n) => assert.equal(s.attrs.id, `j${n}`));
+  await listener.close();
+});
+
+Deno.test("initiate() stops when the peer offers no STARTTLS, unless TLS is turned off by name", async () => {
+  const listener = await listen({ from: "juliet@pronto", tls: "off" });
+  const first = listener.accept();
+  await assert.rejects(
+    () =>
+      initiate({
+        to: "juliet@pronto",
+        hostname: "127.0.0.1",
+        port: listener.addr.port,
+        caCerts: [certificate.certPem],
+      }),
+    NegotiationError,
+  );
+  // The recipient saw a plaintext stream that its initiator then closed.
+  const abandoned = (await first)!;
+  abandoned.stanzas$.subscribe({ error() {} });
+  await abandoned.closed;
+  const accepted = listener.accept();
+  const plain = initiate({
+    to: "juliet@pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    tls: "off",
+  });
+  const [romeo, juliet] = await Promise.all([plain, accepted]);
+  assert.equal(romeo.info.tls, undefined);
+  await Promise.all([romeo.close(), juliet!.closed]);
+  await listener.close();
+});
+
+Deno.test("initiate() refuses a certificate for another name, and accepts exactly a pinned one", async () => {
+  const listener = await listen({
+    from: "juliet@pronto",
+    certificate: { cert: other.certPem, key: other.keyPem },
+  });
+  // Accept (and negotiate) in the background, as a server would.
+  const streams = (async () => {
+    const accepted = [];
+    for await (const stream of listener) accepted.push(stream);
+    return accepted;
+  })();
+  const base = {
+    to: "juliet@pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  };
+  await assert.rejects(() => initiate({ ...base, caCerts: [other.certPem] }));
+  await assert.rejects(() =>
+    initiate({ ...base, pinnedFingerprint256: certificate.fingerprint256 })
+  );
+  const romeo = await initiate({
+    ...base,
+    pinnedFingerprint256: other.fingerprint256,
+  });
+  assert.equal(romeo.info.tls?.peerFingerprint256, other.fingerprint256);
+  await romeo.close();
+  await listener.close();
+  const accepted = await streams;
+  assert.equal(accepted.length, 1);
+  assert.deepEqual(await accepted[0]!.closed, { clean: true });
+});
+
+Deno.test("stanzas$ keeps stanzas that arrive before anyone subscribes", async () => {
+  const { listener, romeo, juliet } = await connected();
+  await romeo.send(message({ to: "juliet@pronto", id: "early" }));
+  await romeo.send(message({ to: "juliet@pronto", id: "early2" }));
+  await new Promise((r) => setTimeout(r, 50));
+  const ids = await firstValueFrom(juliet.stanzas$.pipe(take(2), toArray()));
+  assert.deepEqual(ids.map((s) => s.attrs.id), ["early", "early2"]);
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});
+
+Deno.test("An iq handler that throws answers internal-server-error", async () => {
+  const { listener, romeo, juliet } = await connected();
+  juliet.onIq(() => {
+    throw new Error("boom");
+  });
+  await assert.rejects(
+    () =>
+      romeo.request(
+        iq({ type: "set", to: "juliet@pronto" }, xml("q", { xmlns: "urn:x" })),
+      ),
+    (e: unknown) =>
+      e instanceof StanzaError && e.condition === "internal-server-error",
+  );
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});
+
+Deno.test("Answering 2,000 iq requests needs no subscriber to stanzas$", async () => {
+  const { listener, romeo, juliet } = await connected();
+  juliet.onIq((request) => iqResult(request));
+  for (let i = 0; i < 2000; i++) {
+    await romeo.request(
+      iq(
+        { type: "get", to: "juliet@pronto" },
+        xml("ping", { xmlns: "urn:xmpp:ping" }),
+      ),
+    );
+  }
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});

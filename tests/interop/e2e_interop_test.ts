@@ -1,0 +1,110 @@
+/**
+ * Our endpoints against peers we did not write: our initiator against
+ * Prosody (header, features, STARTTLS verified against Prosody's
+ * certificate, restart, post-TLS features, ordered close answered by
+ * Prosody), and `openssl s_client -starttls xmpp` against our recipient (the
+ * TLS handshake completes with our certificate, verified by openssl).
+ *
+ * Run with `deno task test:interop` (installs and starts Prosody itself).
+ */
+
+import assert from "node:assert/strict";
+import { initiate, listen } from "../../src/e2e.ts";
+import type { TraceEntry } from "../../src/stream/session.ts";
+import { generateCertificate } from "../../src/transport/certificate.ts";
+import { runOpensslStartTls } from "../../scripts/interop/openssl_client.ts";
+import { startProsody } from "../../scripts/interop/prosody.ts";
+import { skipInterop } from "./_skip.ts";
+
+const SKIP = skipInterop("e2e_interop_test");
+
+Deno.test({
+  name: "Our initiator negotiates STARTTLS with Prosody and closes in order",
+  ignore: SKIP,
+  async fn() {
+    const prosody = await startProsody();
+    try {
+      const trace: TraceEntry[] = [];
+      const stream = await initiate({
+        from: "romeo@pronto",
+        to: "pronto",
+        hostname: "127.0.0.1",
+        port: prosody.port,
+        caCerts: [prosody.certPem],
+        trace: (entry) => trace.push(entry),
+      });
+      assert.equal(stream.state, "open");
+      assert.equal(stream.info.peer?.from, "pronto");
+      assert.equal(stream.info.peer?.version, "1.0");
+      assert.ok(stream.info.id);
+      const text = (direction: "in" | "out", tls: boolean) =>
+        trace.filter((e) => e.direction === direction && e.tls === tls)
+          .map((e) => e.text).join("");
+      // Before TLS: Prosody's features offer STARTTLS, required.
+      assert.match(
+        text("in", false),
+        /<starttls xmlns=['"]urn:ietf:params:xml:ns:xmpp-tls['"]><required\/><\/starttls>/,
+      );
+      assert.match(
+        text("in", false),
+        /<proceed xmlns=['"]urn:ietf:params:xml:ns:xmpp-tls['"]\/>/,
+      );
+      // After TLS: a new stream with a new id, and SASL mechanisms offered.
+      assert.match(
+        text("in", true),
+        /<mechanisms xmlns=['"]urn:ietf:params:xml:ns:xmpp-sasl['"]>/,
+      );
+      const ids = [
+        ...(text("in", false) + text("in", true)).matchAll(
+          / id=['"]([^'"]+)['"]/g,
+        ),
+      ]
+        .map((m) => m[1]);
+      assert.equal(new Set(ids).size, 2, `two stream ids: ${ids}`);
+      const result = await stream.close();
+      assert.deepEqual(result, { clean: true });
+      assert.match(text("in", true), /<\/stream:stream>/);
+    } finally {
+      await prosody.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "openssl s_client -starttls xmpp completes a TLS handshake with our recipient",
+  ignore: SKIP,
+  async fn() {
+    const certificate = await generateCertificate({ names: ["pronto"] });
+    const dir = await Deno.makeTempDir();
+    const caFile = `${dir}/pronto.pem`;
+    await Deno.writeTextFile(caFile, certificate.certPem);
+    const seen: TraceEntry[] = [];
+    const listener = await listen({
+      from: "pronto",
+      certificate: { cert: certificate.certPem, key: certificate.keyPem },
+      negotiationTimeoutMs: 5_000,
+      trace: (entry) => seen.push(entry),
+    });
+    try {
+      // openssl stops after the handshake; the stream then ends without a
+      // restart, so accept() skips it and returns null once closed.
+      const accepting = listener.accept();
+      const result = await runOpensslStartTls(listener.addr.port, "pronto", {
+        caFile,
+      });
+      const all = result.stdout + result.stderr;
+      assert.match(all, /TLSv1\.3/, all);
+      assert.match(all, /Verification: OK/, all);
+      assert.ok(
+        seen.some((e) => e.direction === "out" && /<proceed /.test(e.text)),
+        "we sent <proceed/>",
+      );
+      await listener.close();
+      assert.equal(await accepting, null);
+    } finally {
+      await listener.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
