@@ -38,6 +38,8 @@ export interface StreamOptions {
   ns?: string;
   /** `xml:lang` of this endpoint's header. */
   lang?: string;
+  /** Start this endpoint's header with an XML declaration. Default true. */
+  declaration?: boolean;
   /** TLS policy: `"required"` (default), `"optional"`, or `"off"` by name. */
   tls?: TlsPolicy;
   /** Features after STARTTLS (SASL and others), in order. */
@@ -328,6 +330,9 @@ function sessionOptions(options: StreamOptions) {
     ...(options.from !== undefined ? { from: options.from } : {}),
     ns: options.ns ?? CLIENT_NS,
     ...(options.lang !== undefined ? { lang: options.lang } : {}),
+    ...(options.declaration !== undefined
+      ? { declaration: options.declaration }
+      : {}),
     tls: options.tls ?? "required",
     ...(options.features ? { features: options.features } : {}),
     ...(options.limits ? { limits: options.limits } : {}),

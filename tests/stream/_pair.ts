@@ -1,69 +1,59 @@
-// A minimal in-memory transport pair for stream tests (no TLS), with hooks
-// to tamper with or hold back what crosses it.
+// The in-memory transport pair of src/transport/memory.ts, with each end
+// wrapped so that tests can see what it wrote and replace its methods (to
+// hold back writes, stop reading, or pretend to start TLS).
 
-import type { TlsInfo, Transport } from "../../src/transport/transport.ts";
-import { TransportError } from "../../src/transport/transport.ts";
+import { memoryPair } from "../../src/transport/memory.ts";
+import type {
+  PeerAddress,
+  TlsInfo,
+  Transport,
+} from "../../src/transport/transport.ts";
 
 class End implements Transport {
-  readonly canStartTls = false;
-  readonly remote = undefined;
-  readonly tls: TlsInfo | undefined = undefined;
-  peer!: End;
-  #queue: (Uint8Array | null)[] = [];
-  #waiting: ((chunk: Uint8Array | null) => void) | undefined;
-  #closed = false;
+  readonly #inner: Transport;
   /** Chunks written by this end, for assertions. */
-  written: Uint8Array[] = [];
+  readonly written: Uint8Array[] = [];
 
-  read(): Promise<Uint8Array | null> {
-    if (this.#closed) return Promise.resolve(null);
-    const next = this.#queue.shift();
-    if (next !== undefined) return Promise.resolve(next);
-    return new Promise((resolve) => this.#waiting = resolve);
+  constructor(inner: Transport) {
+    this.#inner = inner;
   }
 
-  push(chunk: Uint8Array | null): void {
-    if (this.#closed) return;
-    const waiting = this.#waiting;
-    if (waiting) {
-      this.#waiting = undefined;
-      waiting(chunk);
-    } else this.#queue.push(chunk);
+  get canStartTls(): boolean {
+    return this.#inner.canStartTls;
+  }
+
+  get remote(): PeerAddress | undefined {
+    return this.#inner.remote;
+  }
+
+  get tls(): TlsInfo | undefined {
+    return this.#inner.tls;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#inner.read();
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(new TransportError("Cannot write: closed"));
-    }
-    this.written.push(bytes);
-    this.peer.push(bytes.slice());
-    return Promise.resolve();
+    this.written.push(bytes.slice());
+    return this.#inner.write(bytes);
   }
 
   startTls(): Promise<TlsInfo> {
-    return Promise.reject(new TransportError("No TLS in memory"));
+    return this.#inner.startTls();
   }
 
   closeWrite(): Promise<void> {
-    this.peer.push(null);
-    return Promise.resolve();
+    return this.#inner.closeWrite();
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.peer.push(null);
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.(null);
+    this.#inner.close();
   }
 }
 
 /** Two connected ends. */
 export function pair(): [End, End] {
-  const a = new End();
-  const b = new End();
-  a.peer = b;
-  b.peer = a;
-  return [a, b];
+  const [a, b] = memoryPair();
+  return [new End(a), new End(b)];
 }

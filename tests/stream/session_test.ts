@@ -359,3 +359,43 @@ Deno.test("Session sends every stream error condition, and the peer reads the sa
     await initiator.closed;
   }
 });
+
+Deno.test("Session stops the initiator with a NegotiationError when the peer answers <failure/>", async () => {
+  const [a, b] = fakeTlsPair();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+  });
+  const negotiated = initiator.negotiate().catch((e) => e);
+  const enc = new TextEncoder();
+  await b.write(
+    enc.encode(
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='pronto' id='1' version='1.0'>" +
+        "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>",
+    ),
+  );
+  await b.read(); // the header
+  await b.read(); // <starttls/>
+  await b.write(
+    enc.encode(
+      "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>",
+    ),
+  );
+  const error = await negotiated;
+  assert.ok(error instanceof NegotiationError);
+  assert.equal(error.feature, "starttls");
+  assert.match(error.message, /refused/);
+  b.close();
+});
+
+Deno.test("Session writes no XML declaration when asked not to, and xml:lang when given", async () => {
+  const { initiator, recipient, a } = sessions({
+    declaration: false,
+    lang: "en",
+  });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  const sent = new TextDecoder().decode(a.written[0]!);
+  assert.match(sent, /^<stream:stream [^>]*xml:lang='en'/);
+  await Promise.all([initiator.close(), recipient.closed]);
+});
