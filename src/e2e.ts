@@ -97,6 +97,11 @@ export interface StreamInfo {
   peer: StreamHeader | undefined;
   /** What TLS negotiated, if TLS is in place. */
   tls: TlsInfo | undefined;
+  /**
+   * Who authenticated (SASL): the peer on the recipient, this end on the
+   * initiator; undefined without authentication.
+   */
+  identity: string | undefined;
 }
 
 /** An inbound iq get/set handler: returns the reply, or undefined to pass. */
@@ -169,6 +174,7 @@ export class E2EStream {
       id: this.#session.id,
       peer: this.#session.peerHeader,
       tls: this.#session.tls,
+      identity: this.#session.identity,
     };
   }
 
@@ -255,7 +261,12 @@ export class E2EStream {
 function traceFrom(session: Session, trace: StreamOptions["trace"]): void {
   if (trace === undefined) return;
   session.trace$.subscribe((entry) =>
-    trace(entry, { id: session.id, peer: session.peerHeader, tls: session.tls })
+    trace(entry, {
+      id: session.id,
+      peer: session.peerHeader,
+      tls: session.tls,
+      identity: session.identity,
+    })
   );
 }
 

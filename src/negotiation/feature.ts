@@ -6,6 +6,7 @@
  */
 
 import type { Element } from "../xml/element.ts";
+import type { TlsInfo } from "../transport/transport.ts";
 
 /** What a feature can do with the stream while it negotiates. */
 export interface NegotiationContext {
@@ -15,6 +16,20 @@ export interface NegotiationContext {
   readonly tls: boolean;
   /** Whether the transport can start TLS. */
   readonly canStartTls: boolean;
+  /** What TLS negotiated, once in place (for channel binding). */
+  readonly tlsInfo: TlsInfo | undefined;
+  /**
+   * State that features keep for this stream across restarts (such as
+   * "authenticated"), keyed by feature name.
+   */
+  readonly state: Map<string, unknown>;
+  /**
+   * Records who the peer (recipient) or this end (initiator) proved to be,
+   * exposed as the stream's identity.
+   *
+   * @param identity The authenticated identity, such as `romeo@forza`.
+   */
+  authenticated(identity: string): void;
   /**
    * Sends an element and waits until it was written.
    *

@@ -120,6 +120,8 @@ export class Session {
   #resumeReading: (() => void) | undefined;
   #intercept: ((stanza: Element) => boolean) | undefined;
   #failure: Error | undefined; // the error the stream is ending with
+  readonly #featureState = new Map<string, unknown>();
+  #identity: string | undefined;
 
   /**
    * Makes one end of a stream over a connected transport.
@@ -174,6 +176,14 @@ export class Session {
   /** What TLS negotiated, once in place. */
   get tls(): TlsInfo | undefined {
     return this.#tls;
+  }
+
+  /**
+   * The identity a feature (SASL) authenticated: the peer's on the
+   * recipient, this end's on the initiator; undefined without authentication.
+   */
+  get identity(): string | undefined {
+    return this.#identity;
   }
 
   /** Resolves once the stream has ended, with whether it ended cleanly. */
@@ -421,6 +431,9 @@ export class Session {
       role: this.#options.role,
       tls: this.#tls !== undefined,
       canStartTls: this.#transport.canStartTls,
+      tlsInfo: this.#tls,
+      state: this.#featureState,
+      authenticated: (identity) => this.#identity = identity,
       send: (element) => this.#writer.write(serialize(element, this.#ns)),
       receive: () => this.#receiveElement(),
       startTls: async () => {
