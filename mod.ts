@@ -11,11 +11,12 @@
  * | {@linkcode message}, {@linkcode presence}, {@linkcode iq}, {@linkcode xml} | stanza and element builders |
  * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError} | addresses and typed errors |
  * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
+ * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-256/1, -PLUS, PLAIN) as a stream feature, and stored keys |
  * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
- * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`.
+ * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`.
  *
  * @example Two endpoints over an in-memory pair (plaintext, chosen by name)
  * ```ts
@@ -65,6 +66,12 @@ export {
 } from "./src/stream/errors.ts";
 export type { StreamErrorCondition } from "./src/stream/errors.ts";
 export { startTls } from "./src/negotiation/starttls.ts";
+export { DEFAULT_MECHANISMS, sasl, SASL_NS } from "./src/negotiation/sasl.ts";
+export type {
+  SaslClientOptions,
+  SaslServerOptions,
+} from "./src/negotiation/sasl.ts";
+export * from "./src/sasl/mod.ts";
 export type { TlsPolicy } from "./src/negotiation/starttls.ts";
 export type {
   NegotiationContext,

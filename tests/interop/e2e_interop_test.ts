@@ -10,6 +10,9 @@
 
 import assert from "node:assert/strict";
 import { initiate, listen } from "../../src/e2e.ts";
+import { sasl } from "../../src/negotiation/sasl.ts";
+import { SaslError } from "../../src/sasl/errors.ts";
+import { NegotiationError } from "../../src/stream/errors.ts";
 import type { TraceEntry } from "../../src/stream/session.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
 import { runOpensslStartTls } from "../../scripts/interop/openssl_client.ts";
@@ -105,6 +108,53 @@ Deno.test({
     } finally {
       await listener.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Our initiator authenticates to Prosody with SCRAM-SHA-1, and a wrong password fails not-authorized",
+  ignore: SKIP,
+  async fn() {
+    const prosody = await startProsody();
+    try {
+      const options = {
+        from: "romeo@pronto",
+        to: "pronto",
+        hostname: "127.0.0.1",
+        port: prosody.port,
+        caCerts: [prosody.certPem],
+      };
+      const trace: string[] = [];
+      const stream = await initiate({
+        ...options,
+        features: [
+          sasl({
+            client: { username: prosody.user, password: prosody.password },
+          }),
+        ],
+        trace: (entry) => trace.push(entry.text),
+      });
+      assert.match(trace.join(""), /mechanism=['"]SCRAM-SHA-1['"]/);
+      assert.match(
+        trace.join(""),
+        /<success xmlns=['"]urn:ietf:params:xml:ns:xmpp-sasl['"]/,
+      );
+      assert.equal(stream.info.identity, prosody.user);
+      assert.deepEqual(await stream.close(), { clean: true });
+
+      const error = await initiate({
+        ...options,
+        features: [
+          sasl({ client: { username: prosody.user, password: "not-it" } }),
+        ],
+      }).catch((e) => e);
+      assert.ok(error instanceof NegotiationError, String(error));
+      assert.ok(error.cause instanceof SaslError);
+      assert.equal(error.cause.condition, "not-authorized");
+    } finally {
+      await prosody.stop();
     }
   },
 });

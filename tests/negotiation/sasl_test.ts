@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { initiate, listen } from "../../src/e2e.ts";
+import { sasl } from "../../src/negotiation/sasl.ts";
+import {
+  deriveScramCredentials,
+  type ScramCredentials,
+  type ScramHash,
+} from "../../src/sasl/scram.ts";
+import { SaslError } from "../../src/sasl/errors.ts";
+import { NegotiationError } from "../../src/stream/errors.ts";
+import { Session } from "../../src/stream/session.ts";
+import { generateCertificate } from "../../src/transport/certificate.ts";
+import { pair } from "../stream/_pair.ts";
+
+const certificate = await generateCertificate({ names: ["pronto"] });
+
+/** A user store with keys derived once per hash; no password kept. */
+async function store(users: Record<string, string>) {
+  const keys = new Map<string, ScramCredentials>();
+  for (const [name, password] of Object.entries(users)) {
+    for (const hash of ["SHA-1", "SHA-256"] as ScramHash[]) {
+      keys.set(
+        `${hash}:${name}`,
+        await deriveScramCredentials(password, hash, { iterations: 4096 }),
+      );
+    }
+  }
+  return (username: string, hash: ScramHash) =>
+    Promise.resolve(keys.get(`${hash}:${username}`));
+}
+
+const credentials = await store({ romeo: "r0m30!" });
+
+/** Two ends over a pair whose ends pretend to start TLS. */
+function fakeTls() {
+  const [a, b] = pair();
+  for (const end of [a, b]) {
+    Object.defineProperty(end, "canStartTls", { value: true });
+    end.startTls = () =>
+      Promise.resolve({
+        protocol: "fake",
+        cipher: undefined,
+        peerCertificate: undefined,
+        peerFingerprint256: undefined,
+      });
+  }
+  return [a, b] as const;
+}
+
+Deno.test("SASL SCRAM-SHA-256 authenticates after STARTTLS, restarts, and sets both identities", async () => {
+  const [a, b] = fakeTls();
+  const trace: string[] = [];
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+    features: [sasl({ client: { username: "romeo", password: "r0m30!" } })],
+  });
+  initiator.trace$.subscribe((e) => trace.push(e.text));
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+    features: [sasl({ server: { credentials } })],
+  });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  assert.equal(initiator.identity, "romeo");
+  assert.equal(recipient.identity, "romeo");
+  const all = trace.join("");
+  assert.match(
+    all,
+    /<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>/,
+  );
+  assert.doesNotMatch(all, /<mechanism>PLAIN<\/mechanism>[\s\S]*<proceed/); // no PLAIN before TLS
+  assert.equal([...all.matchAll(/<stream:stream /g)].length, 6); // 3 streams, both ways
+  await Promise.all([initiator.close(), recipient.closed]);
+});
+
+Deno.test("SASL with a wrong password fails with not-authorized, typed", async () => {
+  const [a, b] = fakeTls();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+    features: [sasl({ client: { username: "romeo", password: "wrong" } })],
+  });
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+    features: [sasl({ server: { credentials } })],
+  });
+  const [i, r] = await Promise.all([
+    initiator.negotiate().catch((e) => e),
+    recipient.negotiate().catch((e) => e),
+  ]);
+  assert.ok(i instanceof NegotiationError);
+  assert.equal(i.feature, "sasl");
+  assert.ok(i.cause instanceof SaslError);
+  assert.equal(i.cause.condition, "not-authorized");
+  assert.ok(r instanceof Error);
+  assert.equal(initiator.identity, undefined);
+  assert.equal(recipient.identity, undefined);
+});
+
+Deno.test("SASL PLAIN works only over TLS, against stored SCRAM keys", async () => {
+  const [a, b] = fakeTls();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+    features: [
+      sasl({
+        client: {
+          username: "romeo",
+          password: "r0m30!",
+          mechanisms: ["PLAIN"],
+        },
+      }),
+    ],
+  });
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+    features: [sasl({ server: { credentials, mechanisms: ["PLAIN"] } })],
+  });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  assert.equal(recipient.identity, "romeo");
+  await Promise.all([initiator.close(), recipient.closed]);
+
+  // Without TLS (turned off by name), PLAIN is never offered.
+  const [c, d] = pair();
+  const plainInitiator = new Session({
+    role: "initiator",
+    transport: c,
+    to: "pronto",
+    tls: "off",
+    features: [
+      sasl({
+        client: {
+          username: "romeo",
+          password: "r0m30!",
+          mechanisms: ["PLAIN"],
+        },
+      }),
+    ],
+  });
+  const plainRecipient = new Session({
+    role: "recipient",
+    transport: d,
+    tls: "off",
+    features: [sasl({ server: { credentials, mechanisms: ["PLAIN"] } })],
+  });
+  const [error] = await Promise.all([
+    plainInitiator.negotiate().catch((e) => e),
+    plainRecipient.negotiate().catch((e) => e),
+  ]);
+  assert.ok(error instanceof NegotiationError);
+  assert.match(error.message, /No SASL mechanism in common/);
+});
+
+Deno.test("SCRAM-SHA-256-PLUS binds to the TLS channel between our two endpoints", async () => {
+  const listener = await listen({
+    from: "pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    features: [
+      sasl({ server: { credentials, certificate: certificate.certPem } }),
+    ],
+  });
+  const trace: string[] = [];
+  const accepted = listener.accept();
+  const romeo = await initiate({
+    from: "romeo@forza",
+    to: "pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    pinnedFingerprint256: certificate.fingerprint256, // node:tls: exposes the certificate
+    features: [sasl({ client: { username: "romeo", password: "r0m30!" } })],
+    trace: (e) => trace.push(e.text),
+  });
+  const juliet = (await accepted)!;
+  assert.match(trace.join(""), /mechanism='SCRAM-SHA-256-PLUS'/);
+  assert.equal(juliet.info.identity, "romeo");
+  assert.equal(romeo.info.identity, "romeo");
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});
