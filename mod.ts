@@ -72,6 +72,7 @@ export type {
   SaslServerOptions,
 } from "./src/negotiation/sasl.ts";
 export * from "./src/sasl/mod.ts";
+export { bind, BIND_NS } from "./src/negotiation/bind.ts";
 export type { TlsPolicy } from "./src/negotiation/starttls.ts";
 export type {
   NegotiationContext,

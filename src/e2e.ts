@@ -12,7 +12,10 @@ import type { ParserLimits } from "./xml/limits.ts";
 import type { StreamFeature } from "./negotiation/feature.ts";
 import type { TlsPolicy } from "./negotiation/starttls.ts";
 import { CLIENT_NS } from "./stream/constants.ts";
-import type { StreamErrorCondition } from "./stream/errors.ts";
+import {
+  NegotiationError,
+  type StreamErrorCondition,
+} from "./stream/errors.ts";
 import {
   type CloseResult,
   Session,
@@ -53,6 +56,12 @@ export interface StreamOptions {
   /** Deadline of `request()` in ms. Default 30,000. */
   iqTimeoutMs?: number;
   /**
+   * Checks the peer's TLS facts right after the handshake (see
+   * `SessionOptions.verifyTls`): for instance `KnownPeers.verify()` for trust
+   * on first use. Throw to refuse the peer.
+   */
+  verifyTls?: (tls: TlsInfo) => void | Promise<void>;
+  /**
    * Called with the raw XML both ways from the first byte (the `trace$` of
    * a stream only starts once it is negotiated).
    */
@@ -77,6 +86,8 @@ export interface InitiateOptions extends StreamOptions {
   pinnedFingerprint256?: string;
   /** Skip certificate verification; only this exact sentence turns it on. */
   insecureSkipVerify?: "I understand this disables certificate verification";
+  /** A client certificate and key (PEM) to present (pinning, SASL EXTERNAL). */
+  clientCertificate?: { cert: string; key: string };
 }
 
 /** Options of {@linkcode listen}. */
@@ -87,6 +98,13 @@ export interface ListenOptions extends StreamOptions {
   port?: number;
   /** This endpoint's certificate and key (PEM), for STARTTLS. */
   certificate?: { cert: string; key: string };
+  /**
+   * Accept only initiators that present exactly this client certificate
+   * (SHA-256 fingerprint); asks every initiator for a certificate.
+   */
+  pinnedPeerFingerprint256?: string;
+  /** Ask initiators for a client certificate (implied by the pin). */
+  requestClientCertificate?: boolean;
 }
 
 /** What negotiation established on a stream. */
@@ -258,6 +276,11 @@ export class E2EStream {
   }
 }
 
+function sameFingerprint(a: string | undefined, b: string): boolean {
+  const norm = (f: string) => f.replace(/:/g, "").toUpperCase();
+  return a !== undefined && norm(a) === norm(b);
+}
+
 function traceFrom(session: Session, trace: StreamOptions["trace"]): void {
   if (trace === undefined) return;
   session.trace$.subscribe((entry) =>
@@ -309,7 +332,8 @@ function dial(options: InitiateOptions): Promise<Transport> {
   const serverName = options.serverName ?? domainOf(options.to);
   if (
     options.pinnedFingerprint256 !== undefined ||
-    options.insecureSkipVerify !== undefined
+    options.insecureSkipVerify !== undefined ||
+    options.clientCertificate !== undefined
   ) {
     return connectTcpNode({
       hostname: options.hostname,
@@ -322,6 +346,12 @@ function dial(options: InitiateOptions): Promise<Transport> {
           : {}),
         ...(options.insecureSkipVerify
           ? { insecureSkipVerify: options.insecureSkipVerify }
+          : {}),
+        ...(options.clientCertificate
+          ? {
+            cert: options.clientCertificate.cert,
+            key: options.clientCertificate.key,
+          }
           : {}),
       },
     });
@@ -352,6 +382,9 @@ function sessionOptions(options: StreamOptions) {
       : {}),
     ...(options.closeTimeoutMs !== undefined
       ? { closeTimeoutMs: options.closeTimeoutMs }
+      : {}),
+    ...(options.verifyTls !== undefined
+      ? { verifyTls: options.verifyTls }
       : {}),
   } as const;
 }
@@ -387,10 +420,25 @@ export class E2EListener {
     for (;;) {
       const transport = await this.#listener.accept();
       if (transport === null) return null;
+      const pin = this.#options.pinnedPeerFingerprint256;
+      const verify = this.#options.verifyTls;
       const session = new Session({
         role: "recipient",
         transport,
         ...sessionOptions(this.#options),
+        verifyTls: async (tls) => {
+          if (
+            pin !== undefined && !sameFingerprint(tls.peerFingerprint256, pin)
+          ) {
+            throw new NegotiationError(
+              "starttls",
+              `The initiator's certificate is not the pinned one (got ${
+                tls.peerFingerprint256 ?? "none"
+              })`,
+            );
+          }
+          await verify?.(tls);
+        },
       });
       traceFrom(session, this.#options.trace);
       try {
@@ -424,10 +472,19 @@ export class E2EListener {
  * @returns The listener.
  */
 export async function listen(options: ListenOptions): Promise<E2EListener> {
+  const requestCert = options.requestClientCertificate === true ||
+    options.pinnedPeerFingerprint256 !== undefined;
   const listener = await listenTcp({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
-    ...(options.certificate ? { tls: options.certificate } : {}),
+    ...(options.certificate
+      ? {
+        tls: {
+          ...options.certificate,
+          ...(requestCert ? { requestCert } : {}),
+        },
+      }
+      : {}),
   });
   return new E2EListener(listener, options);
 }

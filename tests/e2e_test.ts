@@ -6,6 +6,8 @@ import { iq, iqResult, message } from "../src/stanza/stanza.ts";
 import { StanzaError } from "../src/stanza/error.ts";
 import { xml } from "../src/stanza/xml.ts";
 import { generateCertificate } from "../src/transport/certificate.ts";
+import { INSECURE_SKIP_VERIFY } from "../src/transport/node_tcp.ts";
+import { KnownPeers, PeerChangedError } from "../src/transport/known_peers.ts";
 
 const certificate = await generateCertificate({ names: ["pronto"] });
 const other = await generateCertificate({ names: ["elsewhere"] });
@@ -217,4 +219,83 @@ Deno.test("Answering 2,000 iq requests needs no subscriber to stanzas$", async (
   }
   await Promise.all([romeo.close(), juliet.closed]);
   await listener.close();
+});
+
+Deno.test("listen() with a pinned client certificate refuses any other initiator", async () => {
+  const romeoCert = await generateCertificate({ names: ["forza"] });
+  const listener = await listen({
+    from: "juliet@pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    pinnedPeerFingerprint256: romeoCert.fingerprint256,
+  });
+  const streams = (async () => {
+    const accepted = [];
+    for await (const stream of listener) accepted.push(stream);
+    return accepted;
+  })();
+  const base = {
+    to: "juliet@pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    pinnedFingerprint256: certificate.fingerprint256,
+  };
+  // Another certificate, then none at all: both refused.
+  await assert.rejects(() =>
+    initiate({
+      ...base,
+      clientCertificate: { cert: other.certPem, key: other.keyPem },
+    })
+  );
+  await assert.rejects(() => initiate(base));
+  const romeo = await initiate({
+    ...base,
+    clientCertificate: { cert: romeoCert.certPem, key: romeoCert.keyPem },
+  });
+  await romeo.close();
+  await listener.close();
+  const accepted = await streams;
+  assert.equal(accepted.length, 1);
+  assert.equal(
+    accepted[0]!.info.tls?.peerFingerprint256,
+    romeoCert.fingerprint256,
+  );
+});
+
+Deno.test("Trust on first use: the first certificate is approved, the same one passes, a changed one fails loudly", async () => {
+  const asked: string[] = [];
+  const peers = await KnownPeers.open({
+    approve: (peer, fingerprint) => {
+      asked.push(`${peer} ${fingerprint}`);
+      return true;
+    },
+  });
+  async function connectTo(cert: typeof certificate) {
+    const listener = await listen({
+      from: "juliet@pronto",
+      certificate: { cert: cert.certPem, key: cert.keyPem },
+    });
+    const accepted = listener.accept().catch(() => null);
+    try {
+      const romeo = await initiate({
+        to: "juliet@pronto",
+        hostname: "127.0.0.1",
+        port: listener.addr.port,
+        // No PKI: any certificate gets through TLS, then the store decides.
+        insecureSkipVerify: INSECURE_SKIP_VERIFY,
+        verifyTls: (tls) =>
+          peers.verify("juliet@pronto", tls.peerFingerprint256 ?? ""),
+      });
+      const juliet = (await accepted)!;
+      await Promise.all([romeo.close(), juliet.closed]);
+    } finally {
+      await listener.close();
+      await accepted;
+    }
+  }
+  await connectTo(certificate);
+  await connectTo(certificate);
+  assert.equal(asked.length, 1);
+  assert.equal(peers.get("juliet@pronto"), certificate.fingerprint256);
+  await assert.rejects(() => connectTo(other), PeerChangedError);
+  assert.equal(asked.length, 1);
 });

@@ -66,6 +66,12 @@ export interface SessionOptions {
   negotiationTimeoutMs?: number;
   /** Deadline for the peer's `</stream:stream>` after ours, in ms. Default 10,000. */
   closeTimeoutMs?: number;
+  /**
+   * Checks what TLS negotiated, right after the handshake and before
+   * anything else is said: throw to refuse the peer (a pinned or known
+   * certificate that does not match). The stream then ends with that error.
+   */
+  verifyTls?: (tls: TlsInfo) => void | Promise<void>;
 }
 
 /** How a stream ended. */
@@ -442,6 +448,7 @@ export class Session {
         // after it in plaintext is dropped with the parser.
         this.#reader.reset();
         this.#tls = await this.#transport.startTls();
+        await this.#options.verifyTls?.(this.#tls);
       },
     };
   }

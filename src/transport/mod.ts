@@ -14,6 +14,7 @@
  * | {@linkcode fromStreams} | a transport over a `ReadableStream` and a `WritableStream` (no TLS) |
  * | {@linkcode generateCertificate} | a self-signed ECDSA P-256 leaf certificate and key |
  * | {@linkcode fingerprint256}, {@linkcode pemToDer}, {@linkcode derToPem} | certificate helpers |
+ * | {@linkcode KnownPeers} | trust on first use: peer to certificate fingerprint, in memory or a file |
  *
  * @example STARTTLS over loopback with a generated certificate
  * ```ts
@@ -71,4 +72,10 @@ export {
   type TcpListener,
 } from "./node_tcp.ts";
 export { memoryPair } from "./memory.ts";
+export {
+  KnownPeers,
+  type KnownPeersOptions,
+  PeerChangedError,
+  PeerRejectedError,
+} from "./known_peers.ts";
 export { fromStreams, type FromStreamsOptions } from "./streams.ts";

@@ -11,6 +11,9 @@
 import assert from "node:assert/strict";
 import { initiate, listen } from "../../src/e2e.ts";
 import { sasl } from "../../src/negotiation/sasl.ts";
+import { bind } from "../../src/negotiation/bind.ts";
+import { message, presence } from "../../src/stanza/stanza.ts";
+import { filter, firstValueFrom } from "rxjs";
 import { SaslError } from "../../src/sasl/errors.ts";
 import { NegotiationError } from "../../src/stream/errors.ts";
 import type { TraceEntry } from "../../src/stream/session.ts";
@@ -153,6 +156,43 @@ Deno.test({
       assert.ok(error instanceof NegotiationError, String(error));
       assert.ok(error.cause instanceof SaslError);
       assert.equal(error.cause.condition, "not-authorized");
+    } finally {
+      await prosody.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Our initiator authenticates to Prosody, binds a resource, and gets back a message sent to its own bare JID",
+  ignore: SKIP,
+  async fn() {
+    const prosody = await startProsody();
+    try {
+      const stream = await initiate({
+        to: "pronto",
+        hostname: "127.0.0.1",
+        port: prosody.port,
+        caCerts: [prosody.certPem],
+        features: [
+          sasl({
+            client: { username: prosody.user, password: prosody.password },
+          }),
+          bind({ resource: "balcony" }),
+        ],
+      });
+      assert.equal(stream.info.identity, "romeo@pronto/balcony");
+      const echoed = firstValueFrom(
+        stream.stanzas$.pipe(filter((s) => s.name === "message")),
+      );
+      await stream.send(presence({}));
+      await stream.send(
+        message({ to: "romeo@pronto", type: "chat", body: "to myself" }),
+      );
+      const got = await echoed;
+      assert.equal(got.getChildText("body"), "to myself");
+      assert.equal(got.attrs.from, "romeo@pronto/balcony"); // stamped by Prosody
+      assert.deepEqual(await stream.close(), { clean: true });
     } finally {
       await prosody.stop();
     }
