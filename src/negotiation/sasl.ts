@@ -22,6 +22,7 @@ import {
 } from "../sasl/scram.ts";
 import { parsePlain, plainInitial } from "../sasl/plain.ts";
 import { pemToDer } from "../transport/certificate.ts";
+import type { TlsInfo } from "../transport/transport.ts";
 import type { NegotiationContext, StreamFeature } from "./feature.ts";
 
 /** The SASL namespace. */
@@ -45,13 +46,17 @@ export const DEFAULT_MECHANISMS: readonly string[] = Object.freeze([
 
 /** The initiator's side: who it is and which mechanisms it will use. */
 export interface SaslClientOptions {
-  /** The username (authcid). */
+  /** The username (authcid); also the identity reported after success. */
   username: string;
-  /** The password. */
-  password: string;
+  /** The password (SCRAM, PLAIN); without it only EXTERNAL or ANONYMOUS can work. */
+  password?: string;
   /** An authorization identity to act as, if any. */
   authzid?: string;
-  /** Acceptable mechanisms in order of preference. Default: all, strongest first. */
+  /**
+   * Acceptable mechanisms in order of preference. Default: the SCRAM ones
+   * and PLAIN, strongest first. EXTERNAL (the client certificate speaks for
+   * us) and ANONYMOUS are used only when listed here.
+   */
   mechanisms?: readonly string[];
 }
 
@@ -75,6 +80,17 @@ export interface SaslServerOptions {
    * channel binding; without it no -PLUS mechanism is offered.
    */
   certificate?: string;
+  /**
+   * EXTERNAL: maps the initiator's client certificate (and the authzid it
+   * asks for) to an identity, or undefined to refuse. Offered only when
+   * given and the initiator presented a certificate.
+   */
+  external?: (
+    tls: TlsInfo,
+    authzid: string | undefined,
+  ) => string | undefined | Promise<string | undefined>;
+  /** Offer ANONYMOUS (RFC 4505); each such peer gets a random identity. */
+  anonymous?: boolean;
 }
 
 const STATE = "sasl";
@@ -148,10 +164,14 @@ export function sasl(
         m.text().trim()
       );
       const binding = await clientBinding(context);
+      const hasPassword = client.password !== undefined;
       const mechanism = (client.mechanisms ?? DEFAULT_MECHANISMS).find((m) =>
         theirs.includes(m) &&
-        (m === "PLAIN" ? context.tls : SCRAM[m] !== undefined &&
-          (!SCRAM[m]!.plus || binding !== undefined))
+        (m === "EXTERNAL" || m === "ANONYMOUS" ||
+          (m === "PLAIN"
+            ? context.tls && hasPassword
+            : SCRAM[m] !== undefined && hasPassword &&
+              (!SCRAM[m]!.plus || binding !== undefined)))
       );
       if (mechanism === undefined) {
         throw new NegotiationError(
@@ -190,10 +210,16 @@ function offeredMechanisms(
   server: SaslServerOptions,
   context: NegotiationContext,
 ): string[] {
-  return (server.mechanisms ?? DEFAULT_MECHANISMS).filter((m) =>
+  const offered = (server.mechanisms ?? DEFAULT_MECHANISMS).filter((m) =>
     m === "PLAIN" ? context.tls : SCRAM[m] !== undefined &&
       (!SCRAM[m]!.plus || (context.tls && server.certificate !== undefined))
   );
+  if (
+    server.external !== undefined &&
+    context.tlsInfo?.peerCertificate !== undefined
+  ) offered.push("EXTERNAL");
+  if (server.anonymous === true) offered.push("ANONYMOUS");
+  return offered;
 }
 
 /** The initiator's exchange for one mechanism; throws SaslError on failure. */
@@ -205,11 +231,18 @@ async function authenticate(
   context: NegotiationContext,
 ): Promise<void> {
   let binding = bindingData;
+  if (mechanism === "EXTERNAL" || mechanism === "ANONYMOUS") {
+    const initial = mechanism === "EXTERNAL" ? client.authzid ?? "" : "";
+    await context.send(auth(mechanism, initial));
+    outcome(await context.receive());
+    return;
+  }
+  const password = client.password!;
   if (mechanism === "PLAIN") {
     await context.send(
       auth(
         mechanism,
-        plainInitial(client.username, client.password, client.authzid),
+        plainInitial(client.username, password, client.authzid),
       ),
     );
     outcome(await context.receive());
@@ -224,7 +257,7 @@ async function authenticate(
   const scram = new ScramClient({
     hash,
     username: client.username,
-    password: client.password,
+    password,
     ...(client.authzid !== undefined ? { authzid: client.authzid } : {}),
     ...(binding !== undefined
       ? {
@@ -263,6 +296,17 @@ async function serve(
     throw new SaslError("invalid-mechanism", `${mechanism} is not offered`);
   }
   const initial = fromBase64(auth.text());
+  if (mechanism === "EXTERNAL") {
+    const authzid = initial.length === 0 ? undefined : decoder.decode(initial);
+    const identity = await server.external!(context.tlsInfo!, authzid);
+    if (identity === undefined) throw new SaslError("not-authorized");
+    await context.send(new Element("success", SASL_NS));
+    return identity;
+  }
+  if (mechanism === "ANONYMOUS") {
+    await context.send(new Element("success", SASL_NS));
+    return `anonymous-${crypto.randomUUID()}`;
+  }
   if (mechanism === "PLAIN") {
     const { authcid, password } = parsePlain(initial);
     const stored = await server.credentials(authcid, "SHA-256") ??

@@ -7,7 +7,7 @@ import {
   type ScramHash,
 } from "../../src/sasl/scram.ts";
 import { SaslError } from "../../src/sasl/errors.ts";
-import { NegotiationError } from "../../src/stream/errors.ts";
+import { NegotiationError, StreamError } from "../../src/stream/errors.ts";
 import { Session } from "../../src/stream/session.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
 import { pair } from "../stream/_pair.ts";
@@ -185,4 +185,119 @@ Deno.test("SCRAM-SHA-256-PLUS binds to the TLS channel between our two endpoints
   assert.equal(romeo.info.identity, "romeo");
   await Promise.all([romeo.close(), juliet.closed]);
   await listener.close();
+});
+
+Deno.test("SASL EXTERNAL takes the identity from the initiator's client certificate", async () => {
+  const romeoCert = await generateCertificate({ names: ["forza"] });
+  const listener = await listen({
+    from: "pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    requestClientCertificate: true,
+    features: [
+      sasl({
+        server: {
+          credentials,
+          external: (tls) =>
+            tls.peerFingerprint256 === romeoCert.fingerprint256
+              ? "romeo@forza"
+              : undefined,
+        },
+      }),
+    ],
+  });
+  const trace: string[] = [];
+  const accepted = listener.accept();
+  const romeo = await initiate({
+    to: "pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    pinnedFingerprint256: certificate.fingerprint256,
+    clientCertificate: { cert: romeoCert.certPem, key: romeoCert.keyPem },
+    features: [
+      sasl({ client: { username: "romeo@forza", mechanisms: ["EXTERNAL"] } }),
+    ],
+    trace: (e) => trace.push(e.text),
+  });
+  const juliet = (await accepted)!;
+  assert.match(trace.join(""), /mechanism='EXTERNAL'/);
+  assert.equal(juliet.info.identity, "romeo@forza");
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close();
+});
+
+Deno.test("SASL ANONYMOUS is used only when both ends opt in", async () => {
+  const [a, b] = fakeTls();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+    features: [
+      sasl({ client: { username: "guest", mechanisms: ["ANONYMOUS"] } }),
+    ],
+  });
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+    features: [sasl({ server: { credentials, anonymous: true } })],
+  });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  assert.match(recipient.identity ?? "", /^anonymous-/);
+  await Promise.all([initiator.close(), recipient.closed]);
+
+  const [c, d] = fakeTls();
+  const refused = new Session({
+    role: "initiator",
+    transport: c,
+    to: "pronto",
+    features: [
+      sasl({ client: { username: "guest", mechanisms: ["ANONYMOUS"] } }),
+    ],
+  });
+  const strict = new Session({
+    role: "recipient",
+    transport: d,
+    from: "pronto",
+    features: [sasl({ server: { credentials } })],
+  });
+  const [error] = await Promise.all([
+    refused.negotiate().catch((e) => e),
+    strict.negotiate().catch((e) => e),
+  ]);
+  assert.ok(error instanceof NegotiationError);
+  assert.match(error.message, /No SASL mechanism in common/);
+});
+
+Deno.test("SASL closes the stream after 3 failed attempts with policy-violation", async () => {
+  const [a, b] = fakeTls();
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+    features: [sasl({ server: { credentials, mechanisms: ["PLAIN"] } })],
+  });
+  const negotiated = recipient.negotiate().catch((e) => e);
+  const enc = new TextEncoder();
+  const header =
+    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto' version='1.0'>";
+  await a.write(
+    enc.encode(header + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+  );
+  await a.write(enc.encode(header));
+  const bad = btoa("\0romeo\0nope");
+  for (let i = 0; i < 3; i++) {
+    await a.write(
+      enc.encode(
+        `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${bad}</auth>`,
+      ),
+    );
+  }
+  const error = await negotiated;
+  assert.ok(error instanceof StreamError);
+  assert.equal(error.condition, "policy-violation");
+  const sent = new TextDecoder().decode(
+    new Uint8Array(b.written.flatMap((c) => [...c])),
+  );
+  assert.equal([...sent.matchAll(/<not-authorized\/>/g)].length, 3);
+  a.close();
 });
