@@ -24,6 +24,7 @@ import { parsePlain, plainInitial } from "../sasl/plain.ts";
 import { pemToDer } from "../transport/certificate.ts";
 import type { TlsInfo } from "../transport/transport.ts";
 import type { NegotiationContext, StreamFeature } from "./feature.ts";
+import { endPointBinding } from "./_end_point.ts";
 
 /** The SASL namespace. */
 export const SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -388,23 +389,11 @@ async function matchesStored(
   return diff === 0;
 }
 
-/**
- * `tls-server-end-point` (RFC 5929): the hash of the server's certificate.
- * SHA-256 here, right for certificates signed with SHA-256 (ECDSA P-256 and
- * the usual RSA ones); certificates signed with SHA-384 or SHA-512 would need
- * that hash instead.
- */
-async function endPoint(der: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.digest("SHA-256", der as BufferSource),
-  );
-}
-
 async function clientBinding(
   context: NegotiationContext,
 ): Promise<Uint8Array | undefined> {
   const der = context.tlsInfo?.peerCertificate;
-  return der === undefined ? undefined : await endPoint(der);
+  return der === undefined ? undefined : await endPointBinding(der);
 }
 
 async function serverBinding(
@@ -412,7 +401,7 @@ async function serverBinding(
   context: NegotiationContext,
 ): Promise<Uint8Array | undefined> {
   if (!context.tls || server.certificate === undefined) return undefined;
-  return await endPoint(pemToDer(server.certificate));
+  return await endPointBinding(pemToDer(server.certificate));
 }
 
 function auth(mechanism: string, initial: Uint8Array | string): Element {
