@@ -15,7 +15,7 @@ import { XmlError } from "../../src/xml/errors.ts";
 import type { XmlDeclaration } from "../../src/xml/events.ts";
 import { XmlParser, type XmlParserOptions } from "../../src/xml/parser.ts";
 import type { XmlSink } from "../../src/xml/sink.ts";
-import { XML_NS } from "./_arbitraries.ts";
+import { isNameStartChar, XML_NS } from "./_arbitraries.ts";
 
 const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 
@@ -284,6 +284,13 @@ export function saxesRead(
   });
   let depth = 0;
   parser.on("opentag", (tag) => {
+    // saxes checks only the whole QName against Name; Namespaces in XML
+    // also needs the part after the colon to be an NCName.
+    for (const { prefix, local } of [tag, ...Object.values(tag.attributes)]) {
+      if (prefix !== "" && !isNameStartChar(local.codePointAt(0) ?? 0)) {
+        throw new Error(`${prefix}:${local} is not a QName`);
+      }
+    }
     trace.open(depth, tag.local, tag.uri, clarkAttrs(tag));
     depth++;
   });
