@@ -301,3 +301,61 @@ Deno.test("SASL closes the stream after 3 failed attempts with policy-violation"
   assert.equal([...sent.matchAll(/<not-authorized\/>/g)].length, 3);
   a.close();
 });
+
+Deno.test("SASL answers an unknown mechanism, bad base64 and an abort with their conditions", async () => {
+  const [a, b] = fakeTls();
+  const recipient = new Session({
+    role: "recipient",
+    transport: b,
+    from: "pronto",
+    features: [sasl({ server: { credentials, maxAttempts: 5 } })],
+  });
+  const negotiated = recipient.negotiate().catch((e) => e);
+  const enc = new TextEncoder();
+  const header =
+    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto' version='1.0'>";
+  await a.write(
+    enc.encode(header + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+  );
+  await a.write(enc.encode(header));
+  const SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+  await a.write(
+    enc.encode(`<auth xmlns='${SASL}' mechanism='DIGEST-MD5'>=</auth>`),
+  );
+  await a.write(
+    enc.encode(`<auth xmlns='${SASL}' mechanism='PLAIN'>***</auth>`),
+  );
+  await a.write(
+    enc.encode(
+      `<auth xmlns='${SASL}' mechanism='SCRAM-SHA-256'>${
+        btoa("n,,n=romeo,r=abcdefgh")
+      }</auth>`,
+    ),
+  );
+  await a.write(enc.encode(`<abort xmlns='${SASL}'/>`));
+  // Wait until the three failures went out, then hang up.
+  for (let i = 0; i < 100; i++) {
+    const sent = new TextDecoder().decode(
+      new Uint8Array(b.written.flatMap((c) => [...c])),
+    );
+    if ((sent.match(/<failure /g) ?? []).length >= 3) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const sent = new TextDecoder().decode(
+    new Uint8Array(b.written.flatMap((c) => [...c])),
+  );
+  assert.match(
+    sent,
+    /<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><invalid-mechanism\/>/,
+  );
+  assert.match(
+    sent,
+    /<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><incorrect-encoding\/>/,
+  );
+  assert.match(
+    sent,
+    /<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted\/>/,
+  );
+  a.close();
+  await negotiated;
+});
