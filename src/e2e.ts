@@ -8,9 +8,6 @@
 
 import type { Observable } from "rxjs";
 import type { Element } from "./xml/element.ts";
-import type { ParserLimits } from "./xml/limits.ts";
-import type { StreamFeature } from "./negotiation/feature.ts";
-import type { TlsPolicy } from "./negotiation/starttls.ts";
 import { CLIENT_NS } from "./stream/constants.ts";
 import {
   NegotiationError,
@@ -19,6 +16,7 @@ import {
 import {
   type CloseResult,
   Session,
+  type SessionOptions,
   type SessionState,
   type TraceEntry,
 } from "./stream/session.ts";
@@ -33,34 +31,27 @@ import {
 import { IqTracker, unhandledIqReply } from "./stanza/iq_tracker.ts";
 import { iqError } from "./stanza/stanza.ts";
 
-/** Options shared by both roles. */
-export interface StreamOptions {
-  /** This endpoint's address (`from` of its stream header). */
-  from?: string;
-  /** Content namespace. Default `jabber:client` (XEP-0246). */
-  ns?: string;
-  /** `xml:lang` of this endpoint's header. */
-  lang?: string;
-  /** Start this endpoint's header with an XML declaration. Default true. */
-  declaration?: boolean;
-  /** TLS policy: `"required"` (default), `"optional"`, or `"off"` by name. */
-  tls?: TlsPolicy;
-  /** Features after STARTTLS (SASL and others), in order. */
-  features?: StreamFeature[];
-  /** Parser limits (stanza size, depth, attributes, names). */
-  limits?: Partial<ParserLimits>;
-  /** Negotiation deadline in ms. Default 30,000. */
-  negotiationTimeoutMs?: number;
-  /** Close deadline in ms. Default 10,000. */
-  closeTimeoutMs?: number;
+/**
+ * Options shared by both roles: those of `SessionOptions` (addresses,
+ * namespace, TLS policy, features, limits, deadlines, `verifyTls`) but the
+ * role, the transport and the peer's address, plus these.
+ */
+export interface StreamOptions extends
+  Pick<
+    SessionOptions,
+    | "from"
+    | "ns"
+    | "lang"
+    | "declaration"
+    | "tls"
+    | "features"
+    | "limits"
+    | "negotiationTimeoutMs"
+    | "closeTimeoutMs"
+    | "verifyTls"
+  > {
   /** Deadline of `request()` in ms. Default 30,000. */
   iqTimeoutMs?: number;
-  /**
-   * Checks the peer's TLS facts right after the handshake (see
-   * `SessionOptions.verifyTls`): for instance `KnownPeers.verify()` for trust
-   * on first use. Throw to refuse the peer.
-   */
-  verifyTls?: (tls: TlsInfo) => void | Promise<void>;
   /**
    * Called with the raw XML both ways from the first byte (the `trace$` of
    * a stream only starts once it is negotiated).

@@ -10,7 +10,7 @@ import { SaslError } from "../../src/sasl/errors.ts";
 import { NegotiationError, StreamError } from "../../src/stream/errors.ts";
 import { Session } from "../../src/stream/session.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
-import { pair } from "../stream/_pair.ts";
+import { fakeTlsPair as fakeTls, pair } from "../stream/_pair.ts";
 
 const certificate = await generateCertificate({ names: ["pronto"] });
 
@@ -30,22 +30,6 @@ async function store(users: Record<string, string>) {
 }
 
 const credentials = await store({ romeo: "r0m30!" });
-
-/** Two ends over a pair whose ends pretend to start TLS. */
-function fakeTls() {
-  const [a, b] = pair();
-  for (const end of [a, b]) {
-    Object.defineProperty(end, "canStartTls", { value: true });
-    end.startTls = () =>
-      Promise.resolve({
-        protocol: "fake",
-        cipher: undefined,
-        peerCertificate: undefined,
-        peerFingerprint256: undefined,
-      });
-  }
-  return [a, b] as const;
-}
 
 Deno.test("SASL SCRAM-SHA-256 authenticates after STARTTLS, restarts, and sets both identities", async () => {
   const [a, b] = fakeTls();

@@ -57,3 +57,19 @@ export function pair(): [End, End] {
   const [a, b] = memoryPair();
   return [new End(a), new End(b)];
 }
+
+/** Two connected ends that pretend to start TLS (the bytes stay as they are). */
+export function fakeTlsPair(): [End, End] {
+  const [a, b] = pair();
+  for (const end of [a, b]) {
+    Object.defineProperty(end, "canStartTls", { value: true });
+    end.startTls = () =>
+      Promise.resolve({
+        protocol: "fake",
+        cipher: undefined,
+        peerCertificate: undefined,
+        peerFingerprint256: undefined,
+      });
+  }
+  return [a, b];
+}

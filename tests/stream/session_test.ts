@@ -8,7 +8,7 @@ import {
   TimeoutError,
 } from "../../src/stream/errors.ts";
 import { Element } from "../../src/xml/element.ts";
-import { pair } from "./_pair.ts";
+import { fakeTlsPair, pair } from "./_pair.ts";
 
 const CLIENT = "jabber:client";
 
@@ -237,22 +237,6 @@ Deno.test("Session accepts a header without version only in plaintext, and then 
   assert.equal(error.condition, "unsupported-version");
   c.close();
 });
-
-/** A pair whose ends pretend to start TLS (the bytes stay as they are). */
-function fakeTlsPair() {
-  const [a, b] = pair();
-  for (const end of [a, b]) {
-    Object.defineProperty(end, "canStartTls", { value: true });
-    end.startTls = () =>
-      Promise.resolve({
-        protocol: "fake",
-        cipher: undefined,
-        peerCertificate: undefined,
-        peerFingerprint256: undefined,
-      });
-  }
-  return [a, b] as const;
-}
 
 Deno.test("Session negotiates STARTTLS, restarts with a new id, and offers no more features", async () => {
   const [a, b] = fakeTlsPair();
