@@ -49,6 +49,8 @@ export interface StreamOptions extends
     | "negotiationTimeoutMs"
     | "closeTimeoutMs"
     | "verifyTls"
+    | "keepaliveMs"
+    | "idleTimeoutMs"
   > {
   /** Deadline of `request()` in ms. Default 30,000. */
   iqTimeoutMs?: number;
@@ -376,6 +378,12 @@ function sessionOptions(options: StreamOptions) {
       : {}),
     ...(options.verifyTls !== undefined
       ? { verifyTls: options.verifyTls }
+      : {}),
+    ...(options.keepaliveMs !== undefined
+      ? { keepaliveMs: options.keepaliveMs }
+      : {}),
+    ...(options.idleTimeoutMs !== undefined
+      ? { idleTimeoutMs: options.idleTimeoutMs }
       : {}),
   } as const;
 }

@@ -72,6 +72,16 @@ export interface SessionOptions {
    * certificate that does not match). The stream then ends with that error.
    */
   verifyTls?: (tls: TlsInfo) => void | Promise<void>;
+  /**
+   * Once open, send a whitespace keepalive (RFC 6120 section 4.6.1) when
+   * nothing was written for this many ms. Default: none.
+   */
+  keepaliveMs?: number;
+  /**
+   * Once open, end the stream with `connection-timeout` when nothing was
+   * received for this many ms (a dead or silent peer). Default: none.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** How a stream ended. */
@@ -127,6 +137,9 @@ export class Session {
   #intercept: ((stanza: Element) => boolean) | undefined;
   #failure: Error | undefined; // the error the stream is ending with
   readonly #featureState = new Map<string, unknown>();
+  #liveness: ReturnType<typeof setInterval> | undefined;
+  #lastRead = 0;
+  #lastWrite = 0;
   #identity: string | undefined;
 
   /**
@@ -151,6 +164,7 @@ export class Session {
       this.#transport,
       options.limits ?? {},
       (chunk) => {
+        this.#lastRead = Date.now();
         if (this.#trace.observed) {
           this.#traced("in", traceDecoder.decode(chunk, { stream: true }));
         }
@@ -159,7 +173,10 @@ export class Session {
     this.#writer = new WriteQueue(
       this.#transport,
       undefined,
-      (text) => this.#traced("out", text),
+      (text) => {
+        this.#lastWrite = Date.now();
+        this.#traced("out", text);
+      },
     );
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
@@ -250,6 +267,7 @@ export class Session {
     try {
       const first = await Promise.race([work, deadline]);
       this.#state = "open";
+      this.#startLiveness();
       if (first !== undefined) this.#deliver(first);
       this.#loop = this.#readLoop();
     } catch (error) {
@@ -554,6 +572,36 @@ export class Session {
     }
   }
 
+  /** Keepalives and the dead-peer deadline, checked a few times a period. */
+  #startLiveness(): void {
+    const keepalive = this.#options.keepaliveMs;
+    const idle = this.#options.idleTimeoutMs;
+    if (keepalive === undefined && idle === undefined) return;
+    const tick = Math.max(
+      10,
+      Math.min(keepalive ?? Infinity, idle ?? Infinity) / 4,
+    );
+    this.#lastRead = this.#lastWrite = Date.now();
+    this.#liveness = setInterval(() => {
+      const now = Date.now();
+      if (idle !== undefined && now - this.#lastRead >= idle) {
+        void this.#fail(
+          new StreamError("connection-timeout", {
+            sent: true,
+            text: `nothing received for ${idle} ms`,
+          }),
+        );
+        return;
+      }
+      if (
+        keepalive !== undefined && this.#state === "open" &&
+        now - this.#lastWrite >= keepalive
+      ) {
+        this.#writer.write(" ").catch(() => {});
+      }
+    }, tick);
+  }
+
   /**
    * Bounds the rest of the stream's life by the close deadline: a peer that
    * stops reading cannot hold our close (or our stream error) forever.
@@ -638,6 +686,7 @@ export class Session {
     }
     this.#state = "closed";
     clearTimeout(this.#closeTimer);
+    clearInterval(this.#liveness);
     this.#transport.close();
     if (result.clean) this.#stanzas.complete();
     else this.#stanzas.error(result.error);

@@ -383,3 +383,30 @@ Deno.test("Session writes no XML declaration when asked not to, and xml:lang whe
   assert.match(sent, /^<stream:stream [^>]*xml:lang='en'/);
   await Promise.all([initiator.close(), recipient.closed]);
 });
+
+Deno.test("Session sends whitespace keepalives while idle, and they disturb nothing", async () => {
+  const { initiator, recipient, a } = sessions({ keepaliveMs: 30 });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  await new Promise((r) => setTimeout(r, 120));
+  const sent = new TextDecoder().decode(
+    new Uint8Array(a.written.flatMap((c) => [...c])),
+  );
+  assert.match(sent, /> {2,}$/); // several single-space keepalives after the header
+  const got = firstValueFrom(recipient.stanzas$);
+  await initiator.send(message(1));
+  assert.equal((await got).attrs.id, "m1");
+  await Promise.all([initiator.close(), recipient.closed]);
+});
+
+Deno.test("Session ends a silent peer's stream with connection-timeout", async () => {
+  const { initiator, recipient } = sessions({}, { idleTimeoutMs: 60 });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  const seen = firstValueFrom(initiator.stanzas$).catch((e) => e);
+  const result = await recipient.closed;
+  assert.equal(result.clean, false);
+  assert.ok(result.error instanceof StreamError);
+  assert.equal(result.error.condition, "connection-timeout");
+  const received = await seen;
+  assert.ok(received instanceof StreamError);
+  assert.equal(received.condition, "connection-timeout");
+});
