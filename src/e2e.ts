@@ -51,6 +51,7 @@ export interface StreamOptions extends
     | "verifyTls"
     | "keepaliveMs"
     | "idleTimeoutMs"
+    | "sendQueueLimit"
   > {
   /** Deadline of `request()` in ms. Default 30,000. */
   iqTimeoutMs?: number;
@@ -384,6 +385,9 @@ function sessionOptions(options: StreamOptions) {
       : {}),
     ...(options.idleTimeoutMs !== undefined
       ? { idleTimeoutMs: options.idleTimeoutMs }
+      : {}),
+    ...(options.sendQueueLimit !== undefined
+      ? { sendQueueLimit: options.sendQueueLimit }
       : {}),
   } as const;
 }

@@ -73,6 +73,12 @@ export interface SessionOptions {
    */
   verifyTls?: (tls: TlsInfo) => void | Promise<void>;
   /**
+   * Most UTF-16 units of serialized XML queued for a transport that does not
+   * keep up (a peer that stops reading): past it, `send()` rejects with a
+   * `RangeError` instead of growing memory. Default 16 Mi.
+   */
+  sendQueueLimit?: number;
+  /**
    * Once open, send a whitespace keepalive (RFC 6120 section 4.6.1) when
    * nothing was written for this many ms. Default: none.
    */
@@ -172,7 +178,7 @@ export class Session {
     );
     this.#writer = new WriteQueue(
       this.#transport,
-      undefined,
+      options.sendQueueLimit,
       (text) => {
         this.#lastWrite = Date.now();
         this.#traced("out", text);

@@ -410,3 +410,28 @@ Deno.test("Session ends a silent peer's stream with connection-timeout", async (
   assert.ok(received instanceof StreamError);
   assert.equal(received.condition, "connection-timeout");
 });
+
+Deno.test("Session refuses to queue past its limit when the peer stops reading", async () => {
+  const { initiator, recipient, a } = sessions({ sendQueueLimit: 64 * 1024 });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  // The transport stops taking bytes, as a peer that stops reading would.
+  a.write = () => new Promise(() => {});
+  const big = new Element("message", CLIENT, { id: "x" }, [
+    new Element("body", CLIENT, {}, ["y".repeat(1000)]),
+  ]);
+  let refused: unknown;
+  let refusedAt = -1;
+  for (let i = 0; i < 1000; i++) {
+    initiator.send(big).catch((e) => {
+      if (refused === undefined) [refused, refusedAt] = [e, i];
+    });
+  }
+  await new Promise((r) => setTimeout(r, 0));
+  const queued = refusedAt;
+  assert.ok(refused instanceof RangeError, String(refused));
+  assert.ok(queued > 0 && queued < 200, `refused after ${queued} sends`);
+  a.close();
+  recipient.stanzas$.subscribe({ error() {} });
+  initiator.stanzas$.subscribe({ error() {} });
+  await Promise.all([initiator.closed, recipient.closed]);
+});
