@@ -146,6 +146,7 @@ export class Session {
   #liveness: ReturnType<typeof setInterval> | undefined;
   #lastRead = 0;
   #lastWrite = 0;
+  #headerSent = false; // our header of the current stream is out
   #identity: string | undefined;
 
   /**
@@ -278,7 +279,8 @@ export class Session {
       this.#loop = this.#readLoop();
     } catch (error) {
       await this.#fail(error);
-      throw error;
+      // Bad XML was answered with a stream error: report that one.
+      throw this.#failure ?? error;
     } finally {
       clearTimeout(timer);
     }
@@ -345,6 +347,7 @@ export class Session {
   /** Runs headers and features; returns a stanza that arrived first, if any. */
   async #negotiate(): Promise<Element | undefined> {
     for (;;) {
+      this.#headerSent = false;
       const restart = this.#options.role === "initiator"
         ? await this.#initiatorRound()
         : await this.#recipientRound();
@@ -356,6 +359,7 @@ export class Session {
 
   /** One stream of the initiator; true when it must restart. */
   async #initiatorRound(): Promise<boolean> {
+    this.#headerSent = true;
     await this.#writer.write(
       openTag(this.#ourHeader(undefined), this.#declaration()),
     );
@@ -409,6 +413,7 @@ export class Session {
         text: "a stream without version cannot negotiate TLS",
       });
     }
+    this.#headerSent = true;
     await this.#writer.write(
       openTag(this.#ourHeader(header), this.#declaration()),
     );
@@ -670,9 +675,26 @@ export class Session {
       const text = owed?.text === undefined
         ? ""
         : `<text xmlns='${STREAM_ERROR_NS}'>${escapeText(owed.text)}</text>`;
-      const tail = owed === undefined
-        ? CLOSE_TAG
-        : `<stream:error><${owed.condition} xmlns='${STREAM_ERROR_NS}'/>${text}</stream:error>${CLOSE_TAG}`;
+      // RFC 6120 section 4.9.1.1: even when the peer's header was the
+      // problem, the error comes inside a stream of ours.
+      let head = "";
+      if (!this.#headerSent) {
+        this.#headerSent = true;
+        this.#id ??= streamId();
+        const peer = this.#header ?? {
+          from: undefined,
+          to: undefined,
+          id: undefined,
+          version: "1.0",
+          lang: undefined,
+          ns: this.#ns,
+        };
+        head = openTag(this.#ourHeader(peer), this.#declaration());
+      }
+      const tail = head +
+        (owed === undefined
+          ? CLOSE_TAG
+          : `<stream:error><${owed.condition} xmlns='${STREAM_ERROR_NS}'/>${text}</stream:error>${CLOSE_TAG}`);
       this.#startCloseTimer();
       try {
         await this.#writer.end(tail);
