@@ -392,10 +392,26 @@ function sessionOptions(options: StreamOptions) {
   } as const;
 }
 
-/** Accepts streams from peers. */
+/** Negotiations a listener runs at once, and streams it keeps unaccepted. */
+const MAX_NEGOTIATING = 64;
+const BACKLOG = 64;
+
+/**
+ * Accepts streams from peers. From the first `accept()` on, connections are
+ * negotiated concurrently (up to 64 at once, each within its negotiation
+ * deadline) and queued as they become ready, so a slow or silent client
+ * holds up no one else; past 64 negotiated streams waiting to be accepted,
+ * the listener stops taking connections (TCP's backlog pushes back).
+ */
 export class E2EListener {
   readonly #listener: TcpListener;
   readonly #options: ListenOptions;
+  readonly #ready: E2EStream[] = [];
+  readonly #waiters: ((stream: E2EStream | null) => void)[] = [];
+  readonly #negotiating = new Set<Session>();
+  #pump: Promise<void> | undefined;
+  #room: (() => void) | undefined;
+  #done = false;
 
   /**
    * Wraps a TCP listener.
@@ -419,38 +435,17 @@ export class E2EListener {
    *
    * @returns The stream, or `null` once the listener is closed.
    */
-  async accept(): Promise<E2EStream | null> {
-    for (;;) {
-      const transport = await this.#listener.accept();
-      if (transport === null) return null;
-      const pin = this.#options.pinnedPeerFingerprint256;
-      const verify = this.#options.verifyTls;
-      const session = new Session({
-        role: "recipient",
-        transport,
-        ...sessionOptions(this.#options),
-        verifyTls: async (tls) => {
-          if (
-            pin !== undefined && !sameFingerprint(tls.peerFingerprint256, pin)
-          ) {
-            throw new NegotiationError(
-              "starttls",
-              `The initiator's certificate is not the pinned one (got ${
-                tls.peerFingerprint256 ?? "none"
-              })`,
-            );
-          }
-          await verify?.(tls);
-        },
-      });
-      traceFrom(session, this.#options.trace);
-      try {
-        await session.negotiate();
-      } catch {
-        continue;
-      }
-      return new E2EStream(session, this.#options.iqTimeoutMs);
+  accept(): Promise<E2EStream | null> {
+    this.#pump ??= this.#run();
+    const ready = this.#ready.shift();
+    if (ready !== undefined) {
+      this.#room?.();
+      return Promise.resolve(ready);
     }
+    if (this.#done && this.#negotiating.size === 0) {
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Streams as they are accepted. */
@@ -462,9 +457,89 @@ export class E2EListener {
     }
   }
 
-  /** Stops listening. Streams already accepted go on. */
-  close(): Promise<void> {
-    return this.#listener.close();
+  /**
+   * Stops listening. Streams already accepted go on; negotiations under way
+   * are cut, and negotiated streams nobody accepted end with
+   * `system-shutdown`.
+   */
+  async close(): Promise<void> {
+    this.#done = true;
+    await this.#listener.close();
+    for (const session of this.#negotiating) {
+      void session.error("system-shutdown");
+    }
+    for (const stream of this.#ready.splice(0)) {
+      void stream.error("system-shutdown");
+    }
+    this.#room?.();
+    await this.#pump;
+    this.#settle();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#done) {
+      while (
+        !this.#done &&
+        (this.#negotiating.size >= MAX_NEGOTIATING ||
+          this.#ready.length >= BACKLOG)
+      ) {
+        await new Promise<void>((resolve) => this.#room = resolve);
+        this.#room = undefined;
+      }
+      if (this.#done) break;
+      const transport = await this.#listener.accept();
+      if (transport === null) break;
+      void this.#negotiate(transport);
+    }
+    this.#done = true;
+    this.#settle();
+  }
+
+  async #negotiate(transport: Transport): Promise<void> {
+    const pin = this.#options.pinnedPeerFingerprint256;
+    const verify = this.#options.verifyTls;
+    const session = new Session({
+      role: "recipient",
+      transport,
+      ...sessionOptions(this.#options),
+      verifyTls: async (tls) => {
+        if (
+          pin !== undefined && !sameFingerprint(tls.peerFingerprint256, pin)
+        ) {
+          throw new NegotiationError(
+            "starttls",
+            `The initiator's certificate is not the pinned one (got ${
+              tls.peerFingerprint256 ?? "none"
+            })`,
+          );
+        }
+        await verify?.(tls);
+      },
+    });
+    traceFrom(session, this.#options.trace);
+    this.#negotiating.add(session);
+    try {
+      await session.negotiate();
+      const stream = new E2EStream(session, this.#options.iqTimeoutMs);
+      if (this.#done) void stream.error("system-shutdown");
+      else {
+        const waiter = this.#waiters.shift();
+        if (waiter !== undefined) waiter(stream);
+        else this.#ready.push(stream);
+      }
+    } catch {
+      // The stream error went out and the connection closed; skip it.
+    } finally {
+      this.#negotiating.delete(session);
+      this.#room?.();
+      this.#settle();
+    }
+  }
+
+  /** Once closed and idle, waiting accepts get null. */
+  #settle(): void {
+    if (!this.#done || this.#negotiating.size > 0) return;
+    for (const waiter of this.#waiters.splice(0)) waiter(null);
   }
 }
 

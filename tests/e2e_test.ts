@@ -299,3 +299,33 @@ Deno.test("Trust on first use: the first certificate is approved, the same one p
   await assert.rejects(() => connectTo(other), PeerChangedError);
   assert.equal(asked.length, 1);
 });
+
+Deno.test("A silent client holds up no other initiator at listen()", async () => {
+  const listener = await listen({
+    from: "juliet@pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    negotiationTimeoutMs: 5_000,
+  });
+  const accepted = listener.accept();
+  // Connects and says nothing, for longer than the initiator below may wait.
+  const silent = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const romeo = await initiate({
+    to: "juliet@pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    caCerts: [certificate.certPem],
+    negotiationTimeoutMs: 1_000,
+  });
+  const juliet = (await accepted)!;
+  await Promise.all([romeo.close(), juliet.closed]);
+  await listener.close(); // cuts the silent client's negotiation
+  const rest = new Uint8Array(1024);
+  while ((await silent.read(rest)) !== null) {
+    /* the stream error, then EOF */
+  }
+  silent.close();
+});
