@@ -1,0 +1,125 @@
+/**
+ * Load: one listener holds N concurrent TLS streams (the initiators run in
+ * the same process), each sends and receives M stanzas, then closes in
+ * order. Prints wall time, stanzas/s, delivery checks, peak memory, and the
+ * memory per idle negotiated TLS stream.
+ *
+ *     deno task bench:load [--streams=N] [--stanzas=M]
+ *
+ * Both ends share one process (and its file descriptors: each stream is two
+ * sockets), so the figures are a floor for one recipient process.
+ *
+ * @module
+ */
+
+import { type E2EStream, initiate, listen } from "../src/e2e.ts";
+import { message } from "../src/stanza/stanza.ts";
+import { generateCertificate } from "../src/transport/certificate.ts";
+import { option } from "./_options.ts";
+
+const N = option("streams", 1000);
+const M = option("stanzas", 1000);
+const gc = (globalThis as { gc?: () => void }).gc;
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+const certificate = await generateCertificate({ names: ["pronto"] });
+const listener = await listen({
+  from: "pronto",
+  certificate: { cert: certificate.certPem, key: certificate.keyPem },
+});
+
+gc?.();
+const before = Deno.memoryUsage();
+let peakRss = before.rss;
+const sample = () => peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+
+const start = performance.now();
+const accepted: Promise<E2EStream[]> = (async () => {
+  const streams: E2EStream[] = [];
+  while (streams.length < N) streams.push((await listener.accept())!);
+  return streams;
+})();
+const initiators: E2EStream[] = [];
+for (let i = 0; i < N; i += 50) {
+  const batch = await Promise.all(
+    Array.from({ length: Math.min(50, N - i) }, (_, k) =>
+      initiate({
+        from: `romeo${i + k}@forza`,
+        to: "pronto",
+        hostname: "127.0.0.1",
+        port: listener.addr.port,
+        caCerts: [certificate.certPem],
+      })),
+  );
+  initiators.push(...batch);
+  sample();
+}
+const recipients = await accepted;
+const negotiatedMs = performance.now() - start;
+gc?.();
+const idle = Deno.memoryUsage();
+sample();
+const perStream = (idle.rss - before.rss) / N;
+const perStreamHeap = (idle.heapUsed - before.heapUsed) / N;
+
+// Each initiator sends M stanzas; each recipient answers each one.
+const exchange = performance.now();
+let delivered = 0;
+let inOrder = true;
+await Promise.all(
+  recipients.map((r) => {
+    let expected = 0;
+    return new Promise<void>((resolve) => {
+      r.stanzas$.subscribe((stanza) => {
+        if (stanza.attrs.id !== `${expected}`) inOrder = false;
+        expected++;
+        delivered++;
+        r.send(message({ id: stanza.attrs.id!, body: "ok" })).catch(() => {});
+        if (expected === M) resolve();
+      });
+    });
+  }).concat(initiators.map((a) => {
+    let answers = 0;
+    const done = new Promise<void>((resolve) =>
+      a.stanzas$.subscribe(() => {
+        delivered++;
+        if (++answers === M) resolve();
+      })
+    );
+    for (let i = 0; i < M; i++) {
+      a.send(message({ id: `${i}`, body: "hi" })).catch(() => {});
+    }
+    return done;
+  })),
+);
+sample();
+const exchangeMs = performance.now() - exchange;
+const results = await Promise.all(initiators.map((a) => a.close()));
+const theirs = await Promise.all(recipients.map((r) => r.closed));
+await listener.close();
+const clean = [...results, ...theirs].filter((r) => r.clean).length;
+
+console.log(`# Load: ${N} TLS streams, ${M} stanzas each way\n`);
+console.log(`| figure | value |\n| --- | --- |`);
+console.log(
+  `| negotiated ${N} TLS streams | ${(negotiatedMs / 1000).toFixed(2)} s |`,
+);
+console.log(
+  `| exchange, ${2 * N * M} stanzas | ${(exchangeMs / 1000).toFixed(2)} s, ${
+    Math.round(2 * N * M / (exchangeMs / 1000)).toLocaleString("en")
+  } stanzas/s |`,
+);
+console.log(
+  `| delivered exactly once, in order | ${
+    delivered === 2 * N * M && inOrder
+      ? "yes"
+      : `NO (${delivered}, in order: ${inOrder})`
+  } |`,
+);
+console.log(`| clean closes | ${clean} / ${2 * N} |`);
+console.log(`| peak RSS | ${mib(peakRss)} MiB |`);
+console.log(
+  `| memory per idle negotiated TLS stream (both ends: 2 sockets, 2 sessions) | RSS ${
+    (perStream / 1024).toFixed(1)
+  } KiB, heap ${(perStreamHeap / 1024).toFixed(1)} KiB |`,
+);
