@@ -1,0 +1,81 @@
+/**
+ * Memory per idle negotiated stream on the recipient's side alone: this
+ * process listens; a child process opens N streams and keeps them idle.
+ * Prints heap and RSS per stream for plaintext and TLS.
+ *
+ *     deno task bench:idle [--plain=N] [--tls=N]
+ *
+ * @module
+ */
+
+import { type E2EStream, listen } from "../src/e2e.ts";
+import { generateCertificate } from "../src/transport/certificate.ts";
+import { option } from "./_options.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const certificate = await generateCertificate({ names: ["pronto"] });
+const dir = await Deno.makeTempDir();
+const certFile = `${dir}/pronto.pem`;
+await Deno.writeTextFile(certFile, certificate.certPem);
+
+async function idle(mode: "plain" | "tls", count: number) {
+  const listener = await listen({
+    from: "pronto",
+    tls: mode === "tls" ? "required" : "off",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    negotiationTimeoutMs: 120_000,
+  });
+  gc?.();
+  const before = Deno.memoryUsage();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      new URL("./_idle_initiators.ts", import.meta.url).pathname,
+      String(listener.addr.port),
+      String(count),
+      mode,
+      certFile,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const streams: E2EStream[] = [];
+  while (streams.length < count) streams.push((await listener.accept())!);
+  const reader = child.stdout.getReader();
+  await reader.read(); // "ready"
+  reader.releaseLock();
+  for (let i = 0; i < 3; i++) gc?.();
+  const after = Deno.memoryUsage();
+  const closed = Promise.all(streams.map((s) => s.closed));
+  await child.stdin.close();
+  const results = await closed;
+  await child.stdout.cancel();
+  await child.status;
+  await listener.close();
+  return {
+    mode,
+    count,
+    heap: (after.heapUsed - before.heapUsed) / count,
+    rss: (after.rss - before.rss) / count,
+    clean: results.filter((r) => r.clean).length,
+  };
+}
+
+const rows = [
+  await idle("plain", option("plain", 10_000)),
+  await idle("tls", option("tls", 1_000)),
+];
+await Deno.remove(dir, { recursive: true });
+console.log("# Memory per idle negotiated stream, recipient side\n");
+console.log("| streams | heap per stream | RSS per stream | clean closes |");
+console.log("| --- | --- | --- | --- |");
+for (const r of rows) {
+  console.log(
+    `| ${r.count.toLocaleString("en")} ${r.mode} | ${
+      (r.heap / 1024).toFixed(1)
+    } KiB | ${(r.rss / 1024).toFixed(1)} KiB | ${r.clean} / ${r.count} |`,
+  );
+}
+console.log("\nTarget: under 64 KiB per idle TLS stream.");
