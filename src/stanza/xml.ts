@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isNcName } from "../xml/names.ts";
 import { Element, type Node } from "../xml/element.ts";
 
 /** An attribute value given to {@linkcode xml}: `undefined` and `null` drop it. */
@@ -27,34 +28,7 @@ export type XmlChild =
 // they are placed in a parent that has a namespace, and then take it.
 const unbound = new WeakSet<Element>();
 
-// NameStartChar and NameChar of XML 1.0 fifth edition, without the colon.
-const NC_START = "A-Z_a-z\\u{C0}-\\u{D6}\\u{D8}-\\u{F6}\\u{F8}-\\u{2FF}" +
-  "\\u{370}-\\u{37D}\\u{37F}-\\u{1FFF}\\u{200C}-\\u{200D}\\u{2070}-\\u{218F}" +
-  "\\u{2C00}-\\u{2FEF}\\u{3001}-\\u{D7FF}\\u{F900}-\\u{FDCF}\\u{FDF0}-\\u{FFFD}" +
-  "\\u{10000}-\\u{EFFFF}";
-const NC_CHAR = NC_START + "\\-.0-9\\u{B7}\\u{300}-\\u{36F}\\u{203F}-\\u{2040}";
-const NCNAME = new RegExp(`^[${NC_START}][${NC_CHAR}]*$`, "u");
-
-/**
- * Whether a string is an XML name without a colon (an NCName), which is what
- * element local names and attribute local names must be.
- *
- * @param name Any string.
- * @returns Whether it is an NCName.
- *
- * @example Checking names
- * ```ts
- * import { isNcName } from "@xmpp-e2e/streams/stanza";
- * import assert from "node:assert/strict";
- *
- * assert.ok(isNcName("body"));
- * assert.ok(!isNcName("1st"));
- * assert.ok(!isNcName("stream:features"));
- * ```
- */
-export function isNcName(name: string): boolean {
-  return NCNAME.test(name);
-}
+export { isNcName };
 
 /**
  * Builds an {@linkcode Element}, like xmpp.js's `xml()`.

@@ -19,6 +19,7 @@ import {
 } from "./_chars.ts";
 import { Element } from "./element.ts";
 import { appendText } from "./_text.ts";
+import { isNcName } from "./names.ts";
 import { type XmlCondition, XmlError } from "./errors.ts";
 import type { XmlDeclaration } from "./events.ts";
 import { DEFAULT_LIMITS, type ParserLimits } from "./limits.ts";
@@ -1450,15 +1451,6 @@ function defineOwn(
     writable: true,
     configurable: true,
   });
-}
-
-/** Whether a scanned name (valid name characters) is an NCName. */
-function isNcName(name: string): boolean {
-  if (name === "" || name.indexOf(":") >= 0) return false;
-  const c = name.charCodeAt(0);
-  return c < 0x80
-    ? (ASCII_CLASS[c]! & NAME_START) !== 0
-    : isNameStartNonAscii(c);
 }
 
 /**

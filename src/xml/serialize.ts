@@ -4,14 +4,8 @@
  * @module
  */
 
-import {
-  ASCII_CLASS,
-  isNameCharNonAscii,
-  isNameStartNonAscii,
-  NAME_CHAR,
-  NAME_START,
-  NOT_XML_CHAR,
-} from "./_chars.ts";
+import { NOT_XML_CHAR } from "./_chars.ts";
+import { isNcName } from "./names.ts";
 import type { Element, Node } from "./element.ts";
 
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
@@ -21,7 +15,6 @@ const TEXT_SPECIAL = /[&<>\r]/;
 const ATTR_SPECIAL = /[&<>"'\t\n\r]/;
 const LONE_SURROGATE =
   /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /**
  * Escapes text content: `&`, `<`, `>` (so that `]]>` never appears) and
@@ -95,17 +88,7 @@ function checkChars(text: string): void {
 }
 
 function checkName(name: string): void {
-  if (SIMPLE_NAME.test(name)) return;
-  let ok = name.length > 0;
-  for (let i = 0; ok && i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const start = i === 0;
-    if (c < 0x80) {
-      ok = (ASCII_CLASS[c]! & (start ? NAME_START : NAME_CHAR)) !== 0;
-    } else ok = start ? isNameStartNonAscii(c) : isNameCharNonAscii(c);
-    if (ok && c >= 0xd800 && c <= 0xdbff) i++;
-  }
-  if (!ok) {
+  if (!isNcName(name)) {
     throw new TypeError(`Cannot serialize: "${name}" is not an XML name`);
   }
 }
