@@ -21,6 +21,8 @@ import {
   ScramServer,
 } from "../sasl/scram.ts";
 import { parsePlain, plainInitial } from "../sasl/plain.ts";
+import { decodeBase64, encodeBase64 } from "../sasl/_base64.ts";
+import { timingSafeEqual } from "../sasl/timing_safe_equal.ts";
 import { pemToDer } from "../transport/certificate.ts";
 import type { TlsInfo } from "../transport/transport.ts";
 import type { NegotiationContext, StreamFeature } from "./feature.ts";
@@ -382,11 +384,7 @@ async function matchesStored(
     salt: stored.salt,
     iterations: stored.iterations,
   });
-  let diff = derived.storedKey.length ^ stored.storedKey.length;
-  for (let i = 0; i < stored.storedKey.length; i++) {
-    diff |= (derived.storedKey[i] ?? 0) ^ stored.storedKey[i]!;
-  }
-  return diff === 0;
+  return timingSafeEqual(derived.storedKey, stored.storedKey);
 }
 
 async function clientBinding(
@@ -422,20 +420,13 @@ const decoder = new TextDecoder();
 
 /** Base64 as RFC 6120 uses it: "=" stands for an empty payload. */
 function toBase64(bytes: Uint8Array): string {
-  if (bytes.length === 0) return "=";
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
+  return bytes.length === 0 ? "=" : encodeBase64(bytes);
 }
 
 function fromBase64(text: string): Uint8Array {
   const trimmed = text.trim();
   if (trimmed === "" || trimmed === "=") return new Uint8Array(0);
-  let binary: string;
-  try {
-    binary = atob(trimmed);
-  } catch {
-    throw new SaslError("incorrect-encoding");
-  }
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  const bytes = decodeBase64(trimmed);
+  if (bytes === undefined) throw new SaslError("incorrect-encoding");
+  return bytes;
 }
