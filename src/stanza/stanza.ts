@@ -5,6 +5,7 @@
  * @module
  */
 
+import { streamId } from "../stream/header.ts";
 import { CLIENT_NS } from "../stream/constants.ts";
 import type { Element } from "../xml/element.ts";
 import {
@@ -108,9 +109,7 @@ export interface IqOptions extends StanzaOptions {
  * ```
  */
 export function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-")
-    .replaceAll("/", "_").replace(/=+$/, "");
+  return streamId(); // the same 128 random bits, base64url
 }
 
 function address(value: Address | undefined): string | undefined {
