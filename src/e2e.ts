@@ -360,36 +360,36 @@ function dial(options: InitiateOptions): Promise<Transport> {
   });
 }
 
-function sessionOptions(options: StreamOptions) {
-  return {
-    ...(options.from !== undefined ? { from: options.from } : {}),
+/** The options a listener or initiator passes on to its sessions. */
+const PASSED_ON = [
+  "from",
+  "lang",
+  "declaration",
+  "features",
+  "limits",
+  "negotiationTimeoutMs",
+  "closeTimeoutMs",
+  "verifyTls",
+  "keepaliveMs",
+  "idleTimeoutMs",
+  "sendQueueLimit",
+] as const;
+
+function sessionOptions(
+  options: StreamOptions,
+): Pick<SessionOptions, (typeof PASSED_ON)[number] | "ns" | "tls"> {
+  const picked: Partial<SessionOptions> = {
     ns: options.ns ?? CLIENT_NS,
-    ...(options.lang !== undefined ? { lang: options.lang } : {}),
-    ...(options.declaration !== undefined
-      ? { declaration: options.declaration }
-      : {}),
     tls: options.tls ?? "required",
-    ...(options.features ? { features: options.features } : {}),
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.negotiationTimeoutMs !== undefined
-      ? { negotiationTimeoutMs: options.negotiationTimeoutMs }
-      : {}),
-    ...(options.closeTimeoutMs !== undefined
-      ? { closeTimeoutMs: options.closeTimeoutMs }
-      : {}),
-    ...(options.verifyTls !== undefined
-      ? { verifyTls: options.verifyTls }
-      : {}),
-    ...(options.keepaliveMs !== undefined
-      ? { keepaliveMs: options.keepaliveMs }
-      : {}),
-    ...(options.idleTimeoutMs !== undefined
-      ? { idleTimeoutMs: options.idleTimeoutMs }
-      : {}),
-    ...(options.sendQueueLimit !== undefined
-      ? { sendQueueLimit: options.sendQueueLimit }
-      : {}),
-  } as const;
+  };
+  // Only what was given: with exactOptionalPropertyTypes, an absent option
+  // and one set to undefined differ.
+  for (const key of PASSED_ON) {
+    if (options[key] !== undefined) {
+      Object.assign(picked, { [key]: options[key] });
+    }
+  }
+  return picked;
 }
 
 /** Negotiations a listener runs at once, and streams it keeps unaccepted. */

@@ -654,19 +654,16 @@ export class Session {
         cause: error,
       })
       : asError(error);
-    // What we owe the peer: a stream error for its bad input or our
-    // deadline, else (a failed negotiation) at least our close tag.
+    // What we owe the peer: a stream error for its bad input (the one
+    // #failure already is) or our deadline, else (a failed negotiation) at
+    // least our close tag.
+    const failure = this.#failure;
     let owed: StreamError | undefined;
-    if (error instanceof XmlError) {
-      owed = new StreamError(error.condition, {
-        sent: true,
-        text: error.message,
-      });
-    } else if (error instanceof StreamError && error.sent) owed = error;
-    else if (error instanceof TimeoutError) {
+    if (failure instanceof StreamError && failure.sent) owed = failure;
+    else if (failure instanceof TimeoutError) {
       owed = new StreamError("connection-timeout", {
         sent: true,
-        text: error.message,
+        text: failure.message,
       });
     }
     const received = error instanceof StreamError && !error.sent;
