@@ -148,7 +148,7 @@ export async function assertStreamError(
   );
   assert.equal(result.error.sent, true);
   assert.equal(result.error.condition, condition);
-  const wire = new TextDecoder().decode(concat(live.b.written));
+  const wire = live.b.writtenText();
   const error =
     `<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>`;
   const at = wire.indexOf(error);
@@ -163,16 +163,6 @@ export async function assertStreamError(
   assert.equal(wire.split("</stream:stream>").length, 2, wire);
   assert.equal(live.session.state, "closed");
   return { result, wire };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -279,9 +279,7 @@ Deno.test("SASL closes the stream after 3 failed attempts with policy-violation"
   const error = await negotiated;
   assert.ok(error instanceof StreamError);
   assert.equal(error.condition, "policy-violation");
-  const sent = new TextDecoder().decode(
-    new Uint8Array(b.written.flatMap((c) => [...c])),
-  );
+  const sent = b.writtenText();
   assert.equal([...sent.matchAll(/<not-authorized\/>/g)].length, 3);
   a.close();
 });
@@ -319,15 +317,11 @@ Deno.test("SASL answers an unknown mechanism, bad base64 and an abort with their
   await a.write(enc.encode(`<abort xmlns='${SASL}'/>`));
   // Wait until the three failures went out, then hang up.
   for (let i = 0; i < 100; i++) {
-    const sent = new TextDecoder().decode(
-      new Uint8Array(b.written.flatMap((c) => [...c])),
-    );
+    const sent = b.writtenText();
     if ((sent.match(/<failure /g) ?? []).length >= 3) break;
     await new Promise((r) => setTimeout(r, 10));
   }
-  const sent = new TextDecoder().decode(
-    new Uint8Array(b.written.flatMap((c) => [...c])),
-  );
+  const sent = b.writtenText();
   assert.match(
     sent,
     /<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><invalid-mechanism\/>/,

@@ -3,6 +3,7 @@
 // hold back writes, stop reading, or pretend to start TLS).
 
 import { memoryPair } from "../../src/transport/memory.ts";
+import { concat } from "../xml/_mutations.ts";
 import type {
   PeerAddress,
   TlsInfo,
@@ -13,6 +14,11 @@ class End implements Transport {
   readonly #inner: Transport;
   /** Chunks written by this end, for assertions. */
   readonly written: Uint8Array[] = [];
+
+  /** Everything this end wrote, decoded. */
+  writtenText(): string {
+    return new TextDecoder().decode(concat(...this.written));
+  }
 
   constructor(inner: Transport) {
     this.#inner = inner;

@@ -146,9 +146,7 @@ Deno.test("Session refuses a header in the wrong stream namespace with invalid-n
   const error = await negotiated;
   assert.ok(error instanceof StreamError);
   assert.equal(error.condition, "invalid-namespace");
-  const sent = new TextDecoder().decode(
-    new Uint8Array(b.written.flatMap((c) => [...c])),
-  );
+  const sent = b.writtenText();
   assert.match(
     sent,
     /<invalid-namespace xmlns='urn:ietf:params:xml:ns:xmpp-streams'\/>/,
@@ -214,9 +212,7 @@ Deno.test("Session accepts a header without version only in plaintext, and then 
     ),
   );
   await negotiated;
-  const sent = new TextDecoder().decode(
-    new Uint8Array(b.written.flatMap((c) => [...c])),
-  );
+  const sent = b.writtenText();
   assert.doesNotMatch(sent, /features/);
   assert.doesNotMatch(sent, /<stream:stream[^>]*version=/);
   a.close();
@@ -388,9 +384,7 @@ Deno.test("Session sends whitespace keepalives while idle, and they disturb noth
   const { initiator, recipient, a } = sessions({ keepaliveMs: 30 });
   await Promise.all([initiator.negotiate(), recipient.negotiate()]);
   await new Promise((r) => setTimeout(r, 120));
-  const sent = new TextDecoder().decode(
-    new Uint8Array(a.written.flatMap((c) => [...c])),
-  );
+  const sent = a.writtenText();
   assert.match(sent, /> {2,}$/); // several single-space keepalives after the header
   const got = firstValueFrom(recipient.stanzas$);
   await initiator.send(message(1));

@@ -9,9 +9,7 @@ Deno.test("WriteQueue coalesces what queues during a write, in order", async () 
   for (let i = 0; i < 100; i++) all.push(queue.write(`<m${i}/>`));
   await Promise.all(all);
   assert.ok(a.written.length < 100, `${a.written.length} writes`);
-  const text = new TextDecoder().decode(
-    new Uint8Array(a.written.flatMap((c) => [...c])),
-  );
+  const text = a.writtenText();
   assert.equal(
     text,
     Array.from({ length: 100 }, (_, i) => `<m${i}/>`).join(""),
