@@ -9,6 +9,7 @@
 import { Element } from "../xml/element.ts";
 import { CLIENT_NS } from "../stream/constants.ts";
 import { NegotiationError } from "../stream/errors.ts";
+import { streamId } from "../stream/header.ts";
 import type { StreamFeature } from "./feature.ts";
 
 /** The resource binding namespace. */
@@ -46,7 +47,7 @@ export function bind(options: { resource?: string } = {}): StreamFeature {
       return !context.state.has("bind");
     },
     async initiate(_offered, context) {
-      const id = crypto.randomUUID();
+      const id = streamId();
       const request = new Element(
         "bind",
         BIND_NS,
