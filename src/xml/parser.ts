@@ -120,10 +120,10 @@ export class XmlParser {
   readonly #sink: XmlSink;
   readonly #tree: boolean;
   readonly #stream: boolean;
-  readonly #maxUnit: number;
-  readonly #maxDepth: number;
-  readonly #maxAttributes: number;
-  readonly #maxName: number;
+  #maxUnit: number;
+  #maxDepth: number;
+  #maxAttributes: number;
+  #maxName: number;
   readonly #decoder = new TextDecoder("utf-8", {
     fatal: true,
     ignoreBOM: true,
@@ -193,6 +193,7 @@ export class XmlParser {
 
   #failed: XmlError | undefined;
   #ended = false;
+  #paused = false;
 
   /**
    * Makes a parser.
@@ -214,6 +215,58 @@ export class XmlParser {
       DEFAULT_LIMITS.maxAttributes,
     );
     this.#maxName = limit(options.maxNameLength, DEFAULT_LIMITS.maxNameLength);
+  }
+
+  /**
+   * Changes the limits from the next token on (a stream that becomes
+   * authenticated moves from small limits to its full ones). Limits left
+   * out keep their value.
+   *
+   * @param limits The limits to change.
+   */
+  setLimits(limits: Partial<ParserLimits>): void {
+    this.#maxUnit = limit(limits.maxStanzaBytes, this.#maxUnit);
+    this.#maxDepth = limit(limits.maxDepth, this.#maxDepth);
+    this.#maxAttributes = limit(limits.maxAttributes, this.#maxAttributes);
+    this.#maxName = limit(limits.maxNameLength, this.#maxName);
+  }
+
+  /**
+   * Stops reading right after the token being read: called from a sink
+   * callback, `write()` (or `resume()`) returns once that callback does, and
+   * the rest of the input waits in the parser. Like expat's resumable
+   * `XML_StopParser`: a reader can take one frame at a time and decide,
+   * between two frames, what the next ones mean (which limits apply, or that
+   * what follows must never be read).
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /**
+   * Whether the parser is paused, with input perhaps waiting.
+   *
+   * @returns `true` between `pause()` and `resume()`.
+   */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Reads on after `pause()`, until the input runs out or the next pause.
+   *
+   * @throws {XmlError} On bad input, as `write()`.
+   */
+  resume(): void {
+    if (this.#failed) throw this.#failed;
+    if (!this.#paused) return;
+    this.#paused = false;
+    try {
+      this.#lex();
+    } catch (error) {
+      if (error instanceof XmlError) this.#failed = error;
+      throw error;
+    }
   }
 
   /**
@@ -245,6 +298,9 @@ export class XmlParser {
   write(chunk: Uint8Array): void {
     if (this.#failed) throw this.#failed;
     if (this.#ended) throw new TypeError("Cannot write after end()");
+    if (this.#paused) {
+      throw new TypeError("Cannot write while paused: call resume() first");
+    }
     try {
       this.#write(chunk);
     } catch (error) {
@@ -262,6 +318,9 @@ export class XmlParser {
   end(): void {
     if (this.#failed) throw this.#failed;
     if (this.#ended) return;
+    if (this.#paused) {
+      throw new TypeError("Cannot end while paused: call resume() first");
+    }
     this.#ended = true;
     try {
       this.#flushPending();
@@ -519,6 +578,10 @@ export class XmlParser {
           } else end = this.#startTag(pos);
           if (end === MORE) return;
           pos = end;
+          if (this.#paused) {
+            this.#pos = pos;
+            return;
+          }
         } else {
           const end = this.#text(pos);
           if (end === MORE) return;
@@ -528,6 +591,10 @@ export class XmlParser {
         const end = this.#outside(pos);
         if (end === MORE) return;
         pos = end;
+        if (this.#paused) {
+          this.#pos = pos;
+          return;
+        }
       }
     }
     this.#pos = pos;
@@ -1241,6 +1308,7 @@ export class XmlParser {
     this.#depth = depth + 1;
 
     if (depth === 0) {
+      this.#checkUnit(end);
       this.#unitStart = -1;
       this.#phase = CONTENT;
       this.#sink.open(

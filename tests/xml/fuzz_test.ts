@@ -320,6 +320,16 @@ Deno.test("XmlParser rejects a 1 MB stream header with policy-violation", () => 
   assertPolicyViolation(repeat("<stream a='", "x".repeat(1024), 1024, "'>"));
 });
 
+Deno.test("XmlParser rejects a stream header over the limit that comes in one chunk, at the limit's offset", () => {
+  const parser = new XmlParser(NULL_SINK, { maxStanzaBytes: 1000 });
+  assert.throws(
+    () => parser.write(utf8(`<stream a='${"x".repeat(2000)}'>`)),
+    (error) =>
+      error instanceof XmlError && error.condition === "policy-violation" &&
+      error.offset === 1000,
+  );
+});
+
 Deno.test("XmlParser reads 100,000 nested elements when maxDepth allows it", () => {
   let depth = 0;
   const sink: XmlSink = {
