@@ -50,7 +50,7 @@ export type {
   StreamInfo,
   StreamOptions,
 } from "./src/e2e.ts";
-export { Session } from "./src/stream/session.ts";
+export { PRE_AUTH_LIMITS, Session } from "./src/stream/session.ts";
 export type {
   CloseResult,
   SessionOptions,

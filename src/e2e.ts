@@ -46,6 +46,7 @@ export interface StreamOptions extends
     | "tls"
     | "features"
     | "limits"
+    | "preAuthLimits"
     | "negotiationTimeoutMs"
     | "closeTimeoutMs"
     | "verifyTls"
@@ -367,6 +368,7 @@ const PASSED_ON = [
   "declaration",
   "features",
   "limits",
+  "preAuthLimits",
   "negotiationTimeoutMs",
   "closeTimeoutMs",
   "verifyTls",

@@ -15,13 +15,16 @@ import type { Transport } from "../transport/transport.ts";
 
 /**
  * Pulls chunks from a transport only when asked for a frame and none is
- * queued. `reset()` drops the parser and every frame still queued from the
- * last chunk: after `<proceed/>` (or `<starttls/>`), whatever came in the same
- * chunk is plaintext that must never be read as if it had been encrypted.
+ * waiting, and parses one frame at a time: the parser pauses after each
+ * frame, so nothing after it is read until it is asked for. Between two
+ * frames the limits can change (`setLimits()`), and `reset()` drops the
+ * parser with whatever input it still holds: after `<proceed/>` (or
+ * `<starttls/>`), whatever came in the same chunk is plaintext that must
+ * never be read as if it had been encrypted.
  */
 export class FrameReader {
   readonly #transport: Transport;
-  readonly #limits: Partial<ParserLimits>;
+  #limits: Partial<ParserLimits>;
   #parser: XmlParser;
   #sink: QueueSink;
   #error: unknown;
@@ -42,7 +45,24 @@ export class FrameReader {
     this.#transport = transport;
     this.#limits = limits;
     this.#sink = new QueueSink();
-    this.#parser = new XmlParser(this.#sink, { ...limits, tree: true });
+    this.#parser = this.#newParser();
+  }
+
+  #newParser(): XmlParser {
+    const parser = new XmlParser(this.#sink, { ...this.#limits, tree: true });
+    this.#sink.parser = parser;
+    return parser;
+  }
+
+  /**
+   * Changes the parser limits from the next frame on, for this stream and
+   * the ones after a restart.
+   *
+   * @param limits The limits.
+   */
+  setLimits(limits: Partial<ParserLimits>): void {
+    this.#limits = limits;
+    this.#parser.setLimits(limits);
   }
 
   /**
@@ -57,6 +77,14 @@ export class FrameReader {
       const frame = this.#sink.queue.shift();
       if (frame !== undefined) return frame;
       if (this.#error !== undefined) throw this.#error;
+      if (this.#parser.paused) {
+        try {
+          this.#parser.resume();
+        } catch (error) {
+          this.#error = error;
+        }
+        continue;
+      }
       if (this.#ended) return null;
       const chunk = await this.#transport.read();
       if (chunk === null) {
@@ -75,21 +103,18 @@ export class FrameReader {
   /** Starts a new stream: a fresh parser, nothing queued. */
   reset(): void {
     this.#sink = new QueueSink();
-    this.#parser = new XmlParser(this.#sink, { ...this.#limits, tree: true });
+    this.#parser = this.#newParser();
     this.#error = undefined;
-  }
-
-  /** Frames already read and not yet taken. */
-  get queued(): number {
-    return this.#sink.queue.length;
   }
 }
 
+/** Queues each frame and pauses the parser after it. */
 class QueueSink implements XmlSink {
   readonly queue: StreamFrame[] = [];
+  parser: XmlParser | undefined;
 
   open(element: Element, declaration: XmlDeclaration | undefined): void {
-    this.queue.push({ type: "header", element, declaration });
+    this.#push({ type: "header", element, declaration });
   }
 
   start(): void {}
@@ -97,10 +122,15 @@ class QueueSink implements XmlSink {
   text(): void {}
 
   end(element: Element): void {
-    this.queue.push({ type: "element", element });
+    this.#push({ type: "element", element });
   }
 
   close(): void {
-    this.queue.push({ type: "close" });
+    this.#push({ type: "close" });
+  }
+
+  #push(frame: StreamFrame): void {
+    this.queue.push(frame);
+    this.parser!.pause();
   }
 }

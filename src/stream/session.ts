@@ -9,7 +9,7 @@
 import { Observable, Subject } from "rxjs";
 import type { Element } from "../xml/element.ts";
 import { XmlError } from "../xml/errors.ts";
-import type { ParserLimits } from "../xml/limits.ts";
+import { DEFAULT_LIMITS, type ParserLimits } from "../xml/limits.ts";
 import { escapeText, serialize } from "../xml/serialize.ts";
 import type {
   NegotiationContext,
@@ -60,8 +60,15 @@ export interface SessionOptions {
   tls?: TlsPolicy;
   /** Features negotiated after STARTTLS (such as SASL), in order. */
   features?: StreamFeature[];
-  /** Parser limits. */
+  /** Parser limits once the stream is open. Default {@linkcode DEFAULT_LIMITS}. */
   limits?: Partial<ParserLimits>;
+  /**
+   * Parser limits while the stream negotiates (headers, STARTTLS, SASL):
+   * before it is open, the peer is not authenticated yet and has no reason
+   * to send anything large. Default {@linkcode PRE_AUTH_LIMITS}, each
+   * lowered to the matching entry of `limits` if that is smaller.
+   */
+  preAuthLimits?: Partial<ParserLimits>;
   /** Deadline for the whole negotiation, in ms. Default 30,000. */
   negotiationTimeoutMs?: number;
   /** Deadline for the peer's `</stream:stream>` after ours, in ms. Default 10,000. */
@@ -110,6 +117,19 @@ export interface TraceEntry {
 
 /** The state of a stream. */
 export type SessionState = "negotiating" | "open" | "closing" | "closed";
+
+/**
+ * The default parser limits while a stream negotiates: what a peer that has
+ * not authenticated yet can make us hold. Stream headers, features, STARTTLS
+ * and SASL elements are a few hundred bytes (the largest, a SCRAM
+ * client-final with channel binding, is under 1 KiB).
+ */
+export const PRE_AUTH_LIMITS: Readonly<ParserLimits> = Object.freeze({
+  maxStanzaBytes: 16_384,
+  maxDepth: 16,
+  maxAttributes: 32,
+  maxNameLength: 256,
+});
 
 // Stanzas kept for the first subscriber of stanzas$; past this, reading
 // pauses until someone subscribes (the transport then pushes back).
@@ -169,7 +189,7 @@ export class Session {
     const traceDecoder = new TextDecoder();
     this.#reader = new FrameReader(
       this.#transport,
-      options.limits ?? {},
+      preAuthLimits(options),
       (chunk) => {
         this.#lastRead = Date.now();
         if (this.#trace.observed) {
@@ -274,6 +294,7 @@ export class Session {
     try {
       const first = await Promise.race([work, deadline]);
       this.#state = "open";
+      this.#reader.setLimits(fullLimits(this.#options));
       this.#startLiveness();
       if (first !== undefined) this.#deliver(first);
       this.#loop = this.#readLoop();
@@ -743,4 +764,22 @@ function receivedError(element: Element): StreamError {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The limits once open. */
+function fullLimits(options: SessionOptions): ParserLimits {
+  return { ...DEFAULT_LIMITS, ...options.limits };
+}
+
+/**
+ * The limits while negotiating: those given, the others from
+ * {@linkcode PRE_AUTH_LIMITS} but never above the full limit.
+ */
+function preAuthLimits(options: SessionOptions): Partial<ParserLimits> {
+  const full = fullLimits(options);
+  const limits = { ...options.preAuthLimits };
+  for (const key of Object.keys(PRE_AUTH_LIMITS) as (keyof ParserLimits)[]) {
+    limits[key] ??= Math.min(PRE_AUTH_LIMITS[key], full[key]);
+  }
+  return limits;
 }
