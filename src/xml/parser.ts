@@ -79,6 +79,20 @@ const LT_ = 0, AMP_ = 1, CR_ = 2, CDATA_END_ = 3, LF_ = 4, TAB_ = 5;
 
 const NAME_CACHE_SIZE = 1024; // a power of two
 
+// Names seen recently, so that a repeated name costs no new string: one
+// cache for every parser of the isolate (a stream's parsers would each hold
+// 45 KB of it, and all streams use the same names). Entries check
+// themselves: a name entry is used only when it matches the input, and a
+// "{uri}local" key only while its slot holds that name and that URI, so a
+// slot another parser overwrote in between is a miss, never a wrong answer.
+const NAMES: string[] = new Array(NAME_CACHE_SIZE).fill("");
+const NAME_COLONS = new Int32Array(NAME_CACHE_SIZE);
+const NAME_PREFIXES: string[] = new Array(NAME_CACHE_SIZE).fill("");
+const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
+const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
+const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
+const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
+
 /**
  * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
  * 1.0 with namespaces, UTF-8 only, no DTD, comments, processing instructions
@@ -148,14 +162,6 @@ export class XmlParser {
   // position, so all searches together read #buf a few times, natively.
   readonly #next = new Int32Array(SPECIALS.length);
 
-  // Names seen recently, so that a repeated name costs no new string.
-  readonly #names: string[] = new Array(NAME_CACHE_SIZE).fill("");
-  readonly #nameColons = new Int32Array(NAME_CACHE_SIZE);
-  readonly #namePrefixes: string[] = new Array(NAME_CACHE_SIZE).fill("");
-  readonly #nameLocals: string[] = new Array(NAME_CACHE_SIZE).fill("");
-  readonly #nameKinds = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
-  readonly #keyUris: string[] = new Array(NAME_CACHE_SIZE).fill("");
-  readonly #keys: string[] = new Array(NAME_CACHE_SIZE).fill("");
   #lastName = ""; // the name read by #name()
   #lastSlot = 0; // its cache slot
   #lastPrefix = ""; // its prefix ("" for none)
@@ -970,7 +976,7 @@ export class XmlParser {
     const buf = this.#buf;
     const slot = (buf.charCodeAt(start) * 961 + buf.charCodeAt(start + 1) * 31 +
       buf.charCodeAt(start + 2)) & (NAME_CACHE_SIZE - 1);
-    const cached = this.#names[slot]!;
+    const cached = NAMES[slot]!;
     const end = start + cached.length;
     if (end < buf.length && cached !== "" && matches(buf, start, cached)) {
       const c = buf.charCodeAt(end);
@@ -981,10 +987,10 @@ export class XmlParser {
       ) {
         this.#lastName = cached;
         this.#lastSlot = slot;
-        this.#nameColon = this.#nameColons[slot]!;
-        this.#lastPrefix = this.#namePrefixes[slot]!;
-        this.#lastLocal = this.#nameLocals[slot]!;
-        this.#lastKind = this.#nameKinds[slot]!;
+        this.#nameColon = NAME_COLONS[slot]!;
+        this.#lastPrefix = NAME_PREFIXES[slot]!;
+        this.#lastLocal = NAME_LOCALS[slot]!;
+        this.#lastKind = NAME_KINDS[slot]!;
         return end;
       }
     }
@@ -999,22 +1005,22 @@ export class XmlParser {
     }
     const name = buf.slice(start, scanned);
     const colon = this.#nameColon;
-    this.#names[slot] = name;
-    this.#nameColons[slot] = colon;
-    this.#namePrefixes[slot] = colon < 0 ? "" : name.slice(0, colon);
-    this.#nameLocals[slot] = colon < 0 ? name : name.slice(colon + 1);
-    this.#nameKinds[slot] = nameKind(
+    NAMES[slot] = name;
+    NAME_COLONS[slot] = colon;
+    NAME_PREFIXES[slot] = colon < 0 ? "" : name.slice(0, colon);
+    NAME_LOCALS[slot] = colon < 0 ? name : name.slice(colon + 1);
+    NAME_KINDS[slot] = nameKind(
       name,
-      this.#namePrefixes[slot]!,
-      this.#nameLocals[slot]!,
+      NAME_PREFIXES[slot]!,
+      NAME_LOCALS[slot]!,
       colon,
     );
-    this.#keyUris[slot] = "";
+    KEY_URIS[slot] = "";
     this.#lastName = name;
     this.#lastSlot = slot;
-    this.#lastPrefix = this.#namePrefixes[slot]!;
-    this.#lastLocal = this.#nameLocals[slot]!;
-    this.#lastKind = this.#nameKinds[slot]!;
+    this.#lastPrefix = NAME_PREFIXES[slot]!;
+    this.#lastLocal = NAME_LOCALS[slot]!;
+    this.#lastKind = NAME_KINDS[slot]!;
     return scanned;
   }
 
@@ -1343,12 +1349,12 @@ export class XmlParser {
     // "{uri}local" is cached with the name (while its slot still holds
     // that name), so that the same key is not built anew for every element.
     const slot = this.#attrSlots[i]!;
-    const cached = this.#names[slot] === name;
-    if (cached && this.#keyUris[slot] === uri) return this.#keys[slot]!;
+    const cached = NAMES[slot] === name;
+    if (cached && KEY_URIS[slot] === uri) return KEYS[slot]!;
     const key = `{${uri}}${this.#attrLocals[i]}`;
     if (cached) {
-      this.#keyUris[slot] = uri;
-      this.#keys[slot] = key;
+      KEY_URIS[slot] = uri;
+      KEYS[slot] = key;
     }
     return key;
   }
@@ -1490,7 +1496,7 @@ const BANG_MARKUP: [string, XmlCondition | "", string][] = [
   ["<![CDATA[", "", ""],
 ];
 
-// What a name is, as an attribute name (the kinds of #nameKinds).
+// What a name is, as an attribute name (the kinds of NAME_KINDS).
 const PLAIN = 0; // no prefix
 const PREFIXED = 1; // prefix:local, a well-formed QName
 const DEFAULT_DECLARATION = 2; // xmlns
