@@ -59,6 +59,7 @@ async function idle(mode: "plain" | "tls", count: number) {
     count,
     heap: (after.heapUsed - before.heapUsed) / count,
     rss: (after.rss - before.rss) / count,
+    external: (after.external - before.external) / count,
     clean: results.filter((r) => r.clean).length,
   };
 }
@@ -69,13 +70,17 @@ const rows = [
 ];
 await Deno.remove(dir, { recursive: true });
 console.log("# Memory per idle negotiated stream, recipient side\n");
-console.log("| streams | heap per stream | RSS per stream | clean closes |");
-console.log("| --- | --- | --- | --- |");
+console.log(
+  "| streams | heap per stream | external per stream | RSS per stream | clean closes |",
+);
+console.log("| --- | --- | --- | --- | --- |");
 for (const r of rows) {
   console.log(
     `| ${r.count.toLocaleString("en")} ${r.mode} | ${
       (r.heap / 1024).toFixed(1)
-    } KiB | ${(r.rss / 1024).toFixed(1)} KiB | ${r.clean} / ${r.count} |`,
+    } KiB | ${(r.external / 1024).toFixed(1)} KiB | ${
+      (r.rss / 1024).toFixed(1)
+    } KiB | ${r.clean} / ${r.count} |`,
   );
 }
 console.log("\nTarget: under 64 KiB per idle TLS stream.");
