@@ -4,7 +4,11 @@
  * order. Prints wall time, stanzas/s, delivery checks, peak memory, and the
  * memory per idle negotiated TLS stream.
  *
- *     deno task bench:load [--streams=N] [--stanzas=M]
+ *     deno task bench:load [--streams=N] [--stanzas=M] [--burst]
+ *
+ * Initiators await each send (backpressure heeded); with `--burst` they
+ * call send() M times at once and every stanza waits in the write queue.
+ * Recipients answer each stanza as it arrives, without waiting.
  *
  * Both ends share one process (and its file descriptors: each stream is two
  * sockets), so the figures are a floor for one recipient process.
@@ -19,6 +23,7 @@ import { option } from "./_options.ts";
 
 const N = option("streams", 1000);
 const M = option("stanzas", 1000);
+const BURST = Deno.args.includes("--burst");
 const gc = (globalThis as { gc?: () => void }).gc;
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
@@ -64,6 +69,9 @@ const perStreamHeap = (idle.heapUsed - before.heapUsed) / N;
 
 // Each initiator sends M stanzas; each recipient answers each one.
 const exchange = performance.now();
+// Sampled often: RSS falls back between bursts, so one look at the end
+// would miss the peak.
+const sampler = setInterval(sample, 20);
 let delivered = 0;
 let inOrder = true;
 await Promise.all(
@@ -86,20 +94,38 @@ await Promise.all(
         if (++answers === M) resolve();
       })
     );
-    for (let i = 0; i < M; i++) {
-      a.send(message({ id: `${i}`, body: "hi" })).catch(() => {});
+    if (BURST) {
+      // Every send at once: M stanzas per stream wait in the write queue.
+      for (let i = 0; i < M; i++) {
+        a.send(message({ id: `${i}`, body: "hi" })).catch(() => {});
+      }
+    } else {
+      // As an application that heeds backpressure: the next send once the
+      // last one was written.
+      (async () => {
+        for (let i = 0; i < M; i++) {
+          await a.send(message({ id: `${i}`, body: "hi" }));
+        }
+      })().catch(() => {});
     }
     return done;
   })),
 );
 sample();
+clearInterval(sampler);
 const exchangeMs = performance.now() - exchange;
+gc?.();
+const liveAfter = Deno.memoryUsage().heapUsed;
 const results = await Promise.all(initiators.map((a) => a.close()));
 const theirs = await Promise.all(recipients.map((r) => r.closed));
 await listener.close();
 const clean = [...results, ...theirs].filter((r) => r.clean).length;
 
-console.log(`# Load: ${N} TLS streams, ${M} stanzas each way\n`);
+console.log(
+  `# Load: ${N} TLS streams, ${M} stanzas each way${
+    BURST ? " (burst sends)" : ""
+  }\n`,
+);
 console.log(`| figure | value |\n| --- | --- |`);
 console.log(
   `| negotiated ${N} TLS streams | ${(negotiatedMs / 1000).toFixed(2)} s |`,
@@ -117,7 +143,12 @@ console.log(
   } |`,
 );
 console.log(`| clean closes | ${clean} / ${2 * N} |`);
-console.log(`| peak RSS | ${mib(peakRss)} MiB |`);
+console.log(`| peak RSS (sampled every 20 ms) | ${mib(peakRss)} MiB |`);
+console.log(
+  `| heap after the exchange and a full GC | ${
+    mib(liveAfter)
+  } MiB (before the streams: ${mib(before.heapUsed)} MiB) |`,
+);
 console.log(
   `| memory per idle negotiated TLS stream (both ends: 2 sockets, 2 sessions) | RSS ${
     (perStream / 1024).toFixed(1)
