@@ -5,6 +5,8 @@
  *
  *     deno task bench:idle [--plain=N] [--tls=N]
  *
+ * Each mode is measured in its own recipient process, after a full GC.
+ *
  * @module
  */
 
@@ -18,7 +20,7 @@ const dir = await Deno.makeTempDir();
 const certFile = `${dir}/pronto.pem`;
 await Deno.writeTextFile(certFile, certificate.certPem);
 
-async function idle(mode: "plain" | "tls", count: number) {
+async function idle(mode: "plain" | "tls", count: number): Promise<Row> {
   const listener = await listen({
     from: "pronto",
     tls: mode === "tls" ? "required" : "off",
@@ -64,11 +66,53 @@ async function idle(mode: "plain" | "tls", count: number) {
   };
 }
 
-const rows = [
-  await idle("plain", option("plain", 10_000)),
-  await idle("tls", option("tls", 1_000)),
-];
+interface Row {
+  mode: string;
+  count: number;
+  heap: number;
+  rss: number;
+  external: number;
+  clean: number;
+}
+
+// Each measure runs in a fresh recipient process: RSS only grows for the
+// first streams of a process (later ones reuse memory freed before).
+const mode = Deno.args.find((a) => a.startsWith("--mode="))?.slice(7);
+if (mode === "plain" || mode === "tls") {
+  const row = await idle(mode, option("count", 1));
+  await Deno.remove(dir, { recursive: true });
+  console.log(JSON.stringify(row));
+  Deno.exit(0);
+}
 await Deno.remove(dir, { recursive: true });
+
+async function measure(mode: "plain" | "tls", count: number): Promise<Row> {
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...permissions,
+      "--v8-flags=--expose-gc",
+      import.meta.filename!,
+      `--mode=${mode}`,
+      `--count=${count}`,
+    ],
+    stderr: "inherit",
+  }).output();
+  if (!success) throw new Error(`the ${mode} run failed`);
+  return JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").pop()!);
+}
+
+const permissions = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+];
+const rows = [
+  await measure("plain", option("plain", 10_000)),
+  await measure("tls", option("tls", 1_000)),
+];
 console.log("# Memory per idle negotiated stream, recipient side\n");
 console.log(
   "| streams | heap per stream | external per stream | RSS per stream | clean closes |",
