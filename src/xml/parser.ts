@@ -200,6 +200,9 @@ export class XmlParser {
   #failed: XmlError | undefined;
   #ended = false;
   #paused = false;
+  // An error found in the input past a pause: thrown once the input before
+  // it has been read.
+  #deferred: (() => never) | undefined;
 
   /**
    * Makes a parser.
@@ -269,6 +272,7 @@ export class XmlParser {
     this.#paused = false;
     try {
       this.#lex();
+      if (!this.#paused && this.#deferred) this.#deferred();
     } catch (error) {
       if (error instanceof XmlError) this.#failed = error;
       throw error;
@@ -373,18 +377,28 @@ export class XmlParser {
     if (bad >= 0) {
       // Read what comes before it (an earlier error wins), then report it.
       this.#decodeAndFeed(bytes.subarray(0, bad));
-      this.#flushPending();
       const b = bytes[bad]!;
       const cp = b === 0xef ? 0xff00 | bytes[bad + 2]! : b;
-      this.#fail(
-        "not-well-formed",
+      return this.#failAtEnd(
         `Cannot parse XML: U+${
           cp.toString(16).toUpperCase().padStart(4, "0")
         } is not an XML character`,
-        this.#buf.length,
       );
     }
     this.#decodeAndFeed(bytes);
+  }
+
+  /**
+   * Fails with not-well-formed at the end of the input read so far, once
+   * everything before it has been read: now, or when `resume()` gets there.
+   */
+  #failAtEnd(message: string): void {
+    const fail = (): never => {
+      this.#flushPending();
+      return this.#fail("not-well-formed", message, this.#buf.length);
+    };
+    if (this.#paused) this.#deferred ??= fail; // an earlier one wins
+    else fail();
   }
 
   #decodeAndFeed(bytes: Uint8Array): void {
@@ -396,16 +410,11 @@ export class XmlParser {
       // then report the bad byte.
       const bad = firstInvalidUtf8(bytes);
       const good = bad < 0 ? 0 : bad;
+      this.#carry = undefined;
       if (good > 0) {
         this.#feed(this.#decoder.decode(bytes.subarray(0, good)), good);
       }
-      this.#flushPending();
-      this.#carry = undefined;
-      this.#fail(
-        "not-well-formed",
-        "Cannot decode UTF-8: invalid byte sequence",
-        this.#buf.length,
-      );
+      return this.#failAtEnd("Cannot decode UTF-8: invalid byte sequence");
     }
     this.#feed(text, bytes.length);
   }
@@ -978,7 +987,10 @@ export class XmlParser {
       buf.charCodeAt(start + 2)) & (NAME_CACHE_SIZE - 1);
     const cached = NAMES[slot]!;
     const end = start + cached.length;
-    if (end < buf.length && cached !== "" && matches(buf, start, cached)) {
+    if (
+      end < buf.length && cached !== "" && cached.length <= this.#maxName &&
+      matches(buf, start, cached)
+    ) {
       const c = buf.charCodeAt(end);
       if (
         c < 0x80

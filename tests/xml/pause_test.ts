@@ -108,13 +108,20 @@ Deno.test("pausing after every frame, in any chunking, gives the frames and the 
     "</wrong>",
     "text",
     "</stream:stream>",
+    "\u0001", // not an XML character: found before lexing, thrown in order
+    "<?pi?>",
+    "\uFFFF", // invalid UTF-8 once the byte 0xBF below replaces it
   ];
   fc.assert(
     fc.property(
       fc.array(fc.constantFrom(...pieces), { maxLength: 8 }),
       fc.array(fc.nat(), { maxLength: 6 }),
       (parts, cuts) => {
-        const bytes = enc.encode(HEADER + parts.join(""));
+        const bytes = enc.encode(HEADER + parts.join(""))
+          .map((b, i, all) =>
+            // U+FFFF is EF BF BF: make it EF BF BF -> FF BF BF, invalid UTF-8.
+            b === 0xef && all[i + 1] === 0xbf && all[i + 2] === 0xbf ? 0xff : b
+          );
         const run = (pause: boolean) => {
           const { parser, frames } = framer(pause);
           let error: string | undefined;
@@ -138,4 +145,25 @@ Deno.test("pausing after every frame, in any chunking, gives the frames and the 
     ),
     { numRuns: runs(300) },
   );
+});
+
+Deno.test("an error found past a pause is thrown only after the frames before it", () => {
+  for (const bad of [[0x01], [0xff], [0xc3]]) { // NUL-like, invalid, cut short
+    const { parser, frames } = framer(true);
+    const bytes = new Uint8Array([
+      ...enc.encode(`${HEADER}<a/><b/>`),
+      ...bad,
+      ...enc.encode("<c/>"),
+    ]);
+    parser.write(bytes);
+    parser.resume();
+    parser.resume();
+    assert.deepEqual(frames, ["open stream", "a {}", "b {}"]);
+    assert.throws(
+      () => parser.resume(),
+      (e: unknown) =>
+        e instanceof XmlError && e.condition === "not-well-formed",
+    );
+    assert.deepEqual(frames, ["open stream", "a {}", "b {}"]);
+  }
 });

@@ -99,3 +99,17 @@ Deno.test("any two documents read interleaved, in any chunking, read as each alo
     { numRuns: runs(300) },
   );
 });
+
+Deno.test("a name cached by a parser with larger limits is still refused by one whose maxNameLength it exceeds", () => {
+  const name = "abcdefghij";
+  new XmlParser({ open() {}, start() {}, text() {}, end() {}, close() {} })
+    .write(utf8(`<${name}>`)); // caches the name
+  const parser = new XmlParser(
+    { open() {}, start() {}, text() {}, end() {}, close() {} },
+    { maxNameLength: 6 },
+  );
+  assert.throws(
+    () => parser.write(utf8(`<${name}>`)),
+    (e: unknown) => e instanceof XmlError && e.condition === "policy-violation",
+  );
+});
