@@ -445,6 +445,10 @@ export class XmlParser {
           0,
           this.#buf.length - this.#waitFor.length + 1,
         );
+        // Over the limit, it fails either way: read the token as far as it
+        // goes first, so that an error inside it, before the limit, wins as
+        // it would have had it come whole.
+        if (this.#unitOver(this.#buf.length)) this.#flushPending();
         this.#checkUnit(this.#buf.length);
         return;
       }
@@ -517,6 +521,16 @@ export class XmlParser {
       column: last < 0 ? this.#columnBase + pos : pos - last,
       offset: this.#bufStart + utf8Length(buf, 0, pos),
     };
+  }
+
+  /** Whether the unit in progress exceeds the limit up to `pos`. */
+  #unitOver(pos: number): boolean {
+    const start = this.#unitStart;
+    if (start < 0) return false;
+    const max = this.#maxUnit;
+    if (this.#unitBytesBefore + 3 * (pos - start) <= max) return false;
+    return this.#unitBytesBefore +
+        (this.#ascii ? pos - start : utf8Length(this.#buf, start, pos)) > max;
   }
 
   /** Throws policy-violation if the unit in progress exceeds the limit up to `pos`. */
@@ -775,9 +789,12 @@ export class XmlParser {
       this.#suspend(pos, "]]>");
       return MORE;
     }
+    if (this.#depth === 1 && this.#stream) {
+      this.#streamLevelText(pos + 9, close, false);
+    }
     let text = buf.slice(pos + 9, close);
     if (text.indexOf("\r") >= 0) text = text.replace(/\r\n?/g, "\n");
-    if (text !== "") this.#emitText(text, pos);
+    if (text !== "") this.#emitText(text);
     if (this.#depth === 1) this.#unitStart = -1;
     return close + 3;
   }
@@ -807,10 +824,13 @@ export class XmlParser {
       if (buf.charCodeAt(end - 1) === RSQB) end--;
       if (end > pos && buf.charCodeAt(end - 1) === RSQB) end--;
     }
+    if (this.#depth === 1 && this.#stream) {
+      this.#streamLevelText(pos, end, atEnd);
+    }
     const amp = this.#nextOf(AMP_, pos);
     const cr = this.#nextOf(CR_, pos);
     if (amp >= end && cr >= end) {
-      if (end > pos) this.#emitText(buf.slice(pos, end), pos);
+      if (end > pos) this.#emitText(buf.slice(pos, end));
     } else {
       // Slow path: references and carriage returns.
       let text = "";
@@ -839,7 +859,7 @@ export class XmlParser {
         i = a < r ? a : r;
       }
       text += buf.slice(from, end);
-      if (text !== "") this.#emitText(text, pos);
+      if (text !== "") this.#emitText(text);
     }
     if (badCdata && end === cdataEnd) {
       return this.#fail(
@@ -1036,16 +1056,35 @@ export class XmlParser {
     return scanned;
   }
 
-  #emitText(text: string, pos: number): void {
-    const depth = this.#depth;
-    if (depth === 1 && this.#stream && /[^ \t\r\n]/.test(text)) {
-      const at = pos + text.search(/[^ \t\r\n]/);
+  /**
+   * Fails with bad-format at the first character of `buf[from, to)` that is
+   * not white space (a reference counts by what it stands for): an XMPP
+   * stream has nothing but white space between stanzas. Checked on the raw
+   * input, so the position is the same whatever the chunking.
+   */
+  #streamLevelText(from: number, to: number, mayContinue: boolean): void {
+    const buf = this.#buf;
+    for (let i = from; i < to; i++) {
+      const c = buf.charCodeAt(i);
+      if (c < 0x80 && ASCII_CLASS[c]! & SPACE) continue;
+      if (c === AMP) {
+        const semi = this.#reference(i, mayContinue);
+        if (semi === MORE) return; // read again with more input
+        if (!/[^ \t\r\n]/.test(this.#refText)) {
+          i = semi;
+          continue;
+        }
+      }
       this.#fail(
         "bad-format",
         "Cannot parse XML stream: text directly inside the stream element",
-        at,
+        i,
       );
     }
+  }
+
+  #emitText(text: string): void {
+    const depth = this.#depth;
     if (this.#tree && depth > 1) {
       appendText(this.#elements[depth - 1]!.children, text);
     } else this.#sink.text(text, depth);
@@ -1339,7 +1378,12 @@ export class XmlParser {
     }
     if (this.#tree) {
       if (depth > 1) this.#elements[depth - 1]!.children.push(element);
-    } else this.#sink.start(element, depth);
+    } else {
+      // Nothing from past the stanza limit reaches the sink, whatever the
+      // chunking.
+      this.#checkUnit(end);
+      this.#sink.start(element, depth);
+    }
     if (selfClosing) this.#closeElement(end);
     else if (depth === 1) this.#checkUnit(end);
   }
@@ -1494,7 +1538,10 @@ export class XmlParser {
       this.#checkUnit(end);
       this.#unitStart = -1;
       this.#sink.end(element, 1);
-    } else if (!this.#tree) this.#sink.end(element, depth);
+    } else if (!this.#tree) {
+      this.#checkUnit(end);
+      this.#sink.end(element, depth);
+    }
   }
 }
 

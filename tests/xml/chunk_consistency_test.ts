@@ -1,0 +1,92 @@
+// Inputs where the error (condition and position) or the events once
+// depended on where the input was cut, found by the time-budgeted fuzzer
+// (scripts/fuzz/). Each is parsed whole and cut at the places that made a
+// difference; everything but text cut short by the error must agree.
+
+import assert from "node:assert/strict";
+import type { XmlParserOptions } from "../../src/xml/parser.ts";
+import { utf8 } from "./_arbitraries.ts";
+import { runParser } from "./_trace.ts";
+
+const HEAD = "<stream:stream xmlns='jabber:client' " +
+  "xmlns:stream='http://etherx.jabber.org/streams'>";
+
+function outcome(text: string, cuts: number[], options: XmlParserOptions) {
+  const bytes = utf8(text);
+  const chunks: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    chunks.push(bytes.subarray(from, cut));
+    from = cut;
+  }
+  const { entries, error } = runParser(chunks, options);
+  return { entries: entries.filter((e) => e.t !== "text"), error };
+}
+
+function sameWhateverTheCuts(
+  text: string,
+  cuts: number[][],
+  options: XmlParserOptions,
+  expected: { condition: string; offset: number; line?: number },
+) {
+  const whole = outcome(text, [], options);
+  assert.equal(whole.error?.condition, expected.condition);
+  assert.equal(whole.error?.offset, expected.offset);
+  if (expected.line !== undefined) {
+    assert.equal(whole.error?.line, expected.line);
+  }
+  for (const c of cuts) {
+    assert.deepEqual(outcome(text, c, options), whole, `cut at ${c}`);
+  }
+}
+
+Deno.test("text at stream level after a CRLF is reported at its byte, line and column", () => {
+  const text = `${HEAD}\r\nJ</stream:stream>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 1], [HEAD.length + 2]], {
+    stream: true,
+  }, { condition: "bad-format", offset: HEAD.length + 2, line: 2 });
+});
+
+Deno.test("text at stream level wins over a bad reference later in the same run", () => {
+  const text = `${HEAD}ab&#xZZ;</stream:stream>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 2], [HEAD.length + 4]], {
+    stream: true,
+  }, { condition: "bad-format", offset: HEAD.length });
+});
+
+Deno.test("white space by reference at stream level is white space; other text by reference is bad-format at the '&'", () => {
+  const ok = runParser([utf8(`${HEAD}&#x20;&#10;<a/></stream:stream>`)], {
+    stream: true,
+  });
+  assert.equal(ok.error, null);
+  const text = `${HEAD} &#x41;</stream:stream>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 3]], { stream: true }, {
+    condition: "bad-format",
+    offset: HEAD.length + 1,
+  });
+});
+
+Deno.test("CDATA at stream level is bad-format at its first non-space character", () => {
+  const text = `${HEAD}<![CDATA[ \r\n x]]></stream:stream>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 10]], { stream: true }, {
+    condition: "bad-format",
+    offset: HEAD.length + 13,
+    line: 2,
+  });
+});
+
+Deno.test("a name over maxNameLength inside a tag cut short wins over the tag's size", () => {
+  const text = `<abcdefgh a='${"x".repeat(50)}'>`;
+  sameWhateverTheCuts(text, [[2, 40], [2], [40]], {
+    maxNameLength: 3,
+    maxStanzaBytes: 20,
+  }, { condition: "policy-violation", offset: 1 });
+});
+
+Deno.test("event mode: nothing from past maxStanzaBytes reaches the sink, whatever the cuts", () => {
+  const text = `${HEAD}<message><body>${"é".repeat(200)}</body><x/></message>`;
+  sameWhateverTheCuts(text, [[450], [300], [HEAD.length + 20]], {
+    maxStanzaBytes: 299,
+    stream: true,
+  }, { condition: "policy-violation", offset: HEAD.length + 299 });
+});
