@@ -326,13 +326,26 @@ export class Session {
    * Closes the stream in order: pending writes go out, then
    * `</stream:stream>`; stanzas keep arriving until the peer's
    * `</stream:stream>` or the close deadline; then the transport closes.
-   * Idempotent.
+   * Idempotent. Called while negotiating, it abandons the negotiation
+   * (`negotiate()` rejects with a {@linkcode NegotiationError}) and the
+   * stream ends unclean with that error.
    *
    * @returns How it ended.
    */
   close(): Promise<CloseResult> {
     if (this.#closing) return this.#closing;
     if (this.#state === "closed") return this.#closed;
+    if (this.#state === "negotiating") {
+      // Nothing to close in order yet: negotiation stops, `negotiate()`
+      // rejects with this error, the peer gets our close tag.
+      this.#closing = this.#fail(
+        new NegotiationError(
+          "close",
+          "close() was called before the stream was open",
+        ),
+      ).then(() => this.#closed);
+      return this.#closing;
+    }
     this.#closing = (async () => {
       this.#state = "closing";
       this.#startCloseTimer();

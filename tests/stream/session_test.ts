@@ -8,6 +8,7 @@ import {
   TimeoutError,
 } from "../../src/stream/errors.ts";
 import { Element } from "../../src/xml/element.ts";
+import { TransportError } from "../../src/transport/transport.ts";
 import { fakeTlsPair, pair } from "./_pair.ts";
 
 const CLIENT = "jabber:client";
@@ -428,4 +429,63 @@ Deno.test("Session refuses to queue past its limit when the peer stops reading",
   recipient.stanzas$.subscribe({ error() {} });
   initiator.stanzas$.subscribe({ error() {} });
   await Promise.all([initiator.closed, recipient.closed]);
+});
+
+Deno.test("close() while negotiating abandons it: negotiate() rejects with a NegotiationError, the peer gets our close tag", async () => {
+  // A peer that never answers: without close(), only the deadline would end it.
+  const [a, b] = pair();
+  const initiator = new Session({
+    role: "initiator",
+    transport: a,
+    to: "pronto",
+    tls: "off",
+  });
+  const negotiated = initiator.negotiate().catch((e) => e);
+  await new Promise((r) => setTimeout(r, 0));
+  const result = await initiator.close();
+  const error = await negotiated;
+  assert.ok(error instanceof NegotiationError);
+  assert.equal(error.feature, "close");
+  assert.equal(result.clean, false);
+  assert.equal(result.error, error);
+  assert.equal(initiator.state, "closed");
+  assert.match(a.writtenText(), /<stream:stream [^>]*><\/stream:stream>$/);
+  b.close();
+});
+
+Deno.test("close() at any point of an honest negotiation ends both ends with a typed outcome, never a stanza-type error", async () => {
+  for (const turns of [0, 1, 2, 3, 4, 6, 10]) {
+    const [a, b] = fakeTlsPair(); // STARTTLS and a restart to get through
+    const initiator = new Session({
+      role: "initiator",
+      transport: a,
+      to: "pronto",
+    });
+    const recipient = new Session({
+      role: "recipient",
+      transport: b,
+      from: "pronto",
+    });
+    const negotiated = initiator.negotiate().then(() => undefined, (e) => e);
+    const theirs = recipient.negotiate().then(() => undefined, (e) => e);
+    for (let i = 0; i < turns; i++) await new Promise((r) => setTimeout(r, 0));
+    const result = await initiator.close();
+    const error = await negotiated;
+    if (error === undefined) assert.deepEqual(result, { clean: true });
+    else {
+      assert.ok(error instanceof NegotiationError, `${turns}: ${error}`);
+      assert.equal(result.error, error);
+    }
+    const other = await theirs;
+    assert.ok(
+      other === undefined || other instanceof StreamError ||
+        other instanceof TransportError,
+      `${turns}: ${other}`,
+    );
+    const closed = await recipient.closed;
+    assert.ok(
+      closed.clean || !(closed.error instanceof StreamError) ||
+        closed.error.condition !== "unsupported-stanza-type",
+    );
+  }
 });
