@@ -4,16 +4,34 @@
  * releases every resource (the test sanitizers stay on) and leaves no
  * unhandled rejection.
  *
- * The peers here are raw sockets written in the test, so that each test
- * decides exactly when the peer disappears.
+ * The peers here are raw sockets written in the test (some from
+ * `_raw_peers.ts`, which also upgrade to TLS), so that each test decides
+ * exactly when the peer disappears: mid-header, around STARTTLS, mid-TLS
+ * handshake, mid-SASL (both roles), mid-stanza, or around the close.
  */
 
 import assert from "node:assert/strict";
 import { lastValueFrom } from "rxjs";
 import { type E2EStream, initiate, listen } from "../../src/e2e.ts";
+import { sasl } from "../../src/negotiation/sasl.ts";
+import { deriveScramCredentials, ScramServer } from "../../src/sasl/scram.ts";
 import { TimeoutError } from "../../src/stream/errors.ts";
+import { Session } from "../../src/stream/session.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
+import { listenTcp } from "../../src/transport/node_tcp.ts";
 import { TransportError } from "../../src/transport/transport.ts";
+import {
+  base64,
+  CLIENT_HEADER,
+  DenoClient,
+  nodeServer,
+  SASL_NS,
+  SERVER_HEADER,
+  STARTTLS_FEATURES,
+  TLS_NS,
+  unbase64,
+  within,
+} from "./_raw_peers.ts";
 
 const certificate = await generateCertificate({ names: ["pronto"] });
 
@@ -373,3 +391,253 @@ Deno.test("initiate() against a peer that goes silent rejects with a TimeoutErro
   assert.match(after ?? "", /<\/stream:stream>$/);
   await noUnhandledRejection();
 });
+
+// ------------------------------------------------------------ mid-SASL
+
+const romeoKeys = await deriveScramCredentials("wherefore", "SHA-256");
+const saslServer = sasl({
+  server: {
+    credentials: (user, hash) =>
+      Promise.resolve(
+        user === "romeo" && hash === "SHA-256" ? romeoKeys : undefined,
+      ),
+  },
+});
+const SCRAM_FIRST = "n,,n=romeo,r=fyko+d2lbbFgONRv9qkxdawL";
+const AUTH = `<auth xmlns='${SASL_NS}' mechanism='SCRAM-SHA-256'>` +
+  `${base64(SCRAM_FIRST)}</auth>`;
+
+/**
+ * A raw initiator that negotiates STARTTLS for real (SASL is offered only
+ * under TLS when the transport can do TLS), reads the SASL offer, sends a
+ * SCRAM-SHA-256 client-first, optionally waits for the challenge, and
+ * hangs up.
+ *
+ * @returns The mechanisms offered, and the challenge if it waited for it.
+ */
+async function hangUpMidSasl(
+  port: number,
+  waitForChallenge: boolean,
+): Promise<{ offer: string; challenge: string | null }> {
+  const client = await DenoClient.connect(port);
+  try {
+    await client.writeOnce(CLIENT_HEADER);
+    const plain = await client.readUntil("</stream:features>");
+    assert.ok(plain !== null && plain.includes("<starttls"), "STARTTLS");
+    assert.ok(!plain.includes("<mechanisms"), "no SASL before TLS");
+    await client.writeOnce(`<starttls xmlns='${TLS_NS}'/>`);
+    assert.notEqual(await client.readUntil("<proceed"), null);
+    assert.notEqual(await client.readUntil("/>"), null);
+    await client.startTls(certificate.certPem);
+    await client.writeOnce(CLIENT_HEADER);
+    const offer = await client.readUntil("</stream:features>");
+    assert.ok(offer !== null);
+    await client.writeOnce(AUTH);
+    const challenge = waitForChallenge
+      ? await client.readUntil("</challenge>")
+      : null;
+    return { offer, challenge };
+  } finally {
+    client.close();
+  }
+}
+
+for (const waitForChallenge of [false, true]) {
+  const when = waitForChallenge
+    ? "after our SCRAM challenge"
+    : "right after its <auth/>";
+  Deno.test(`a recipient offering SASL whose client hangs up ${when} ends negotiate() with a TransportError`, async () => {
+    const listener = await listenTcp({
+      tls: { cert: certificate.certPem, key: certificate.keyPem },
+    });
+    let session: Session | undefined;
+    const recipient = (async () => {
+      const transport = await listener.accept();
+      assert.ok(transport !== null);
+      session = new Session({
+        role: "recipient",
+        transport,
+        from: "juliet@pronto",
+        features: [saslServer],
+      });
+      return await session.negotiate().then(
+        () => assert.fail("negotiate() resolved"),
+        (error: unknown) => error,
+      );
+    })();
+    let offer = "";
+    let challenge: string | null = null;
+    try {
+      ({ offer, challenge } = await hangUpMidSasl(
+        listener.addr.port,
+        waitForChallenge,
+      ));
+    } finally {
+      await listener.close();
+    }
+    const error = await within(recipient);
+    assert.match(
+      offer,
+      new RegExp(
+        `<mechanisms xmlns='${SASL_NS}'>.*<mechanism>SCRAM-SHA-256</mechanism>`,
+      ),
+    );
+    if (waitForChallenge) {
+      assert.ok(challenge !== null, "the challenge came");
+      const serverFirst = unbase64(
+        challenge.replace(/^<challenge[^>]*>|<\/challenge>$/g, ""),
+      );
+      assert.match(
+        serverFirst,
+        /^r=fyko\+d2lbbFgONRv9qkxdawL[^,]+,s=[^,]+,i=\d+$/,
+      );
+    }
+    assert.ok(error instanceof TransportError, String(error));
+    assert.equal(
+      error.message,
+      "The peer closed the connection during negotiation",
+    );
+    assert.equal(session?.state, "closed");
+    assert.deepEqual(await session?.closed, { clean: false, error });
+    assert.equal(session?.identity, undefined, "nobody authenticated");
+    await noUnhandledRejection();
+  });
+}
+
+Deno.test("listen() with SASL skips clients that hang up mid-SASL and accepts the next one, authenticated", async () => {
+  const challenges: string[] = [];
+  const listener = await listen({
+    from: "juliet@pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    features: [saslServer],
+    trace: (entry) => {
+      if (entry.direction === "out" && entry.text.includes("<challenge")) {
+        challenges.push(entry.text);
+      }
+    },
+  });
+  const accepted = listener.accept();
+  try {
+    await hangUpMidSasl(listener.addr.port, false);
+    const { challenge } = await hangUpMidSasl(listener.addr.port, true);
+    assert.ok(challenge !== null);
+    const romeo = await initiate({
+      from: "romeo@forza",
+      to: "juliet@pronto",
+      hostname: "127.0.0.1",
+      port: listener.addr.port,
+      caCerts: [certificate.certPem],
+      features: [
+        sasl({ client: { username: "romeo", password: "wherefore" } }),
+      ],
+    });
+    const juliet = await within(accepted);
+    assert.ok(juliet !== null);
+    assert.equal(juliet.info.identity, "romeo");
+    assert.equal(romeo.info.identity, "romeo");
+    // Both raw clients got as far as a challenge at least once; the
+    // accepted stream is the real initiator's.
+    assert.ok(challenges.length >= 2, `${challenges.length} challenges`);
+    const [r, j] = await Promise.all([romeo.close(), juliet.closed]);
+    assert.deepEqual([r, j], [{ clean: true }, { clean: true }]);
+  } finally {
+    await listener.close();
+  }
+  assert.equal(await listener.accept(), null);
+  await noUnhandledRejection();
+});
+
+/**
+ * Our initiator with SASL credentials, on either transport, and what each
+ * reports when the peer's TLS connection vanishes (TCP closed with no
+ * close_notify): rustls calls it a truncation, node:tls an end of stream.
+ */
+const SASL_TRANSPORTS = [
+  {
+    name: "Deno (rustls)",
+    trust: { caCerts: [certificate.certPem] },
+    vanished:
+      /^Cannot read: peer closed connection without sending TLS close_notify\b/,
+  },
+  {
+    name: "node:tls",
+    trust: { pinnedFingerprint256: certificate.fingerprint256 },
+    vanished: /^The peer closed the connection during negotiation$/,
+  },
+];
+
+for (const { name, trust, vanished } of SASL_TRANSPORTS) {
+  for (const after of ["auth", "challenge"] as const) {
+    const when = after === "auth"
+      ? "right after our <auth/>"
+      : "after sending its challenge and reading our response";
+    Deno.test(`initiate() (${name}) with SASL rejects with a TransportError when the peer hangs up ${when}`, async () => {
+      let response: string | null = null;
+      const server = await nodeServer(async (peer) => {
+        assert.notEqual(await peer.readUntil("version='1.0'>"), null);
+        await peer.write(SERVER_HEADER + STARTTLS_FEATURES);
+        assert.notEqual(
+          await peer.readUntil(`<starttls xmlns='${TLS_NS}'/>`),
+          null,
+        );
+        await peer.proceedAndStartTls(`<proceed xmlns='${TLS_NS}'/>`, {
+          cert: certificate.certPem,
+          key: certificate.keyPem,
+        });
+        assert.notEqual(await peer.readUntil("version='1.0'>"), null);
+        await peer.write(
+          SERVER_HEADER +
+            `<stream:features><mechanisms xmlns='${SASL_NS}'>` +
+            "<mechanism>SCRAM-SHA-256</mechanism></mechanisms>" +
+            "</stream:features>",
+        );
+        const auth = await peer.readUntil("</auth>");
+        assert.ok(auth !== null);
+        assert.match(auth, /mechanism='SCRAM-SHA-256'/);
+        if (after === "challenge") {
+          const scram = new ScramServer({
+            hash: "SHA-256",
+            offeredPlus: false,
+            lookup: (user) =>
+              Promise.resolve(user === "romeo" ? romeoKeys : undefined),
+          });
+          const first = unbase64(
+            auth.replace(/^[\s\S]*>([^<]*)<\/auth>$/, "$1"),
+          );
+          await peer.write(
+            `<challenge xmlns='${SASL_NS}'>` +
+              `${base64(await scram.first(first))}</challenge>`,
+          );
+          response = await peer.readUntil("</response>");
+        }
+        // The script ends: the peer vanishes (sockets destroyed).
+      });
+      const error = await initiate({
+        from: "romeo@forza",
+        to: "juliet@pronto",
+        hostname: "127.0.0.1",
+        port: server.port,
+        ...trust,
+        features: [
+          sasl({ client: { username: "romeo", password: "wherefore" } }),
+        ],
+      }).then(
+        (stream) => {
+          void stream.close();
+          assert.fail("initiate() resolved");
+        },
+        (error: unknown) => error,
+      );
+      await within(server.done);
+      if (after === "challenge") {
+        assert.match(
+          response ?? "",
+          /^<response xmlns='[^']+'>[^<]+<\/response>$/,
+        );
+      }
+      assert.ok(error instanceof TransportError, String(error));
+      assert.match(error.message, vanished);
+      await noUnhandledRejection();
+    });
+  }
+}
