@@ -148,7 +148,10 @@ for (const { name, trust } of TRANSPORTS) {
     assert.ok(offered.includes(STARTTLS_FEATURES), offered);
     const down = latin1(proxy.record.down);
     assert.doesNotMatch(down, /starttls/);
-    assert.match(down, /<stream:features><\/stream:features>$/);
+    assert.match(
+      down,
+      /<stream:features><\/stream:features><\/stream:stream>$/,
+    );
 
     // Nothing but our header and our close tag crossed, in plaintext.
     const up = latin1(proxy.record.up);
@@ -157,9 +160,13 @@ for (const { name, trust } of TRANSPORTS) {
     assert.match(up, /^<\?xml version='1.0'\?><stream:stream [^>]*>/);
     assert.match(up, /<\/stream:stream>$/);
     assert.equal(traced(trace, "in"), up, "the recipient read all of it");
-    // The recipient said nothing after its features: it read our close
-    // during negotiation, gave up, and hung up.
-    assert.ok(offered.endsWith(STARTTLS_FEATURES), offered);
+    // The recipient said nothing after its features but its close tag: it
+    // read our close during negotiation, answered it (RFC 6120 4.4), gave
+    // up and hung up.
+    assert.ok(
+      offered.endsWith(STARTTLS_FEATURES + "</stream:stream>"),
+      offered,
+    );
 
     // No stream came out of the listener.
     await listener.close();
@@ -168,7 +175,7 @@ for (const { name, trust } of TRANSPORTS) {
   });
 }
 
-Deno.test("STRIPTLS through a proxy: the recipient's session ends with the StreamError undefined-condition it received (the initiator's close during negotiation), not open", async () => {
+Deno.test("STRIPTLS through a proxy: the recipient answers the initiator's close tag and ends with the StreamError undefined-condition, not open", async () => {
   const listener = await listenTcp({ tls: tlsCertificate });
   let session: Session | undefined;
   const recipient = (async () => {
@@ -211,6 +218,8 @@ Deno.test("STRIPTLS through a proxy: the recipient's session ends with the Strea
   assert.equal(error.text, "the peer closed the stream during negotiation");
   assert.equal(session?.state, "closed");
   assert.equal(session?.tls, undefined);
+  // It answered the initiator's close tag with its own (RFC 6120 4.4).
+  assert.match(latin1(proxy.record.down), /<\/stream:stream>$/);
   await noUnhandledRejection();
 });
 
