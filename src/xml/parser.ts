@@ -654,6 +654,7 @@ export class XmlParser {
           this.#suspend(pos, "?>");
           return MORE;
         }
+        this.#checkUnit(close + 2); // see #wholeToken
         this.#readDeclaration(pos, close + 2);
         pos = close + 2;
       }
@@ -985,6 +986,8 @@ export class XmlParser {
       else if (c >= 0xd800 && c <= 0xdbff) i++;
     }
     if (i - start > this.#maxName) {
+      // Known too long one character past the limit, however the name is cut.
+      this.#checkUnit(start + this.#maxName + 1);
       return this.#fail(
         "policy-violation",
         `Cannot parse XML: name longer than maxNameLength (${this.#maxName})`,
@@ -1184,6 +1187,7 @@ export class XmlParser {
       }
       const close = buf.indexOf(c === QUOT ? '"' : "'", p + 1);
       if (close < 0) return this.#moreTag(pos);
+      this.#checkUnit(close + 1); // see #wholeToken
       if (count === this.#maxAttributes) {
         return this.#fail(
           "policy-violation",
@@ -1196,6 +1200,7 @@ export class XmlParser {
       count++;
       p = close + 1;
     }
+    this.#checkUnit(p); // see #wholeToken
     if (qnameKind === BAD) this.#badQName(pos);
     this.#openElement(
       pos,
@@ -1209,6 +1214,13 @@ export class XmlParser {
     );
     return p;
   }
+
+  // #wholeToken: some checks need a whole token (an attribute value, a tag
+  // and its namespaces, the XML declaration) and report an
+  // error at its start. They run only once the token is known to end within
+  // the stanza limit, else the error is policy-violation at the limit: what
+  // a parser fed the same bytes in pieces must say too, since it stops at
+  // the limit before that token's end has arrived.
 
   /** A tag cut by the end of the input: wait for a `>`. */
   #moreTag(pos: number): number {

@@ -90,3 +90,43 @@ Deno.test("event mode: nothing from past maxStanzaBytes reaches the sink, whatev
     stream: true,
   }, { condition: "policy-violation", offset: HEAD.length + 299 });
 });
+
+Deno.test("an error found only in a whole token loses to the stanza limit when the token ends past it", () => {
+  // '<' in an attribute value whose closing quote is past the limit.
+  sameWhateverTheCuts(`<r a='x<${"y".repeat(60)}'/>`, [[40], [10]], {
+    maxStanzaBytes: 20,
+  }, { condition: "policy-violation", offset: 20 });
+  // One attribute too many, its value ending past the limit.
+  sameWhateverTheCuts(`<r a='1' b='2' c='${"z".repeat(60)}'/>`, [[40], [17]], {
+    maxAttributes: 2,
+    maxStanzaBytes: 30,
+  }, { condition: "policy-violation", offset: 30 });
+  // A stanza over maxDepth whose tag ends past the limit.
+  sameWhateverTheCuts(
+    `${HEAD}<message a='${"z".repeat(150)}'/>`,
+    [[HEAD.length + 30], [HEAD.length + 120]],
+    { maxDepth: 1, maxStanzaBytes: 100, stream: true },
+    { condition: "policy-violation", offset: HEAD.length + 100 },
+  );
+  // An unbound prefix, known only at the tag's end, past the limit.
+  sameWhateverTheCuts(`<p:r a='${"z".repeat(60)}'/>`, [[10], [40]], {
+    maxStanzaBytes: 30,
+  }, { condition: "policy-violation", offset: 30 });
+  // The same errors within the limit are reported as they are.
+  sameWhateverTheCuts(`<r a='x<y'/>`, [[8]], {}, {
+    condition: "not-well-formed",
+    offset: 7,
+  });
+  sameWhateverTheCuts(`<p:r a='z'/>`, [[3]], {}, {
+    condition: "bad-namespace-prefix",
+    offset: 0,
+  });
+});
+
+Deno.test("a name over maxNameLength is refused one character past the limit, whatever the cuts and the name's end", () => {
+  const text = `<stream:${"s".repeat(400)} xmlns:stream='x'>`;
+  sameWhateverTheCuts(text, [[10], [33], [300]], {
+    maxNameLength: 24,
+    maxStanzaBytes: 295,
+  }, { condition: "policy-violation", offset: 1 });
+});
