@@ -1495,13 +1495,15 @@ export class XmlParser {
           ? ASCII_CLASS[c]! & NAME_CHAR || c === COLON
           : isNameCharNonAscii(c)
       ) {
-        return this.#mismatch(pos, qname);
+        return this.#mismatch(pos, qname, p);
       }
     } else {
       if (len - p < qname.length && qname.startsWith(buf.slice(p))) {
         return this.#moreTag(pos);
       }
-      return this.#mismatch(pos, qname);
+      let at = p;
+      while (buf.charCodeAt(at) === qname.charCodeAt(at - p)) at++;
+      return this.#mismatch(pos, qname, at);
     }
     while (p < len && ASCII_CLASS[buf.charCodeAt(p)]! & SPACE) p++;
     if (p >= len) return this.#moreTag(pos);
@@ -1517,7 +1519,11 @@ export class XmlParser {
     return p;
   }
 
-  #mismatch(pos: number, expected: string): never {
+  /** The end tag at `pos` is not `expected`, as the character at `at` shows. */
+  #mismatch(pos: number, expected: string, at: number): never {
+    // Known at `at`, reported at the tag: a parser fed the tag in pieces
+    // stops at the stanza limit if that comes first (see #wholeToken).
+    this.#checkUnit(at + 1);
     return this.#fail(
       "not-well-formed",
       `Cannot parse XML: end tag does not match start tag ${expected}`,

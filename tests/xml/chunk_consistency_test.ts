@@ -130,3 +130,21 @@ Deno.test("a name over maxNameLength is refused one character past the limit, wh
     maxStanzaBytes: 295,
   }, { condition: "policy-violation", offset: 1 });
 });
+
+Deno.test("a mismatched end tag is reported at its '<' only when the mismatch shows within the stanza limit", () => {
+  const start = `${HEAD}<query/><success pad='${"p".repeat(100)}'>SCRAM`;
+  const unit = HEAD.length + "<query/>".length;
+  // The mismatch shows at the 'c' of </challenge>, one byte past the limit.
+  const limit = start.length + 2 - unit;
+  const text = `${start}</challenge></stream:stream>`;
+  const cutsOneByOne = Array.from({ length: text.length - 1 }, (_, i) => i + 1);
+  sameWhateverTheCuts(text, [cutsOneByOne, [start.length + 4]], {
+    maxStanzaBytes: limit,
+    stream: true,
+  }, { condition: "policy-violation", offset: unit + limit });
+  // With room for it, the mismatch is reported at the end tag.
+  sameWhateverTheCuts(text, [cutsOneByOne], { stream: true }, {
+    condition: "not-well-formed",
+    offset: start.length,
+  });
+});
