@@ -508,8 +508,17 @@ export class XmlParser {
   // ---------------------------------------------------------------- errors
 
   /** Throws the error for `pos` in #buf, or policy-violation if a unit limit was crossed first. */
-  #fail(condition: XmlCondition, message: string, pos: number): never {
-    this.#checkUnit(pos);
+  #fail(
+    condition: XmlCondition,
+    message: string,
+    pos: number,
+    known = pos,
+  ): never {
+    // An error reported at `pos` but only known from `known` on (a
+    // reference at its '&', markup at its '<') yields to the stanza limit
+    // when that is crossed first, as it would be in a parser fed the input
+    // in pieces, which stops at the limit (see #wholeToken).
+    this.#checkUnit(known);
     throw new XmlError(condition, message, this.#position(pos));
   }
 
@@ -603,6 +612,7 @@ export class XmlParser {
               "restricted-xml",
               "Cannot parse XML: processing instructions are not allowed in XMPP",
               pos,
+              pos + 2,
             );
           } else end = this.#startTag(pos);
           if (end === MORE) return;
@@ -684,6 +694,7 @@ export class XmlParser {
         "restricted-xml",
         "Cannot parse XML: processing instructions are not allowed in XMPP",
         pos,
+        pos + 2,
       );
     }
     if (next === BANG) return this.#bang(pos);
@@ -774,15 +785,29 @@ export class XmlParser {
       }
       if (!rest.startsWith(opening)) continue;
       if (condition === "") break;
-      return this.#fail(condition, `Cannot parse XML: ${what}`, pos);
+      return this.#fail(
+        condition,
+        `Cannot parse XML: ${what}`,
+        pos,
+        pos + opening.length,
+      );
     }
     if (!rest.startsWith("<![CDATA[") || this.#phase !== CONTENT) {
+      // Known at the first character that no opening allows (or at the
+      // end of "<![CDATA[" outside the root).
+      let known = 0;
+      for (const [opening] of BANG_MARKUP) {
+        let n = 0;
+        while (n < rest.length && rest[n] === opening[n]) n++;
+        known = Math.max(known, n);
+      }
       return this.#fail(
         "not-well-formed",
         this.#phase === CONTENT
           ? "Cannot parse XML: markup declarations are not allowed here"
           : "Cannot parse XML: CDATA outside the root element",
         pos,
+        pos + Math.min(known + 1, rest.length),
       );
     }
     const close = buf.indexOf("]]>", pos + 9);
@@ -888,7 +913,7 @@ export class XmlParser {
     const buf = this.#buf;
     const len = buf.length;
     let i = amp + 1;
-    if (i >= len) return mayContinue ? MORE : this.#badReference(amp);
+    if (i >= len) return mayContinue ? MORE : this.#badReference(amp, i);
     if (buf.charCodeAt(i) === HASH) {
       i++;
       let hex = false;
@@ -913,28 +938,32 @@ export class XmlParser {
           "policy-violation",
           `Cannot parse XML: character reference longer than maxNameLength (${this.#maxName})`,
           amp,
+          digits + this.#maxName + 1,
         );
       }
-      if (i >= len) return mayContinue ? MORE : this.#badReference(amp);
+      if (i >= len) return mayContinue ? MORE : this.#badReference(amp, i);
       if (i === digits || buf.charCodeAt(i) !== SEMI) {
-        return this.#badReference(amp);
+        return this.#badReference(amp, i + 1);
       }
       if (!isXmlChar(cp)) {
         return this.#fail(
           "not-well-formed",
           `Cannot parse XML: character reference to a non-XML character`,
           amp,
+          i + 1,
         );
       }
       this.#refText = String.fromCodePoint(cp);
       return i;
     }
     const end = this.#scanName(i);
-    if (end === MORE) return mayContinue ? MORE : this.#badReference(amp);
+    if (end === MORE) return mayContinue ? MORE : this.#badReference(amp, len);
     if (end === i || end >= len) {
-      return end >= len && mayContinue ? MORE : this.#badReference(amp);
+      return end >= len && mayContinue
+        ? MORE
+        : this.#badReference(amp, Math.min(end + 1, len));
     }
-    if (buf.charCodeAt(end) !== SEMI) return this.#badReference(amp);
+    if (buf.charCodeAt(end) !== SEMI) return this.#badReference(amp, end + 1);
     const text = predefined(buf, i, end);
     if (text === undefined) {
       const name = buf.slice(i, end);
@@ -942,17 +971,20 @@ export class XmlParser {
         "restricted-xml",
         `Cannot parse XML: entity reference &${name}; is not allowed in XMPP`,
         amp,
+        end + 1,
       );
     }
     this.#refText = text;
     return end;
   }
 
-  #badReference(amp: number): never {
+  /** A bad reference at `amp`, known to be bad from `known` on. */
+  #badReference(amp: number, known: number): never {
     return this.#fail(
       "not-well-formed",
       "Cannot parse XML: '&' must start a reference such as &amp;",
       amp,
+      known,
     );
   }
 
@@ -1253,7 +1285,7 @@ export class XmlParser {
         );
       } else if (c === AMP) {
         const semi = this.#reference(i, false);
-        if (semi >= end) this.#badReference(i);
+        if (semi >= end) this.#badReference(i, end);
         value += buf.slice(from, i) + this.#refText;
         i = semi;
         from = i + 1;

@@ -148,3 +148,27 @@ Deno.test("a mismatched end tag is reported at its '<' only when the mismatch sh
     offset: start.length,
   });
 });
+
+Deno.test("errors reported at a '<' or '&' but known later yield to the stanza limit crossed in between", () => {
+  // A processing instruction whose '?' is the first byte past the limit.
+  sameWhateverTheCuts("<r><m><?pi?></m></r>", [[7], [8]], {
+    maxStanzaBytes: 3,
+  }, { condition: "policy-violation", offset: 6 });
+  // A bad character reference, revealed past the limit.
+  sameWhateverTheCuts("<r><m>ab&#xZZ;</m></r>", [[10], [11]], {
+    maxStanzaBytes: 6,
+  }, { condition: "policy-violation", offset: 9 });
+  // A comment whose opening ends past the limit.
+  sameWhateverTheCuts("<r><m><!-- c --></m></r>", [[8], [9]], {
+    maxStanzaBytes: 4,
+  }, { condition: "policy-violation", offset: 7 });
+  // Within the limit, each is reported where it starts.
+  sameWhateverTheCuts("<r><m><?pi?></m></r>", [[7]], {}, {
+    condition: "restricted-xml",
+    offset: 6,
+  });
+  sameWhateverTheCuts("<r><m>ab&#xZZ;</m></r>", [[10]], {}, {
+    condition: "not-well-formed",
+    offset: 8,
+  });
+});
