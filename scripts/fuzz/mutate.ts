@@ -9,6 +9,7 @@
  * @module
  */
 
+import { cutAt } from "../../tests/xml/_mutations.ts";
 import type { Rng } from "./rng.ts";
 
 const encoder = new TextEncoder();
@@ -420,15 +421,7 @@ export function split(rng: Rng, bytes: Uint8Array): Uint8Array[] {
     }
     cuts.push(cut);
   }
-  cuts.sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const cut of cuts) {
-    chunks.push(bytes.subarray(from, cut));
-    from = cut;
-  }
-  chunks.push(bytes.subarray(from));
-  return chunks;
+  return cutAt(bytes, cuts);
 }
 
 function interesting(bytes: Uint8Array, i: number): boolean {

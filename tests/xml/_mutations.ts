@@ -58,10 +58,25 @@ export function split(
     useInteresting && interesting.length > 0
       ? interesting[n % interesting.length]!
       : n % (bytes.length + 1)
-  ).sort((a, b) => a - b);
+  );
+  return cutAt(bytes, cuts);
+}
+
+/**
+ * Cuts bytes at the given positions (in any order; equal positions give
+ * empty chunks).
+ *
+ * @param bytes The input.
+ * @param cuts Positions in 0..length.
+ * @returns Views of `bytes` that concatenate to it.
+ */
+export function cutAt(
+  bytes: Uint8Array,
+  cuts: readonly number[],
+): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   let from = 0;
-  for (const cut of cuts) {
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
     chunks.push(bytes.subarray(from, cut));
     from = cut;
   }

@@ -6,20 +6,14 @@
 import assert from "node:assert/strict";
 import type { XmlParserOptions } from "../../src/xml/parser.ts";
 import { utf8 } from "./_arbitraries.ts";
+import { cutAt } from "./_mutations.ts";
 import { runParser } from "./_trace.ts";
 
 const HEAD = "<stream:stream xmlns='jabber:client' " +
   "xmlns:stream='http://etherx.jabber.org/streams'>";
 
 function outcome(text: string, cuts: number[], options: XmlParserOptions) {
-  const bytes = utf8(text);
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    chunks.push(bytes.subarray(from, cut));
-    from = cut;
-  }
-  const { entries, error } = runParser(chunks, options);
+  const { entries, error } = runParser(cutAt(utf8(text), cuts), options);
   return { entries: entries.filter((e) => e.t !== "text"), error };
 }
 

@@ -8,6 +8,7 @@ import { XmlError } from "../../src/xml/errors.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { XmlSink } from "../../src/xml/sink.ts";
 import { runs } from "./_arbitraries.ts";
+import { cutAt } from "./_mutations.ts";
 
 const HEADER = "<stream:stream xmlns='jabber:client' " +
   "xmlns:stream='http://etherx.jabber.org/streams'>";
@@ -126,13 +127,14 @@ Deno.test("pausing after every frame, in any chunking, gives the frames and the 
           const { parser, frames } = framer(pause);
           let error: string | undefined;
           try {
-            const points = [...new Set(cuts.map((c) => c % bytes.length))]
-              .sort((x, y) => x - y);
-            let at = 0;
-            for (const point of [...points, bytes.length]) {
-              parser.write(bytes.subarray(at, point));
+            for (
+              const chunk of cutAt(
+                bytes,
+                cuts.map((c) => c % bytes.length),
+              )
+            ) {
+              parser.write(chunk);
               while (parser.paused) parser.resume();
-              at = point;
             }
           } catch (e) {
             assert.ok(e instanceof XmlError);
