@@ -11,6 +11,7 @@
 //   and may rewrite the recipient's first `<stream:features/>`.
 
 import assert from "node:assert/strict";
+import { within as withinMs } from "../transport/_helpers.ts";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Buffer } from "node:buffer";
@@ -505,19 +506,19 @@ async function pump(
  * so that a regression fails the test instead of hanging it. Not a
  * measure of speed; the timer is always cleared.
  */
-export async function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`Still waiting after ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
+  return withinMs(ms, promise);
+}
+
+const unhandled: unknown[] = [];
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  unhandled.push(event.reason);
+});
+
+/** Fails the test if any rejection went unhandled while it ran. */
+export async function noUnhandledRejection(): Promise<void> {
+  // Let pending microtasks and a macrotask turn run first.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(unhandled.splice(0), [], "no unhandled rejection");
 }

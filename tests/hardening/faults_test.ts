@@ -25,6 +25,7 @@ import {
   CLIENT_HEADER,
   DenoClient,
   nodeServer,
+  noUnhandledRejection,
   SASL_NS,
   SERVER_HEADER,
   STARTTLS_FEATURES,
@@ -34,20 +35,6 @@ import {
 } from "./_raw_peers.ts";
 
 const certificate = await generateCertificate({ names: ["pronto"] });
-
-const unhandled: unknown[] = [];
-globalThis.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  unhandled.push(event.reason);
-});
-
-/** Fails the test if any rejection went unhandled while it ran. */
-async function noUnhandledRejection(): Promise<void> {
-  // Let pending microtasks and a macrotask turn run first.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  const reasons = unhandled.splice(0);
-  assert.deepEqual(reasons, [], "no unhandled rejection");
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -31,6 +31,7 @@ import {
   latin1,
   mitmProxy,
   nodeServer,
+  noUnhandledRejection,
   SERVER_HEADER,
   STARTTLS_FEATURES,
   stripRequired,
@@ -41,18 +42,6 @@ import {
 
 const certificate = await generateCertificate({ names: ["pronto"] });
 const tlsCertificate = { cert: certificate.certPem, key: certificate.keyPem };
-
-const unhandled: unknown[] = [];
-globalThis.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  unhandled.push(event.reason);
-});
-
-/** Fails the test if any rejection went unhandled while it ran. */
-async function noUnhandledRejection(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.deepEqual(unhandled.splice(0), [], "no unhandled rejection");
-}
 
 /** Elements that must never cross in plaintext (after the features). */
 const SECRETS =
