@@ -63,15 +63,33 @@ const TRANSPORTS: {
 ];
 
 /** A recipient as juliet@pronto, its raw XML both ways recorded. */
-async function juliet(options: { tls?: "optional" } = {}) {
+async function juliet() {
   const trace: TraceEntry[] = [];
   const listener = await listen({
     from: "juliet@pronto",
     certificate: tlsCertificate,
     trace: (entry) => trace.push(entry),
-    ...options,
   });
   return { listener, trace };
+}
+
+/**
+ * Juliet listening behind a proxy that applies `rewrite`; `romeo()` dials
+ * her through it with the given options.
+ */
+async function julietBehindProxy(rewrite: (plaintext: string) => string) {
+  const { listener, trace } = await juliet();
+  const accepted = listener.accept();
+  const proxy = mitmProxy(listener.addr.port, rewrite);
+  const romeo = (options: Partial<InitiateOptions>) =>
+    initiate({
+      from: "romeo@forza",
+      to: "juliet@pronto",
+      hostname: "127.0.0.1",
+      port: proxy.port,
+      ...options,
+    });
+  return { listener, trace, accepted, proxy, romeo };
 }
 
 function traced(trace: TraceEntry[], direction: "in" | "out"): string {
@@ -106,16 +124,10 @@ Deno.test("the proxy's rewriting removes <starttls/> however it is written, and 
 
 for (const { name, trust } of TRANSPORTS) {
   Deno.test(`STRIPTLS through a proxy: initiate() (${name}) refuses with NegotiationError starttls, sends no stanza, and the recipient yields no stream`, async () => {
-    const { listener, trace } = await juliet();
-    const accepted = listener.accept();
-    const proxy = mitmProxy(listener.addr.port, stripStartTls);
-    const error = await initiate({
-      from: "romeo@forza",
-      to: "juliet@pronto",
-      hostname: "127.0.0.1",
-      port: proxy.port,
-      ...trust,
-    }).then(
+    const { listener, trace, accepted, proxy, romeo } = await julietBehindProxy(
+      stripStartTls,
+    );
+    const error = await romeo(trust).then(
       (stream) => {
         void stream.close();
         assert.fail("initiate() resolved through STRIPTLS");
@@ -254,14 +266,9 @@ Deno.test("STRIPTLS through a proxy, features split across many reads and writte
 });
 
 Deno.test("TLS made to look optional through a proxy: initiate() negotiates STARTTLS anyway (the default policy requires it) and the message crosses only encrypted", async () => {
-  const { listener, trace } = await juliet();
-  const accepted = listener.accept();
-  const proxy = mitmProxy(listener.addr.port, stripRequired);
-  const romeo = await initiate({
-    from: "romeo@forza",
-    to: "juliet@pronto",
-    hostname: "127.0.0.1",
-    port: proxy.port,
+  const { listener, trace, accepted, proxy, romeo: dial } =
+    await julietBehindProxy(stripRequired);
+  const romeo = await dial({
     caCerts: [certificate.certPem],
     closeTimeoutMs: 1_000,
   });
@@ -310,17 +317,9 @@ Deno.test("TLS made to look optional through a proxy: initiate() negotiates STAR
 Deno.test('STRIPTLS against an initiator with tls: "optional": it opens in plaintext, and a recipient that requires TLS refuses its first stanza with policy-violation', async () => {
   // The contrast with the default: "optional" is what lets STRIPTLS
   // through, and the recipient's "required" is then the last line.
-  const { listener, trace } = await juliet();
-  const accepted = listener.accept();
-  const proxy = mitmProxy(listener.addr.port, stripStartTls);
-  const romeo = await initiate({
-    from: "romeo@forza",
-    to: "juliet@pronto",
-    hostname: "127.0.0.1",
-    port: proxy.port,
-    caCerts: [certificate.certPem],
-    tls: "optional",
-  });
+  const { listener, trace, accepted, proxy, romeo: dial } =
+    await julietBehindProxy(stripStartTls);
+  const romeo = await dial({ caCerts: [certificate.certPem], tls: "optional" });
   assert.equal(romeo.state, "open");
   assert.equal(romeo.info.tls, undefined, "downgraded to plaintext");
   await romeo.send(message({ to: "juliet@pronto", body: "in the clear" }));
