@@ -82,14 +82,30 @@ async function julietBehindProxy(rewrite: (plaintext: string) => string) {
   const accepted = listener.accept();
   const proxy = mitmProxy(listener.addr.port, rewrite);
   const romeo = (options: Partial<InitiateOptions>) =>
-    initiate({
-      from: "romeo@forza",
-      to: "juliet@pronto",
-      hostname: "127.0.0.1",
-      port: proxy.port,
-      ...options,
-    });
+    romeoVia(proxy.port, options);
   return { listener, trace, accepted, proxy, romeo };
+}
+
+/** Romeo dials Juliet at `port` (the proxy's). */
+function romeoVia(port: number, options: Partial<InitiateOptions>) {
+  return initiate({
+    from: "romeo@forza",
+    to: "juliet@pronto",
+    hostname: "127.0.0.1",
+    port,
+    ...options,
+  });
+}
+
+/** The error `initiate()` failed with; fails the test if it opened. */
+function refusal(opening: Promise<E2EStream>): Promise<unknown> {
+  return opening.then(
+    (stream) => {
+      void stream.close();
+      assert.fail("initiate() resolved through STRIPTLS");
+    },
+    (error: unknown) => error,
+  );
 }
 
 function traced(trace: TraceEntry[], direction: "in" | "out"): string {
@@ -127,13 +143,7 @@ for (const { name, trust } of TRANSPORTS) {
     const { listener, trace, accepted, proxy, romeo } = await julietBehindProxy(
       stripStartTls,
     );
-    const error = await romeo(trust).then(
-      (stream) => {
-        void stream.close();
-        assert.fail("initiate() resolved through STRIPTLS");
-      },
-      (error: unknown) => error,
-    );
+    const error = await refusal(romeo(trust));
     // The proxy ends once both our ends closed their sockets: the
     // recipient gave up on its own, before the listener is closed.
     await within(proxy.done);
@@ -194,18 +204,8 @@ Deno.test("STRIPTLS through a proxy: the recipient answers the initiator's close
   })();
   const proxy = mitmProxy(listener.addr.port, stripStartTls);
   try {
-    const initiator = await initiate({
-      from: "romeo@forza",
-      to: "juliet@pronto",
-      hostname: "127.0.0.1",
-      port: proxy.port,
-      caCerts: [certificate.certPem],
-    }).then(
-      (stream) => {
-        void stream.close();
-        assert.fail("initiate() resolved through STRIPTLS");
-      },
-      (error: unknown) => error,
+    const initiator = await refusal(
+      romeoVia(proxy.port, { caCerts: [certificate.certPem] }),
     );
     assert.ok(initiator instanceof NegotiationError, String(initiator));
   } finally {
@@ -240,18 +240,8 @@ Deno.test("STRIPTLS through a proxy, features split across many reads and writte
     after = await peer.readToEnd();
   });
   const proxy = mitmProxy(recipient.port, stripStartTls);
-  const error = await initiate({
-    from: "romeo@forza",
-    to: "juliet@pronto",
-    hostname: "127.0.0.1",
-    port: proxy.port,
-    caCerts: [certificate.certPem],
-  }).then(
-    (stream) => {
-      void stream.close();
-      assert.fail("initiate() resolved through STRIPTLS");
-    },
-    (error: unknown) => error,
+  const error = await refusal(
+    romeoVia(proxy.port, { caCerts: [certificate.certPem] }),
   );
   await within(Promise.all([proxy.done, recipient.done]));
   assert.ok(error instanceof NegotiationError, String(error));
