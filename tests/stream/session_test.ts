@@ -22,8 +22,9 @@ function message(n: number): Element {
 function sessions(
   extra: Partial<SessionOptions> = {},
   recipientExtra: Partial<SessionOptions> = {},
+  makePair = pair,
 ) {
-  const [a, b] = pair();
+  const [a, b] = makePair();
   const initiator = new Session({
     role: "initiator",
     transport: a,
@@ -40,6 +41,11 @@ function sessions(
     ...recipientExtra,
   });
   return { initiator, recipient, a, b };
+}
+
+/** Both ends over a pair that pretends to start TLS, with TLS required. */
+function tlsSessions() {
+  return sessions({ tls: "required" }, { tls: "required" }, fakeTlsPair);
 }
 
 Deno.test("Session negotiates a plaintext stream by name, with headers both ways", async () => {
@@ -236,17 +242,7 @@ Deno.test("Session accepts a header without version only in plaintext, and then 
 });
 
 Deno.test("Session negotiates STARTTLS, restarts with a new id, and offers no more features", async () => {
-  const [a, b] = fakeTlsPair();
-  const initiator = new Session({
-    role: "initiator",
-    transport: a,
-    to: "pronto",
-  });
-  const recipient = new Session({
-    role: "recipient",
-    transport: b,
-    from: "pronto",
-  });
+  const { initiator, recipient } = tlsSessions();
   const trace: string[] = [];
   initiator.trace$.subscribe((e) =>
     trace.push(`${e.direction} ${e.tls ? "tls" : "---"} ${e.text}`)
@@ -455,17 +451,8 @@ Deno.test("close() while negotiating abandons it: negotiate() rejects with a Neg
 
 Deno.test("close() at any point of an honest negotiation ends both ends with a typed outcome, never a stanza-type error", async () => {
   for (const turns of [0, 1, 2, 3, 4, 6, 10]) {
-    const [a, b] = fakeTlsPair(); // STARTTLS and a restart to get through
-    const initiator = new Session({
-      role: "initiator",
-      transport: a,
-      to: "pronto",
-    });
-    const recipient = new Session({
-      role: "recipient",
-      transport: b,
-      from: "pronto",
-    });
+    // STARTTLS and a restart to get through.
+    const { initiator, recipient } = tlsSessions();
     const negotiated = initiator.negotiate().then(() => undefined, (e) => e);
     const theirs = recipient.negotiate().then(() => undefined, (e) => e);
     for (let i = 0; i < turns; i++) await new Promise((r) => setTimeout(r, 0));
