@@ -131,9 +131,6 @@ export const PRE_AUTH_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxNameLength: 256,
 });
 
-// Errors that stand for the peer's </stream:stream> during negotiation.
-const PEER_CLOSED = new WeakSet<StreamError>();
-
 // Stanzas kept for the first subscriber of stanzas$; past this, reading
 // pauses until someone subscribes (the transport then pushes back).
 const BUFFER_LIMIT = 1024;
@@ -544,12 +541,12 @@ export class Session {
       );
     }
     if (frame.type === "close") {
-      const error = new StreamError("undefined-condition", {
+      // Answered in kind (RFC 6120 section 4.4), as once open.
+      await this.#sendClose().catch(() => {});
+      throw new StreamError("undefined-condition", {
         sent: false,
         text: "the peer closed the stream during negotiation",
       });
-      PEER_CLOSED.add(error);
-      throw error;
     }
     if (frame.type !== "element") {
       throw new StreamError("bad-format", {
@@ -705,10 +702,7 @@ export class Session {
         text: failure.message,
       });
     }
-    // A stream error received ends the stream on the spot; a close tag
-    // received is answered with ours (RFC 6120 section 4.4).
-    const received = error instanceof StreamError && !error.sent &&
-      !PEER_CLOSED.has(error);
+    const received = error instanceof StreamError && !error.sent;
     if (!this.#closeSent && !received && !(error instanceof TransportError)) {
       this.#closeSent = true;
       const text = owed?.text === undefined
