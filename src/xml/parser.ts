@@ -537,6 +537,7 @@ export class XmlParser {
     const start = this.#unitStart;
     if (start < 0) return false;
     const max = this.#maxUnit;
+    // Three bytes per code unit at most: measure exactly only when needed.
     if (this.#unitBytesBefore + 3 * (pos - start) <= max) return false;
     return this.#unitBytesBefore +
         (this.#ascii ? pos - start : utf8Length(this.#buf, start, pos)) > max;
@@ -544,14 +545,9 @@ export class XmlParser {
 
   /** Throws policy-violation if the unit in progress exceeds the limit up to `pos`. */
   #checkUnit(pos: number): void {
+    if (!this.#unitOver(pos)) return;
     const start = this.#unitStart;
-    if (start < 0) return;
     const max = this.#maxUnit;
-    // Three bytes per code unit at most: measure exactly only when needed.
-    if (this.#unitBytesBefore + 3 * (pos - start) <= max) return;
-    const bytes = this.#unitBytesBefore +
-      (this.#ascii ? pos - start : utf8Length(this.#buf, start, pos));
-    if (bytes <= max) return;
     const startByte = this.#unitEarlier
       ? this.#unitStartByte
       : this.#bufStart + utf8Length(this.#buf, 0, start);
