@@ -1014,12 +1014,11 @@ export class XmlParser {
       else if (c >= 0xd800 && c <= 0xdbff) i++;
     }
     if (i - start > this.#maxName) {
-      // Known too long one character past the limit, however the name is cut.
-      this.#checkUnit(start + this.#maxName + 1);
       return this.#fail(
         "policy-violation",
         `Cannot parse XML: name longer than maxNameLength (${this.#maxName})`,
         start,
+        start + this.#maxName + 1, // known then, however the name is cut
       );
     }
     this.#nameColon = colon;
@@ -1228,7 +1227,9 @@ export class XmlParser {
       count++;
       p = close + 1;
     }
-    this.#checkUnit(p); // see #wholeToken
+    // See #wholeToken; also, nothing from past the stanza limit reaches the
+    // sink, whatever the chunking.
+    this.#checkUnit(p);
     if (qnameKind === BAD) this.#badQName(pos);
     this.#openElement(
       pos,
@@ -1405,7 +1406,6 @@ export class XmlParser {
     this.#depth = depth + 1;
 
     if (depth === 0) {
-      this.#checkUnit(end);
       this.#unitStart = -1;
       this.#phase = CONTENT;
       this.#sink.open(
@@ -1418,14 +1418,8 @@ export class XmlParser {
     }
     if (this.#tree) {
       if (depth > 1) this.#elements[depth - 1]!.children.push(element);
-    } else {
-      // Nothing from past the stanza limit reaches the sink, whatever the
-      // chunking.
-      this.#checkUnit(end);
-      this.#sink.start(element, depth);
-    }
+    } else this.#sink.start(element, depth);
     if (selfClosing) this.#closeElement(end);
-    else if (depth === 1) this.#checkUnit(end);
   }
 
   #duplicate(pos: number, name: string): never {
@@ -1549,13 +1543,11 @@ export class XmlParser {
 
   /** The end tag at `pos` is not `expected`, as the character at `at` shows. */
   #mismatch(pos: number, expected: string, at: number): never {
-    // Known at `at`, reported at the tag: a parser fed the tag in pieces
-    // stops at the stanza limit if that comes first (see #wholeToken).
-    this.#checkUnit(at + 1);
     return this.#fail(
       "not-well-formed",
       `Cannot parse XML: end tag does not match start tag ${expected}`,
       pos,
+      at + 1,
     );
   }
 
