@@ -20,7 +20,7 @@ import {
   type Transcript,
   USER,
 } from "./transcripts.ts";
-import type { FuzzEnd } from "./transport.ts";
+import type { End as End } from "../../tests/stream/_pair.ts";
 
 /** What the peer does at the chosen step. */
 export const FAULTS = [
@@ -69,8 +69,8 @@ const decoder = new TextDecoder();
 
 /** The peer's side of one fuzz session. */
 export class ScriptedPeer {
-  readonly #end: FuzzEnd;
-  readonly #ours: FuzzEnd;
+  readonly #end: End;
+  readonly #ours: End;
   readonly #script: PeerScript;
   readonly #rng: Rng;
   readonly #steps: Step[];
@@ -88,7 +88,7 @@ export class ScriptedPeer {
    * @param script What to replay.
    * @param rng The session's source.
    */
-  constructor(end: FuzzEnd, ours: FuzzEnd, script: PeerScript, rng: Rng) {
+  constructor(end: End, ours: End, script: PeerScript, rng: Rng) {
     this.#end = end;
     this.#ours = ours;
     this.#script = script;

@@ -32,7 +32,7 @@ import { INJECTED_BODY, ScriptedPeer } from "./peer.ts";
 import { Rng } from "./rng.ts";
 import type { SessionPlan } from "./session_plan.ts";
 import { endOptions } from "./transcripts.ts";
-import { type FuzzEnd, fuzzPair } from "./transport.ts";
+import { type End, fakeTlsPair } from "../../tests/stream/_pair.ts";
 
 /** The library's typed errors: anything else escaping a session is a bug. */
 const TYPED = [
@@ -86,7 +86,7 @@ export function runSession(
 class FuzzSession {
   readonly #plan: SessionPlan;
   readonly #rng: Rng;
-  readonly #ours: FuzzEnd;
+  readonly #ours: End;
   readonly #session: Session;
   readonly #peer: ScriptedPeer;
   readonly #problems: Problem[] = [];
@@ -98,7 +98,7 @@ class FuzzSession {
   constructor(plan: SessionPlan, donors: readonly Uint8Array[]) {
     this.#plan = plan;
     this.#rng = new Rng(plan.seed ^ 0x27d4eb2f);
-    const [ours, theirs] = fuzzPair();
+    const [ours, theirs] = fakeTlsPair();
     if (plan.fault === "tls-fail") ours.failTls();
     this.#ours = ours;
     this.#session = new Session({

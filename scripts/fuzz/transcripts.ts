@@ -20,7 +20,7 @@ import {
   type ScramHash,
 } from "../../src/sasl/scram.ts";
 import { iq, message, presence, xml } from "../../src/stanza/mod.ts";
-import { fuzzPair } from "./transport.ts";
+import { fakeTlsPair } from "../../tests/stream/_pair.ts";
 import { Rng } from "./rng.ts";
 
 /** Which end of a stream. */
@@ -179,7 +179,7 @@ export async function recordTranscripts(seed: number): Promise<Transcript[]> {
 }
 
 async function record(scenario: Scenario): Promise<Transcript> {
-  const [a, b] = fuzzPair();
+  const [a, b] = fakeTlsPair();
   const steps: Step[] = [];
   const written = { initiator: 0, recipient: 0 };
   const streams = { initiator: 0, recipient: 0 };
