@@ -15,12 +15,13 @@ import { generateCertificate } from "../src/transport/certificate.ts";
 import { option } from "./_options.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const certificate = await generateCertificate({ names: ["pronto"] });
-const dir = await Deno.makeTempDir();
-const certFile = `${dir}/pronto.pem`;
-await Deno.writeTextFile(certFile, certificate.certPem);
 
+/** One measure, in this (fresh) process. */
 async function idle(mode: "plain" | "tls", count: number): Promise<Row> {
+  const certificate = await generateCertificate({ names: ["pronto"] });
+  const dir = await Deno.makeTempDir();
+  const certFile = `${dir}/pronto.pem`;
+  await Deno.writeTextFile(certFile, certificate.certPem);
   const listener = await listen({
     from: "pronto",
     tls: mode === "tls" ? "required" : "off",
@@ -56,6 +57,7 @@ async function idle(mode: "plain" | "tls", count: number): Promise<Row> {
   await child.stdout.cancel();
   await child.status;
   await listener.close();
+  await Deno.remove(dir, { recursive: true });
   return {
     mode,
     count,
@@ -79,12 +81,17 @@ interface Row {
 // first streams of a process (later ones reuse memory freed before).
 const mode = Deno.args.find((a) => a.startsWith("--mode="))?.slice(7);
 if (mode === "plain" || mode === "tls") {
-  const row = await idle(mode, option("count", 1));
-  await Deno.remove(dir, { recursive: true });
-  console.log(JSON.stringify(row));
+  console.log(JSON.stringify(await idle(mode, option("count", 1))));
   Deno.exit(0);
 }
-await Deno.remove(dir, { recursive: true });
+
+const permissions = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+];
 
 async function measure(mode: "plain" | "tls", count: number): Promise<Row> {
   const { stdout, success } = await new Deno.Command(Deno.execPath(), {
@@ -102,13 +109,6 @@ async function measure(mode: "plain" | "tls", count: number): Promise<Row> {
   return JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").pop()!);
 }
 
-const permissions = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-env",
-];
 const rows = [
   await measure("plain", option("plain", 10_000)),
   await measure("tls", option("tls", 1_000)),
