@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { initiate, listen } from "../../src/e2e.ts";
-import { sasl } from "../../src/negotiation/sasl.ts";
+import {
+  sasl,
+  type SaslClientOptions,
+  type SaslServerOptions,
+} from "../../src/negotiation/sasl.ts";
 import {
   deriveScramCredentials,
   type ScramCredentials,
@@ -31,22 +35,41 @@ async function store(users: Record<string, string>) {
 
 const credentials = await store({ romeo: "r0m30!" });
 
-Deno.test("SASL SCRAM-SHA-256 authenticates after STARTTLS, restarts, and sets both identities", async () => {
-  const [a, b] = fakeTls();
-  const trace: string[] = [];
+/**
+ * An initiator with SASL `client` and a recipient with SASL `server`, over a
+ * pair that pretends to start TLS, or in plaintext with `tls: "off"`.
+ */
+function saslSessions(
+  client: SaslClientOptions,
+  server: SaslServerOptions,
+  tls: "fake" | "off" = "fake",
+) {
+  const [a, b] = tls === "fake" ? fakeTls() : pair();
+  const policy = tls === "off" ? { tls: "off" as const } : {};
   const initiator = new Session({
     role: "initiator",
     transport: a,
     to: "pronto",
-    features: [sasl({ client: { username: "romeo", password: "r0m30!" } })],
+    ...policy,
+    features: [sasl({ client })],
   });
-  initiator.trace$.subscribe((e) => trace.push(e.text));
   const recipient = new Session({
     role: "recipient",
     transport: b,
     from: "pronto",
-    features: [sasl({ server: { credentials } })],
+    ...policy,
+    features: [sasl({ server })],
   });
+  return { initiator, recipient };
+}
+
+Deno.test("SASL SCRAM-SHA-256 authenticates after STARTTLS, restarts, and sets both identities", async () => {
+  const trace: string[] = [];
+  const { initiator, recipient } = saslSessions(
+    { username: "romeo", password: "r0m30!" },
+    { credentials },
+  );
+  initiator.trace$.subscribe((e) => trace.push(e.text));
   await Promise.all([initiator.negotiate(), recipient.negotiate()]);
   assert.equal(initiator.identity, "romeo");
   assert.equal(recipient.identity, "romeo");
@@ -61,19 +84,10 @@ Deno.test("SASL SCRAM-SHA-256 authenticates after STARTTLS, restarts, and sets b
 });
 
 Deno.test("SASL with a wrong password fails with not-authorized, typed", async () => {
-  const [a, b] = fakeTls();
-  const initiator = new Session({
-    role: "initiator",
-    transport: a,
-    to: "pronto",
-    features: [sasl({ client: { username: "romeo", password: "wrong" } })],
-  });
-  const recipient = new Session({
-    role: "recipient",
-    transport: b,
-    from: "pronto",
-    features: [sasl({ server: { credentials } })],
-  });
+  const { initiator, recipient } = saslSessions(
+    { username: "romeo", password: "wrong" },
+    { credentials },
+  );
   const [i, r] = await Promise.all([
     initiator.negotiate().catch((e) => e),
     recipient.negotiate().catch((e) => e),
@@ -88,54 +102,22 @@ Deno.test("SASL with a wrong password fails with not-authorized, typed", async (
 });
 
 Deno.test("SASL PLAIN works only over TLS, against stored SCRAM keys", async () => {
-  const [a, b] = fakeTls();
-  const initiator = new Session({
-    role: "initiator",
-    transport: a,
-    to: "pronto",
-    features: [
-      sasl({
-        client: {
-          username: "romeo",
-          password: "r0m30!",
-          mechanisms: ["PLAIN"],
-        },
-      }),
-    ],
-  });
-  const recipient = new Session({
-    role: "recipient",
-    transport: b,
-    from: "pronto",
-    features: [sasl({ server: { credentials, mechanisms: ["PLAIN"] } })],
-  });
+  const plainOnly = {
+    client: { username: "romeo", password: "r0m30!", mechanisms: ["PLAIN"] },
+    server: { credentials, mechanisms: ["PLAIN"] },
+  } as const;
+  const { initiator, recipient } = saslSessions(
+    plainOnly.client,
+    plainOnly.server,
+  );
   await Promise.all([initiator.negotiate(), recipient.negotiate()]);
   assert.equal(recipient.identity, "romeo");
   await Promise.all([initiator.close(), recipient.closed]);
 
   // Without TLS (turned off by name), PLAIN is never offered.
-  const [c, d] = pair();
-  const plainInitiator = new Session({
-    role: "initiator",
-    transport: c,
-    to: "pronto",
-    tls: "off",
-    features: [
-      sasl({
-        client: {
-          username: "romeo",
-          password: "r0m30!",
-          mechanisms: ["PLAIN"],
-        },
-      }),
-    ],
-  });
-  const plainRecipient = new Session({
-    role: "recipient",
-    transport: d,
-    tls: "off",
-    features: [sasl({ server: { credentials, mechanisms: ["PLAIN"] } })],
-  });
+  const plaintext = saslSessions(plainOnly.client, plainOnly.server, "off");
+  const plainInitiator = plaintext.initiator;
+  const plainRecipient = plaintext.recipient;
   const [error] = await Promise.all([
     plainInitiator.negotiate().catch((e) => e),
     plainRecipient.negotiate().catch((e) => e),
@@ -210,39 +192,17 @@ Deno.test("SASL EXTERNAL takes the identity from the initiator's client certific
 });
 
 Deno.test("SASL ANONYMOUS is used only when both ends opt in", async () => {
-  const [a, b] = fakeTls();
-  const initiator = new Session({
-    role: "initiator",
-    transport: a,
-    to: "pronto",
-    features: [
-      sasl({ client: { username: "guest", mechanisms: ["ANONYMOUS"] } }),
-    ],
-  });
-  const recipient = new Session({
-    role: "recipient",
-    transport: b,
-    from: "pronto",
-    features: [sasl({ server: { credentials, anonymous: true } })],
+  const guest = { username: "guest", mechanisms: ["ANONYMOUS"] } as const;
+  const { initiator, recipient } = saslSessions(guest, {
+    credentials,
+    anonymous: true,
   });
   await Promise.all([initiator.negotiate(), recipient.negotiate()]);
   assert.match(recipient.identity ?? "", /^anonymous-/);
   await Promise.all([initiator.close(), recipient.closed]);
 
-  const [c, d] = fakeTls();
-  const refused = new Session({
-    role: "initiator",
-    transport: c,
-    to: "pronto",
-    features: [
-      sasl({ client: { username: "guest", mechanisms: ["ANONYMOUS"] } }),
-    ],
-  });
-  const strict = new Session({
-    role: "recipient",
-    transport: d,
-    from: "pronto",
-    features: [sasl({ server: { credentials } })],
+  const { initiator: refused, recipient: strict } = saslSessions(guest, {
+    credentials,
   });
   const [error] = await Promise.all([
     refused.negotiate().catch((e) => e),
