@@ -1,39 +1,45 @@
-// The transport behind connectTcpNode() and listenTcp(): a node:net socket
-// read one chunk at a time, upgraded in place with node:tls.
+// The node:tls channel behind connectTcpNode() and listenTcp(): a
+// node:tls TLSSocket, in either role, over a Deno.Conn that only this
+// channel reads and writes.
+//
+// node:tls runs over a Duplex rather than a node:net socket: encrypted
+// bytes go in only when a decrypted chunk is wanted, so a peer whose data
+// nobody reads is held back by TCP (Deno's node:tls keeps reading a
+// node:net socket that was paused), and the peer's end of stream is always
+// seen once it is reached.
 
-import type * as net from "node:net";
 import * as tls from "node:tls";
 import { isIP } from "node:net";
-import { Buffer } from "node:buffer";
+import { Duplex } from "node:stream";
+import { nextTick } from "node:process";
+import type { Buffer } from "node:buffer";
 import { fingerprint256 } from "./certificate.ts";
-import { refuseTls } from "./_no_tls.ts";
-import {
-  type PeerAddress,
-  type TlsInfo,
-  type Transport,
-  TransportError,
-} from "./transport.ts";
+import { failure, Reads, type StartTls, type TlsChannel } from "./_conn.ts";
+import { type TlsInfo, TransportError } from "./transport.ts";
 import type { ConnectTlsOptions, ListenTlsOptions } from "./node_tcp.ts";
 
-/** The side a transport plays, with its TLS settings. */
+export { failure };
+
+/** The side a channel plays, with its TLS settings. */
 export type Role =
-  | { name: "server"; tls: ListenTlsOptions | undefined }
+  | { name: "server"; tls: ListenTlsOptions }
   | { name: "client"; hostname: string; tls: ConnectTlsOptions };
 
-interface Received {
-  chunk: Uint8Array;
-  // How many writes had started when the chunk was received.
-  writes: number;
-}
+function noop(): void {}
 
-// Deno's node:tls (2.9) loses the end of the stream once a TLS socket has
-// stopped reading (a paused socket whose buffer filled up): the peer's
-// close_notify and FIN never become "end". So a TLS socket is only paused
-// when this much is queued and unread, which a reading stream layer never
-// reaches; a plain TCP socket is paused as soon as a chunk waits.
-const TLS_QUEUE_BYTES = 1 << 20;
-
-export function noop(): void {}
+// A TLS record of the handshake protocol starts with this byte.
+const TLS_HANDSHAKE = 0x16;
+// A fatal unexpected_message alert record (TLS 1.2 framing, as TLS 1.3
+// sends it before keys are agreed).
+const UNEXPECTED_MESSAGE = new Uint8Array([
+  0x15,
+  0x03,
+  0x03,
+  0x00,
+  0x02,
+  0x02,
+  0x0a,
+]);
 
 function toBytes(data: Buffer | string): Uint8Array {
   return typeof data === "string"
@@ -41,175 +47,268 @@ function toBytes(data: Buffer | string): Uint8Array {
     : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** A TransportError that tells its cause's message too. */
-export function failure(message: string, cause: unknown): TransportError {
-  const detail = cause instanceof Error ? `: ${cause.message}` : "";
-  return new TransportError(message + detail, { cause });
+/**
+ * The node:tls channel of `role`: the handshake runs over the connection,
+ * then decrypted chunks are read one at a time, as they are asked for.
+ *
+ * @param role Server (key, certificate) or client (verification settings).
+ * @returns What starts TLS on a connection.
+ */
+export function nodeTls(role: Role): StartTls {
+  return async (conn, signal) => {
+    const channel = new NodeTlsChannel(conn, role);
+    const abort = () => channel.close();
+    if (signal.aborted) abort();
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await channel.handshake();
+    } catch (error) {
+      // Let the alert that tells the peer why go out first.
+      if (!signal.aborted) await channel.flush();
+      channel.close();
+      if (signal.aborted) {
+        throw new TransportError("Cannot start TLS: the transport is closed");
+      }
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", abort);
+    }
+    return channel;
+  };
 }
 
-/** A transport over a node:net socket, in either role. */
-export class NodeTcpTransport implements Transport {
-  readonly remote: PeerAddress | undefined;
-  readonly canStartTls: boolean;
+class NodeTlsChannel implements TlsChannel {
+  info: TlsInfo = {
+    protocol: undefined,
+    cipher: undefined,
+    peerCertificate: undefined,
+    peerFingerprint256: undefined,
+  };
+  readonly #conn: Deno.Conn;
   readonly #role: Role;
-  #raw: net.Socket;
-  #socket: net.Socket;
-  #detach: () => void = noop;
-  #queue: Received[] = [];
-  #queuedBytes = 0;
-  // Queued bytes above which the socket is paused.
-  #pauseAbove = 0;
+  readonly #reads = new Reads();
+  readonly #input: Duplex;
+  readonly #socket: tls.TLSSocket;
+  #queue: Uint8Array[] = [];
   #reader:
     | {
       resolve: (chunk: Uint8Array | null) => void;
       reject: (e: Error) => void;
     }
     | undefined;
-  #ended = false;
+  #rawWrites: Promise<void> = Promise.resolve(); // the last one in flight
+  #firstByte: number | undefined; // of the peer's first record
+  #handshaking = true;
+  #pumping = false;
+  #eof = false; // the connection ended (input)
+  #ended = false; // the TLS stream ended
   #failure: TransportError | undefined;
-  #writes = 0;
-  #chain: Promise<void> = Promise.resolve();
-  #writeClosed = false;
   #closed = false;
-  #upgrading = false;
-  #tls: TlsInfo | undefined;
-  #abortUpgrade: ((error: TransportError) => void) | undefined;
+  #settleHandshake: ((error?: TransportError) => void) | undefined;
 
-  constructor(socket: net.Socket, role: Role) {
-    this.#raw = socket;
-    this.#socket = socket;
+  constructor(conn: Deno.Conn, role: Role) {
+    this.#conn = conn;
     this.#role = role;
-    this.canStartTls = role.name === "client" || role.tls !== undefined;
-    this.remote = socket.remoteAddress === undefined
-      ? undefined
-      : { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
-    socket.pause();
-    this.#attach(socket);
+    this.#input = new Duplex({
+      // Input is pushed by #pump(), only while something waits for it.
+      read: noop,
+      write: (chunk: Uint8Array, _encoding, callback) => {
+        const written = this.#writeRaw(chunk);
+        this.#rawWrites = written.catch(noop);
+        written.then(() => callback(), callback);
+      },
+      final: (callback) => {
+        conn.closeWrite().then(() => callback(), () => callback());
+      },
+    });
+    this.#input.on("error", noop);
+    try {
+      this.#socket = role.name === "server"
+        ? new tls.TLSSocket(
+          this.#input as unknown as import("node:net").Socket,
+          serverTlsOptions(role.tls),
+        )
+        : tls.connect(
+          clientTlsOptions(this.#input, role.hostname, role.tls),
+        );
+    } catch (cause) {
+      throw failure("Cannot start TLS", cause);
+    }
+    const socket = this.#socket;
+    socket.on("data", (data: Buffer | string) => this.#onData(toBytes(data)));
+    socket.on("end", () => this.#onEnd());
+    socket.on("close", () => this.#onEnd());
+    socket.on("error", (error: Error) => this.#onError(error));
   }
 
-  get tls(): TlsInfo | undefined {
-    return this.#tls;
+  /** Runs the handshake, reading the connection until it is done. */
+  handshake(): Promise<void> {
+    const event = this.#role.name === "server" ? "secure" : "secureConnect";
+    const done = new Promise<void>((resolve, reject) => {
+      const onSecure = () => this.#settleHandshake?.();
+      this.#settleHandshake = (error) => {
+        this.#settleHandshake = undefined;
+        this.#handshaking = false;
+        this.#socket.off(event, onSecure);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.#socket.once(event, onSecure);
+    });
+    // A server TLSSocket starts on the next tick, and must have started
+    // before input comes: handshake data that fails at once would tear the
+    // socket down inside its own start (a TypeError in Deno 2.9).
+    nextTick(() => void this.#pump());
+    return done.then(async () => {
+      this.info = await tlsInfo(this.#socket);
+      const pin = this.#role.name === "client"
+        ? this.#role.tls.pinnedFingerprint256
+        : undefined;
+      if (
+        pin !== undefined && this.info.peerFingerprint256 !== normalizePin(pin)
+      ) {
+        throw new TransportError(
+          "The peer's certificate does not match the pinned fingerprint " +
+            `(got ${this.info.peerFingerprint256 ?? "none"})`,
+        );
+      }
+    });
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#reader !== undefined) {
-      return Promise.reject(
-        new TransportError("Cannot read: a read is already pending"),
-      );
-    }
-    if (this.#upgrading) {
-      return Promise.reject(
-        new TransportError("Cannot read while TLS is starting"),
-      );
-    }
     const next = this.#queue.shift();
-    if (next !== undefined) {
-      this.#queuedBytes -= next.chunk.length;
-      return Promise.resolve(next.chunk);
-    }
+    if (next !== undefined) return Promise.resolve(next);
     if (this.#closed || this.#ended) return Promise.resolve(null);
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#reader = { resolve, reject };
-      this.#socket.resume();
+      void this.#pump();
     });
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed || this.#writeClosed) {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#closed) {
       return Promise.reject(
-        new TransportError("Cannot write: the transport is closed for writing"),
+        new TransportError("Cannot write: the transport is closed"),
       );
     }
-    const written = this.#chain.then(() => this.#writeNow(bytes));
-    this.#chain = written.catch(noop);
-    return written;
-  }
-
-  startTls(): Promise<TlsInfo> {
-    if (!this.canStartTls) {
-      return refuseTls(
-        "A TCP transport accepted by a listener without a key and certificate",
-      );
-    }
-    let refusal: string | undefined;
-    if (this.#closed) refusal = "Cannot start TLS: the transport is closed";
-    else if (this.#tls !== undefined || this.#upgrading) {
-      refusal = "Cannot start TLS twice";
-    } else if (this.#reader !== undefined) {
-      refusal = "Cannot start TLS while a read is pending";
-    }
-    if (refusal !== undefined) {
-      return Promise.reject(new TransportError(refusal));
-    }
-    this.#upgrading = true;
-    const upgraded = this.#chain.then(() => this.#upgrade());
-    this.#chain = upgraded.then(noop, noop);
-    return upgraded.finally(() => this.#upgrading = false);
+    return new Promise((resolve, reject) => {
+      this.#socket.write(bytes, (error) => {
+        if (error) reject(this.#failure ?? failure("Cannot write", error));
+        else resolve();
+      });
+    });
   }
 
   async closeWrite(): Promise<void> {
-    if (this.#closed || this.#writeClosed) return;
-    this.#writeClosed = true;
-    await this.#chain;
+    if (this.#closed) return;
     const socket = this.#socket;
-    if (this.#closed || socket.destroyed) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         socket.off("close", done);
+        socket.off("finish", done);
         resolve();
       };
       socket.once("close", done);
-      socket.end(done);
+      socket.once("finish", done);
+      socket.end();
     });
+  }
+
+  /**
+   * After a failed handshake, tells the peer with a fatal alert when it sent
+   * something that is not TLS at all (node:tls over a Duplex sends none of
+   * its own), and waits (1 s at most) until what is being written is out.
+   */
+  async flush(): Promise<void> {
+    if (this.#firstByte !== undefined && this.#firstByte !== TLS_HANDSHAKE) {
+      // No key was ever agreed: the alert goes in the clear, as TLS says.
+      const written = this.#writeRaw(UNEXPECTED_MESSAGE);
+      this.#rawWrites = this.#rawWrites.then(() => written.catch(noop));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#rawWrites,
+      new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+    ]);
+    clearTimeout(timer);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#writeClosed = true;
     this.#queue = [];
-    this.#queuedBytes = 0;
     const reader = this.#reader;
     this.#reader = undefined;
     reader?.resolve(null);
-    this.#abortUpgrade?.(new TransportError("The transport was closed"));
+    this.#settleHandshake?.(
+      this.#failure ?? new TransportError("The transport was closed"),
+    );
     this.#socket.destroy();
-    if (this.#raw !== this.#socket) this.#raw.destroy();
+    this.#input.destroy();
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
   }
 
-  #attach(socket: net.Socket): void {
-    const onData = (data: Buffer | string) => this.#onData(toBytes(data));
-    const onEnd = () => this.#onEnd();
-    const onError = (error: Error) => this.#onError(error);
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("close", onEnd);
-    socket.on("error", onError);
-    this.#detach = () => {
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("close", onEnd);
-      socket.off("error", onError);
-      socket.on("error", noop);
-    };
+  /**
+   * Feeds TLS with what the connection delivers, while the handshake runs
+   * or a read waits: never more than one chunk ahead of what was asked.
+   */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (
+        !this.#closed && !this.#eof &&
+        (this.#handshaking || this.#reader !== undefined)
+      ) {
+        let chunk: Uint8Array | null;
+        try {
+          chunk = await this.#reads.next(this.#conn);
+        } catch (cause) {
+          if (!this.#closed) this.#onError(cause as Error);
+          return;
+        }
+        if (this.#closed) return;
+        this.#firstByte ??= chunk?.[0];
+        if (chunk === null) {
+          this.#eof = true;
+          this.#input.push(null);
+          return;
+        }
+        this.#input.push(chunk);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #writeRaw(chunk: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      offset += await this.#conn.write(chunk.subarray(offset));
+    }
   }
 
   #onData(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || this.#closed) return;
     const reader = this.#reader;
     if (reader !== undefined) {
       this.#reader = undefined;
       reader.resolve(chunk);
-    } else {
-      this.#queue.push({ chunk, writes: this.#writes });
-      this.#queuedBytes += chunk.length;
-      if (this.#queuedBytes > this.#pauseAbove) this.#socket.pause();
-    }
+    } else this.#queue.push(chunk);
   }
 
   #onEnd(): void {
+    if (this.#ended) return;
     this.#ended = true;
+    this.#settleHandshake?.(
+      new TransportError("The connection closed during TLS"),
+    );
     const reader = this.#reader;
     this.#reader = undefined;
     if (reader === undefined) return;
@@ -219,127 +318,16 @@ export class NodeTcpTransport implements Transport {
   }
 
   #onError(error: Error): void {
-    this.#failure ??= failure("The connection failed", error);
+    const handshaking = this.#handshaking;
+    this.#failure ??= failure(
+      handshaking ? "The TLS handshake failed" : "The connection failed",
+      error,
+    );
+    this.#settleHandshake?.(this.#failure);
     const reader = this.#reader;
     this.#reader = undefined;
     if (this.#closed) reader?.resolve(null);
     else reader?.reject(this.#failure);
-  }
-
-  #writeNow(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(
-        new TransportError("Cannot write: the transport is closed"),
-      );
-    }
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    if (this.#role.name === "server") this.#takeBuffered();
-    this.#writes++;
-    const socket = this.#socket;
-    return new Promise((resolve, reject) => {
-      socket.write(bytes, (error) => {
-        if (error) reject(failure("Cannot write", error));
-        else resolve();
-      });
-    });
-  }
-
-  // Moves what the paused socket holds into the queue, marked as received
-  // before the write about to start.
-  #takeBuffered(): void {
-    const socket = this.#socket;
-    while (socket.readableLength > 0 && socket.read() !== null) {
-      // The "data" listener queued it.
-    }
-  }
-
-  async #upgrade(): Promise<TlsInfo> {
-    if (this.#closed) {
-      throw new TransportError("Cannot start TLS: the transport is closed");
-    }
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#ended) {
-      throw new TransportError("Cannot start TLS: the peer closed its side");
-    }
-    const raw = this.#socket;
-    raw.pause();
-    this.#detach();
-    // Bytes not read yet arrived in plaintext before the upgrade: they are
-    // dropped, never decrypted. The one exception is the recipient, whose
-    // peer may send its ClientHello as soon as it has read <proceed/>: what
-    // arrived after the last write (<proceed/>) began goes to TLS as
-    // ciphertext, where anything but TLS records fails the handshake.
-    const kept = this.#role.name === "server"
-      ? this.#queue.filter((r) => r.writes === this.#writes)
-      : [];
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#pauseAbove = TLS_QUEUE_BYTES;
-    if (this.#role.name === "client") {
-      while (raw.read() !== null) {
-        // Dropped.
-      }
-    }
-    for (const { chunk } of kept.reverse()) raw.unshift(Buffer.from(chunk));
-    let socket: tls.TLSSocket;
-    try {
-      socket = this.#role.name === "server"
-        ? new tls.TLSSocket(raw, serverTlsOptions(this.#role.tls!))
-        : tls.connect(
-          clientTlsOptions(raw, this.#role.hostname, this.#role.tls),
-        );
-    } catch (cause) {
-      this.close();
-      throw failure("Cannot start TLS", cause);
-    }
-    this.#socket = socket;
-    // Flowing during the handshake, so that the peer's going away is seen;
-    // data that follows the handshake is queued (and pauses the socket).
-    this.#attach(socket);
-    socket.resume();
-    await this.#handshake(socket);
-    const info = await tlsInfo(socket);
-    if (this.#role.name === "client") {
-      const pin = this.#role.tls.pinnedFingerprint256;
-      if (pin !== undefined && info.peerFingerprint256 !== normalizePin(pin)) {
-        this.close();
-        throw new TransportError(
-          "The peer's certificate does not match the pinned fingerprint " +
-            `(got ${info.peerFingerprint256 ?? "none"})`,
-        );
-      }
-    }
-    this.#tls = info;
-    return info;
-  }
-
-  #handshake(socket: net.Socket): Promise<void> {
-    const event = this.#role.name === "server" ? "secure" : "secureConnect";
-    return new Promise<void>((resolve, reject) => {
-      const settle = (error?: TransportError) => {
-        socket.off(event, onSecure);
-        socket.off("error", onError);
-        socket.off("close", onClose);
-        socket.off("end", onClose);
-        this.#abortUpgrade = undefined;
-        if (error === undefined) resolve();
-        else {
-          this.#failure ??= error;
-          this.close();
-          reject(error);
-        }
-      };
-      const onSecure = () => settle();
-      const onError = (error: Error) =>
-        settle(failure("The TLS handshake failed", error));
-      const onClose = () =>
-        settle(new TransportError("The connection closed during TLS"));
-      socket.once(event, onSecure);
-      socket.on("error", onError);
-      socket.once("close", onClose);
-      socket.once("end", onClose);
-      this.#abortUpgrade = settle;
-    });
   }
 }
 
@@ -357,7 +345,7 @@ function serverTlsOptions(options: ListenTlsOptions): tls.TLSSocketOptions {
 }
 
 function clientTlsOptions(
-  socket: net.Socket,
+  socket: Duplex,
   hostname: string,
   options: ConnectTlsOptions,
 ): tls.ConnectionOptions {
@@ -366,7 +354,7 @@ function clientTlsOptions(
   const serverName = options.serverName ?? hostname;
   // allowHalfOpen is passed on to the TLSSocket, though not in the type.
   const result: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
-    socket,
+    socket: socket as unknown as import("node:net").Socket,
     host: serverName,
     allowHalfOpen: true,
     rejectUnauthorized: verify,

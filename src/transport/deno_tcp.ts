@@ -6,11 +6,13 @@
  */
 
 import {
-  type PeerAddress,
-  type TlsInfo,
-  type Transport,
-  TransportError,
-} from "./transport.ts";
+  ConnTransport,
+  failure,
+  Reads,
+  type StartTls,
+  type TlsChannel,
+} from "./_conn.ts";
+import { type TlsInfo, type Transport, TransportError } from "./transport.ts";
 
 /** TLS settings of {@linkcode connectTcp}. */
 export interface DenoTlsOptions {
@@ -37,117 +39,69 @@ export interface ConnectTcpOptions {
   tls?: DenoTlsOptions;
 }
 
-const READ_SIZE = 16 * 1024;
-
-function failure(message: string, cause: unknown): TransportError {
-  const detail = cause instanceof Error ? `: ${cause.message}` : "";
-  return new TransportError(message + detail, { cause });
+/** The rustls channel: `Deno.startTls` on the connection. */
+function rustls(hostname: string, options: DenoTlsOptions): StartTls {
+  return async (conn, signal) => {
+    const startOptions: Deno.StartTlsOptions = {
+      hostname: options.serverName ?? hostname,
+    };
+    if (options.caCerts !== undefined) startOptions.caCerts = options.caCerts;
+    let tls: Deno.TlsConn;
+    try {
+      tls = await Deno.startTls(conn as Deno.TcpConn, startOptions);
+    } catch (cause) {
+      throw failure("Cannot start TLS", cause);
+    }
+    const abort = () => {
+      try {
+        tls.close();
+      } catch {
+        // Already closed.
+      }
+    };
+    if (signal.aborted) {
+      abort();
+      throw new TransportError("Cannot start TLS: the transport is closed");
+    }
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await tls.handshake();
+    } catch (cause) {
+      abort();
+      if (signal.aborted) {
+        throw new TransportError("Cannot start TLS: the transport is closed");
+      }
+      throw failure("The TLS handshake failed", cause);
+    } finally {
+      signal.removeEventListener("abort", abort);
+    }
+    return new RustlsChannel(tls);
+  };
 }
 
-class DenoTcpTransport implements Transport {
-  readonly canStartTls = true;
-  readonly remote: PeerAddress;
-  readonly #hostname: string;
-  readonly #options: DenoTlsOptions;
-  readonly #buffer = new Uint8Array(READ_SIZE);
-  #conn: Deno.Conn;
-  #reading = false;
-  #upgrading = false;
-  #chain: Promise<void> = Promise.resolve();
-  #writeClosed = false;
+class RustlsChannel implements TlsChannel {
+  // Deno's TlsConn tells neither the protocol, the cipher nor the peer's
+  // certificate.
+  readonly info: TlsInfo = {
+    protocol: undefined,
+    cipher: undefined,
+    peerCertificate: undefined,
+    peerFingerprint256: undefined,
+  };
+  readonly #conn: Deno.TlsConn;
+  readonly #reads = new Reads();
   #closed = false;
-  #tls: TlsInfo | undefined;
 
-  constructor(conn: Deno.TcpConn, hostname: string, options: DenoTlsOptions) {
+  constructor(conn: Deno.TlsConn) {
     this.#conn = conn;
-    this.#hostname = hostname;
-    this.#options = options;
-    this.remote = {
-      hostname: conn.remoteAddr.hostname,
-      port: conn.remoteAddr.port,
-    };
-  }
-
-  get tls(): TlsInfo | undefined {
-    return this.#tls;
   }
 
   async read(): Promise<Uint8Array | null> {
-    if (this.#reading) {
-      throw new TransportError("Cannot read: a read is already pending");
-    }
-    if (this.#upgrading) {
-      throw new TransportError("Cannot read while TLS is starting");
-    }
     if (this.#closed) return null;
-    this.#reading = true;
-    try {
-      const n = await this.#conn.read(this.#buffer);
-      if (n === null || this.#closed) return null;
-      return this.#buffer.slice(0, n);
-    } catch (cause) {
-      if (this.#closed) return null;
-      throw failure("Cannot read", cause);
-    } finally {
-      this.#reading = false;
-    }
+    return await this.#reads.next(this.#conn);
   }
 
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed || this.#writeClosed) {
-      return Promise.reject(
-        new TransportError("Cannot write: the transport is closed for writing"),
-      );
-    }
-    const written = this.#chain.then(() => this.#writeAll(bytes));
-    this.#chain = written.catch(() => {});
-    return written;
-  }
-
-  startTls(): Promise<TlsInfo> {
-    let refusal: string | undefined;
-    if (this.#closed) refusal = "Cannot start TLS: the transport is closed";
-    else if (this.#tls !== undefined || this.#upgrading) {
-      refusal = "Cannot start TLS twice";
-    } else if (this.#reading) {
-      refusal = "Cannot start TLS while a read is pending";
-    }
-    if (refusal !== undefined) {
-      return Promise.reject(new TransportError(refusal));
-    }
-    this.#upgrading = true;
-    const upgraded = this.#chain.then(() => this.#upgrade());
-    this.#chain = upgraded.then(() => {}, () => {});
-    return upgraded.finally(() => this.#upgrading = false);
-  }
-
-  async closeWrite(): Promise<void> {
-    if (this.#closed || this.#writeClosed) return;
-    this.#writeClosed = true;
-    await this.#chain;
-    if (this.#closed) return;
-    try {
-      await this.#conn.closeWrite();
-    } catch (cause) {
-      if (!this.#closed) throw failure("Cannot close for writing", cause);
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#writeClosed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) {
-      throw new TransportError("Cannot write: the transport is closed");
-    }
+  async write(bytes: Uint8Array): Promise<void> {
     try {
       let offset = 0;
       while (offset < bytes.length) {
@@ -158,42 +112,18 @@ class DenoTcpTransport implements Transport {
     }
   }
 
-  async #upgrade(): Promise<TlsInfo> {
-    if (this.#closed) {
-      throw new TransportError("Cannot start TLS: the transport is closed");
-    }
-    let conn: Deno.TlsConn;
+  closeWrite(): Promise<void> {
+    return this.#conn.closeWrite();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
-      const options: Deno.StartTlsOptions = {
-        hostname: this.#options.serverName ?? this.#hostname,
-      };
-      if (this.#options.caCerts !== undefined) {
-        options.caCerts = this.#options.caCerts;
-      }
-      conn = await Deno.startTls(this.#conn as Deno.TcpConn, options);
-    } catch (cause) {
-      this.close();
-      throw failure("Cannot start TLS", cause);
+      this.#conn.close();
+    } catch {
+      // Already closed.
     }
-    this.#conn = conn;
-    if (this.#closed) {
-      // Closed while startTls() ran: the new connection is ours to close.
-      conn.close();
-      throw new TransportError("Cannot start TLS: the transport is closed");
-    }
-    try {
-      await conn.handshake();
-    } catch (cause) {
-      this.close();
-      throw failure("The TLS handshake failed", cause);
-    }
-    this.#tls = {
-      protocol: undefined,
-      cipher: undefined,
-      peerCertificate: undefined,
-      peerFingerprint256: undefined,
-    };
-    return this.#tls;
   }
 }
 
@@ -249,5 +179,5 @@ export async function connectTcp(
       cause,
     );
   }
-  return new DenoTcpTransport(conn, options.hostname, options.tls ?? {});
+  return new ConnTransport(conn, rustls(options.hostname, options.tls ?? {}));
 }

@@ -1,13 +1,14 @@
 /**
- * TCP in both roles over `node:net`, upgraded in place with `node:tls`: the
- * recipient's listener, and an initiator for what `Deno.startTls` cannot do
- * (pinning one certificate, a client certificate, TLS details).
+ * TCP in both roles over `Deno.connect` and `Deno.listen`, upgraded in place
+ * with `node:tls`: the recipient's listener, and an initiator for what
+ * `Deno.startTls` cannot do (pinning one certificate, a client certificate,
+ * TLS details).
  *
  * @module
  */
 
-import * as net from "node:net";
-import { failure, NodeTcpTransport, normalizePin } from "./_node_socket.ts";
+import { ConnTransport, failure } from "./_conn.ts";
+import { nodeTls, normalizePin } from "./_node_socket.ts";
 import type { PeerAddress, Transport, TransportError } from "./transport.ts";
 
 /** The one value that turns certificate verification off. */
@@ -189,80 +190,92 @@ export async function connectTcpNode(
 ): Promise<Transport> {
   const tlsOptions = options.tls ?? {};
   checkClientTls(tlsOptions);
-  const socket = net.connect({
-    host: options.hostname,
-    port: options.port,
-    allowHalfOpen: true,
-  });
+  let conn: Deno.TcpConn;
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        resolve();
-      });
-      socket.once("error", reject);
+    conn = await Deno.connect({
+      hostname: options.hostname,
+      port: options.port,
+      transport: "tcp",
     });
   } catch (cause) {
-    socket.destroy();
     throw failure(
       `Cannot connect to ${options.hostname} port ${options.port}`,
       cause,
     );
   }
-  return new NodeTcpTransport(socket, {
-    name: "client",
-    hostname: options.hostname,
-    tls: tlsOptions,
-  });
+  return new ConnTransport(
+    conn,
+    nodeTls({ name: "client", hostname: options.hostname, tls: tlsOptions }),
+  );
 }
 
-class NodeTcpListener implements TcpListener {
-  readonly addr: PeerAddress;
-  readonly #server: net.Server;
-  readonly #tls: ListenTlsOptions | undefined;
-  #pending: net.Socket[] = [];
-  #waiting: {
-    resolve: (t: Transport | null) => void;
-    reject: (e: Error) => void;
-  }[] = [];
-  #failure: TransportError | undefined;
-  #closing: Promise<void> | undefined;
+// accept() errors that say nothing about the listener itself: the
+// connection went away before it was taken, or the process is out of file
+// descriptors for a moment. The listener waits a little and goes on.
+const PASSING =
+  /os error (?:23|24|103|104|105|110|111)\b|ECONNABORTED|EMFILE|ENFILE/;
+const RETRY_MS = 100;
 
-  constructor(server: net.Server, tls: ListenTlsOptions | undefined) {
-    this.#server = server;
+class DenoTcpListener implements TcpListener {
+  readonly addr: PeerAddress;
+  readonly #listener: Deno.TcpListener;
+  readonly #tls: ListenTlsOptions | undefined;
+  #closing: Promise<void> | undefined;
+  #retry:
+    | { timer: ReturnType<typeof setTimeout>; wake: () => void }
+    | undefined;
+
+  constructor(listener: Deno.TcpListener, tls: ListenTlsOptions | undefined) {
+    this.#listener = listener;
     this.#tls = tls;
-    const address = server.address() as net.AddressInfo;
-    this.addr = { hostname: address.address, port: address.port };
-    server.on("connection", (socket: net.Socket) => {
-      const waiting = this.#waiting.shift();
-      if (waiting !== undefined) waiting.resolve(this.#wrap(socket));
-      else this.#pending.push(socket);
-    });
-    server.on("error", (error: Error) => {
-      this.#failure ??= failure("The listener failed", error);
-      for (const waiting of this.#waiting.splice(0)) {
-        waiting.reject(this.#failure);
-      }
-    });
+    this.addr = {
+      hostname: listener.addr.hostname,
+      port: listener.addr.port,
+    };
   }
 
-  accept(): Promise<Transport | null> {
-    const socket = this.#pending.shift();
-    if (socket !== undefined) return Promise.resolve(this.#wrap(socket));
-    if (this.#closing !== undefined) return Promise.resolve(null);
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-    });
+  async accept(): Promise<Transport | null> {
+    for (;;) {
+      if (this.#closing !== undefined) return null;
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (cause) {
+        if (this.#closing !== undefined) return null;
+        if (!PASSING.test(String((cause as Error)?.message ?? cause))) {
+          throw failure("The listener failed", cause);
+        }
+        await new Promise<void>((wake) => {
+          this.#retry = {
+            timer: setTimeout(() => {
+              this.#retry = undefined;
+              wake();
+            }, RETRY_MS),
+            wake,
+          };
+        });
+        continue;
+      }
+      if (this.#closing !== undefined) {
+        conn.close();
+        return null;
+      }
+      return this.#wrap(conn);
+    }
   }
 
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
-      for (const waiting of this.#waiting.splice(0)) waiting.resolve(null);
-      for (const socket of this.#pending.splice(0)) socket.destroy();
-      // The server's own "close" waits for every connection it accepted,
-      // which are their owners' business; the port is released at once.
-      this.#server.close();
+      if (this.#retry !== undefined) {
+        clearTimeout(this.#retry.timer);
+        this.#retry.wake();
+        this.#retry = undefined;
+      }
+      try {
+        this.#listener.close();
+      } catch {
+        // Already closed.
+      }
       resolve();
     });
     return this.#closing;
@@ -280,8 +293,13 @@ class NodeTcpListener implements TcpListener {
     }
   }
 
-  #wrap(socket: net.Socket): Transport {
-    return new NodeTcpTransport(socket, { name: "server", tls: this.#tls });
+  #wrap(conn: Deno.TcpConn): Transport {
+    const tls = this.#tls;
+    return new ConnTransport(
+      conn,
+      tls === undefined ? undefined : nodeTls({ name: "server", tls }),
+      "A TCP transport accepted by a listener without a key and certificate",
+    );
   }
 }
 
@@ -319,25 +337,15 @@ class NodeTcpListener implements TcpListener {
 export async function listenTcp(
   options: ListenTcpOptions = {},
 ): Promise<TcpListener> {
-  const server = net.createServer({
-    allowHalfOpen: true,
-    pauseOnConnect: true,
-  });
+  let listener: Deno.TcpListener;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(
-        options.port ?? 0,
-        options.hostname ?? "127.0.0.1",
-        () => {
-          server.off("error", reject);
-          resolve();
-        },
-      );
+    listener = Deno.listen({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 0,
+      transport: "tcp",
     });
   } catch (cause) {
-    server.close();
     throw failure("Cannot listen", cause);
   }
-  return new NodeTcpListener(server, options.tls);
+  return await Promise.resolve(new DenoTcpListener(listener, options.tls));
 }

@@ -1,0 +1,265 @@
+// The one TCP transport behind connectTcp(), connectTcpNode() and
+// listenTcp(): a Deno.Conn read one chunk at a time, only when asked, and
+// upgraded in place by a TLS channel (rustls through Deno.startTls, or
+// node:tls over the same connection).
+
+import {
+  type PeerAddress,
+  type TlsInfo,
+  type Transport,
+  TransportError,
+} from "./transport.ts";
+
+/** A TransportError that tells its cause's message too. */
+export function failure(message: string, cause: unknown): TransportError {
+  const detail = cause instanceof Error ? `: ${cause.message}` : "";
+  return new TransportError(message + detail, { cause });
+}
+
+/** A connection after STARTTLS: what the transport reads and writes through. */
+export interface TlsChannel {
+  /** What the handshake negotiated. */
+  readonly info: TlsInfo;
+  /** The next decrypted chunk, or null at the end. */
+  read(): Promise<Uint8Array | null>;
+  /** Encrypts and writes; resolves once the connection took the bytes. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Sends close_notify and half-closes the connection. */
+  closeWrite(): Promise<void>;
+  /** Closes everything. Idempotent; a pending read then resolves null. */
+  close(): void;
+}
+
+/**
+ * Starts TLS on a connection nobody reads or writes any more; bytes the
+ * system holds for it were received after the last read and go to TLS.
+ * Rejects with a TransportError (and has closed the connection) when the
+ * handshake fails or `signal` aborts it (the transport was closed).
+ */
+export type StartTls = (
+  conn: Deno.Conn,
+  signal: AbortSignal,
+) => Promise<TlsChannel>;
+
+const MIN_READ = 2 * 1024;
+const MAX_READ = 64 * 1024;
+
+/**
+ * Reads a connection into buffers sized to what it delivers: a read that
+ * fills its buffer doubles the next one (up to 64 KiB), a read that uses
+ * less than a quarter halves it (down to 2 KiB). An idle connection, whose
+ * read waits, holds only a small buffer; a busy one reads in large chunks.
+ */
+export class Reads {
+  #size = MIN_READ;
+  #buffer: Uint8Array | undefined;
+
+  /**
+   * Reads the next chunk of `reader`.
+   *
+   * @returns The bytes (a copy when they fill little of the buffer), or
+   *   null at the end.
+   */
+  async next(
+    reader: { read(p: Uint8Array): Promise<number | null> },
+  ): Promise<Uint8Array | null> {
+    const buffer = this.#buffer ?? new Uint8Array(this.#size);
+    this.#buffer = undefined;
+    const n = await reader.read(buffer);
+    if (n === null) return null;
+    if (n === buffer.length) {
+      this.#size = Math.min(MAX_READ, this.#size * 2);
+      return buffer; // handed out whole; the next read gets a new one
+    }
+    if (n < buffer.length >> 2) {
+      this.#size = Math.max(MIN_READ, this.#size >> 1);
+    }
+    if (n >= buffer.length >> 1) return buffer.subarray(0, n);
+    // Little of it used: copy, and keep the buffer if it is still the size.
+    const chunk = buffer.slice(0, n);
+    if (buffer.length === this.#size) this.#buffer = buffer;
+    return chunk;
+  }
+}
+
+function peerOf(conn: Deno.Conn): PeerAddress | undefined {
+  const addr = conn.remoteAddr;
+  return addr.transport === "tcp"
+    ? { hostname: addr.hostname, port: addr.port }
+    : undefined;
+}
+
+/**
+ * A TCP connection as a {@linkcode Transport}. Reads are pulled: nothing is
+ * read from the system until `read()` is called, so when `startTls()` is
+ * called whatever arrived after the last read is still in the system's
+ * buffer and goes to TLS as ciphertext (where plaintext fails the
+ * handshake), and a peer whose data nobody reads is held back by TCP.
+ */
+export class ConnTransport implements Transport {
+  readonly remote: PeerAddress | undefined;
+  readonly canStartTls: boolean;
+  readonly #startTls: StartTls | undefined;
+  readonly #reads = new Reads();
+  readonly #abort = new AbortController();
+  #conn: Deno.Conn;
+  #channel: TlsChannel | undefined;
+  #reading = false;
+  #upgrading = false;
+  #chain: Promise<void> = Promise.resolve();
+  #writeClosed = false;
+  #closed = false;
+  #refusal: string;
+
+  /**
+   * Wraps a connection.
+   *
+   * @param conn The connection.
+   * @param startTls How to start TLS, or undefined when this end cannot.
+   * @param refusal Why it cannot, as the start of a sentence.
+   */
+  constructor(
+    conn: Deno.Conn,
+    startTls: StartTls | undefined,
+    refusal = "This transport",
+  ) {
+    this.#conn = conn;
+    this.#startTls = startTls;
+    this.#refusal = refusal;
+    this.canStartTls = startTls !== undefined;
+    this.remote = peerOf(conn);
+  }
+
+  get tls(): TlsInfo | undefined {
+    return this.#channel?.info;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#reading) {
+      throw new TransportError("Cannot read: a read is already pending");
+    }
+    if (this.#upgrading) {
+      throw new TransportError("Cannot read while TLS is starting");
+    }
+    if (this.#closed) return null;
+    this.#reading = true;
+    try {
+      if (this.#channel !== undefined) return await this.#channel.read();
+      const chunk = await this.#reads.next(this.#conn);
+      return this.#closed ? null : chunk;
+    } catch (cause) {
+      if (this.#closed) return null;
+      if (cause instanceof TransportError) throw cause;
+      throw failure("Cannot read", cause);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed || this.#writeClosed) {
+      return Promise.reject(
+        new TransportError("Cannot write: the transport is closed for writing"),
+      );
+    }
+    const written = this.#chain.then(() => this.#writeNow(bytes));
+    this.#chain = written.catch(() => {});
+    return written;
+  }
+
+  startTls(): Promise<TlsInfo> {
+    const startTls = this.#startTls;
+    if (startTls === undefined) {
+      return Promise.reject(
+        new TransportError(
+          `${this.#refusal} cannot do TLS; turn TLS off by name (tls: "off") to use it`,
+        ),
+      );
+    }
+    let refusal: string | undefined;
+    if (this.#closed) refusal = "Cannot start TLS: the transport is closed";
+    else if (this.#channel !== undefined || this.#upgrading) {
+      refusal = "Cannot start TLS twice";
+    } else if (this.#reading) {
+      refusal = "Cannot start TLS while a read is pending";
+    }
+    if (refusal !== undefined) {
+      return Promise.reject(new TransportError(refusal));
+    }
+    this.#upgrading = true;
+    const upgraded = this.#chain.then(() => this.#upgrade(startTls));
+    this.#chain = upgraded.then(() => {}, () => {});
+    return upgraded.finally(() => this.#upgrading = false);
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#closed || this.#writeClosed) return;
+    this.#writeClosed = true;
+    await this.#chain;
+    if (this.#closed) return;
+    try {
+      if (this.#channel !== undefined) await this.#channel.closeWrite();
+      else await this.#conn.closeWrite();
+    } catch (cause) {
+      if (!this.#closed) throw failure("Cannot close for writing", cause);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writeClosed = true;
+    this.#abort.abort();
+    if (this.#channel !== undefined) this.#channel.close();
+    else {
+      try {
+        this.#conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  async #writeNow(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) {
+      throw new TransportError("Cannot write: the transport is closed");
+    }
+    if (this.#channel !== undefined) return await this.#channel.write(bytes);
+    try {
+      let offset = 0;
+      while (offset < bytes.length) {
+        offset += await this.#conn.write(bytes.subarray(offset));
+      }
+    } catch (cause) {
+      throw failure("Cannot write", cause);
+    }
+  }
+
+  async #upgrade(startTls: StartTls): Promise<TlsInfo> {
+    if (this.#closed) {
+      throw new TransportError("Cannot start TLS: the transport is closed");
+    }
+    let channel: TlsChannel;
+    try {
+      channel = await startTls(this.#conn, this.#abort.signal);
+    } catch (error) {
+      this.#closed = true;
+      this.#writeClosed = true;
+      try {
+        this.#conn.close();
+      } catch {
+        // The TLS start closed it.
+      }
+      throw error instanceof TransportError
+        ? error
+        : failure("Cannot start TLS", error);
+    }
+    if (this.#closed) {
+      // Closed while the handshake ran: the new channel is ours to close.
+      channel.close();
+      throw new TransportError("Cannot start TLS: the transport is closed");
+    }
+    this.#channel = channel;
+    return channel.info;
+  }
+}
