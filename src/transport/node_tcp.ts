@@ -9,7 +9,7 @@
 
 import { ConnTransport, failure } from "./_conn.ts";
 import { nodeTls, normalizePin } from "./_node_socket.ts";
-import type { PeerAddress, Transport, TransportError } from "./transport.ts";
+import type { PeerAddress, Transport } from "./transport.ts";
 
 /** The one value that turns certificate verification off. */
 export const INSECURE_SKIP_VERIFY =
