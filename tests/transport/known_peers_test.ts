@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import {
   KnownPeers,
   KnownPeersFileError,
@@ -479,5 +480,223 @@ Deno.test("a store in a directory that does not exist opens empty, and cannot be
     await assert.rejects(peers.set("a.example", A), Deno.errors.NotFound);
     await assert.rejects(peers.verify("a.example", A), Deno.errors.NotFound);
     assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+// Multi-process tests: the other process runs _known_peers_child.ts.
+
+const CHILD = fileURLToPath(
+  new URL("./_known_peers_child.ts", import.meta.url),
+);
+
+/**
+ * A child process running _known_peers_child.ts, read line by line. Disposing
+ * of it kills it if it still runs, reads its output to the end and waits for
+ * its exit, so no test leaves a process or a resource behind.
+ */
+class Child {
+  readonly process: Deno.ChildProcess;
+  readonly #lines: AsyncGenerator<string>;
+
+  constructor(dir: string, args: string[], stdin: "piped" | "null" = "null") {
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        CHILD,
+        ...args,
+      ],
+      stdin,
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#lines = linesOf(this.process.stdout);
+  }
+
+  /** The next line it printed, or undefined once its output ended. */
+  async line(): Promise<string | undefined> {
+    const { done, value } = await this.#lines.next();
+    return done ? undefined : value;
+  }
+
+  /** The lines it prints until its output ends. */
+  async rest(): Promise<string[]> {
+    const lines = [];
+    for (let line; (line = await this.line()) !== undefined;) lines.push(line);
+    return lines;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.process.kill("SIGKILL");
+    } catch {
+      // It has exited already.
+    }
+    await this.rest();
+    await this.process.status;
+  }
+}
+
+/** The lines of a byte stream, read to its end. */
+async function* linesOf(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  let buffer = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += text;
+    for (let end; (end = buffer.indexOf("\n")) >= 0;) {
+      yield buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+    }
+  }
+  if (buffer !== "") yield buffer;
+}
+
+/** A fingerprint made from a number, as the child makes them. */
+function fingerprintOf(n: number): string {
+  return n.toString(16).padStart(64, "0").match(/../g)!.join(":").toUpperCase();
+}
+
+/** The peers in a store file, read without KnownPeers. */
+async function peersIn(file: string): Promise<Record<string, string>> {
+  const data = JSON.parse(await Deno.readTextFile(file));
+  assert.equal(data.version, 1);
+  return data.peers;
+}
+
+/** The temporary files of peers.json in a directory. */
+async function tempsIn(dir: string): Promise<string[]> {
+  return (await listDir(dir)).filter((name) => name.endsWith(".tmp"));
+}
+
+Deno.test("a pin made by another process while approve runs makes the approval a PeerChangedError", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/peers.json`;
+    const other: string[][] = [];
+    const peers = await KnownPeers.open({
+      file,
+      approve: async () => {
+        // Opened after this store, the other process pins the peer first.
+        await using child = new Child(dir, ["pin", file, "p.example", A]);
+        other.push(await child.rest());
+        assert.equal((await child.process.status).code, 0);
+        return true;
+      },
+    });
+    const error = await peers.verify("p.example", B).then(
+      () => assert.fail("should reject"),
+      (error: unknown) => error,
+    );
+    assert.deepEqual(other, [["ok"]]);
+    assert.ok(error instanceof PeerChangedError);
+    assert.equal(error.expected, A);
+    assert.equal(error.actual, B);
+    assert.deepEqual(await peersIn(file), { "p.example": A });
+    assert.equal(peers.get("p.example"), A);
+  });
+});
+
+Deno.test("a store sees a pin another process added after it was opened", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/peers.json`;
+    const { calls, approve } = recorder();
+    const peers = await KnownPeers.open({ file, approve });
+    await peers.set("a.example", A);
+    {
+      await using child = new Child(dir, ["pin", file, "p.example", A]);
+      assert.deepEqual(await child.rest(), ["ok"]);
+    }
+    await assert.rejects(
+      peers.verify("p.example", B),
+      (error: unknown) =>
+        error instanceof PeerChangedError && error.expected === A &&
+        error.actual === B,
+    );
+    assert.equal(calls.length, 0);
+    assert.deepEqual(peers.entries(), [["a.example", A], ["p.example", A]]);
+    {
+      // And the other way round: the child refuses what this store pinned.
+      await using child = new Child(dir, ["pin", file, "a.example", B]);
+      assert.deepEqual(await child.rest(), ["PeerChangedError"]);
+    }
+    assert.deepEqual(await peersIn(file), {
+      "a.example": A,
+      "p.example": A,
+    });
+  });
+});
+
+Deno.test("two processes approving 300 peers each at once keep all 600", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/peers.json`;
+    await using one = new Child(
+      dir,
+      ["approve-many", file, "one", "300"],
+      "piped",
+    );
+    await using two = new Child(
+      dir,
+      ["approve-many", file, "two", "300"],
+      "piped",
+    );
+    assert.equal(await one.line(), "ready");
+    assert.equal(await two.line(), "ready");
+    await Promise.all([one.process.stdin.close(), two.process.stdin.close()]);
+    assert.deepEqual(await one.rest(), ["done"]);
+    assert.deepEqual(await two.rest(), ["done"]);
+    assert.equal((await one.process.status).code, 0);
+    assert.equal((await two.process.status).code, 0);
+    const peers = await peersIn(file);
+    assert.equal(Object.keys(peers).length, 600);
+    for (let i = 0; i < 300; i++) {
+      assert.equal(peers[`one-${i}`], fingerprintOf(i));
+      assert.equal(peers[`two-${i}`], fingerprintOf(i));
+    }
+  });
+});
+
+Deno.test("a writer killed at random moments leaves a valid store with every completed save, and no temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/peers.json`;
+    // A big file, so that many kills land in the middle of a write.
+    const seed = Array.from(
+      { length: 2000 },
+      (_, i) => [`seed-${i}.example`, fingerprintOf(i)],
+    );
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ version: 1, peers: Object.fromEntries(seed) }),
+    );
+    const saved: [string, string][] = [];
+    for (let round = 0; round < 50; round++) {
+      await using child = new Child(dir, ["save-loop", file, `r${round}`]);
+      // Wait for its first save, then kill it a little later.
+      const first = await child.line();
+      assert.equal(first, "0");
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 15));
+      child.process.kill("SIGKILL");
+      for (const line of [first, ...await child.rest()]) {
+        saved.push([`r${round}-${line}`, fingerprintOf(Number(line))]);
+      }
+      assert.equal((await child.process.status).signal, "SIGKILL");
+    }
+    const peers = await peersIn(file);
+    for (const [peer, fingerprint] of saved) {
+      assert.equal(peers[peer], fingerprint, peer);
+    }
+    // Each run may have finished one save it was killed before reporting.
+    const count = Object.keys(peers).length;
+    assert.ok(count <= seed.length + saved.length + 50);
+    // Whatever the last kill left, and a temporary file surely left mid-write.
+    const stale = () => `${dir}/.peers.json.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(stale(), `{"version": 1, "peers": {"r`);
+    const reopened = await KnownPeers.open({ file });
+    assert.deepEqual(await tempsIn(dir), []);
+    await Deno.writeTextFile(stale(), `{"version": 1, "peers": {"r`);
+    await reopened.set("after.example", A);
+    assert.deepEqual(await tempsIn(dir), []);
+    assert.equal(reopened.entries().length, count + 1);
   });
 });
