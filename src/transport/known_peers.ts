@@ -545,8 +545,9 @@ export class KnownPeers {
 
   /**
    * Applies a change, one at a time. For a file: under the lock, reads the
-   * file again, applies the change to what it read, and saves it. A failed
-   * change leaves the store and the file as they were.
+   * file again, applies the change to what it read, and saves it. A change
+   * that fails before the rename leaves the file as it was (one that fails
+   * syncing the directory after it is in the file, and is read back).
    *
    * @param mutate Changes the peers given; returns whether it changed them.
    * @returns A promise that resolves once saved and committed.
