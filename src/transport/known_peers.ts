@@ -3,13 +3,33 @@
  * peer's certificate, remembered the first time the peer is approved and
  * checked on every later connection.
  *
+ * A store kept in a file is safe to share between processes: every change
+ * is made under an exclusive lock on a sidecar file (`.<name>.lock`) and
+ * applied to the file as it is then, so no process loses another's entries
+ * or replaces another's pin; reads follow the file as other processes change
+ * it. Each save is a synced temporary file renamed over the store (then the
+ * directory is synced), so a crash or power cut leaves either the old or the
+ * new version, never a mix; temporary files left by a killed writer are
+ * removed by the next one.
+ *
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import {
+  changedSince,
+  changedSinceSync,
+  formatStore,
+  KnownPeersFileError,
+  normalizeFingerprint,
+  normalizePeer,
+  readStore,
+  readStoreSync,
+  type StoreVersion,
+  withLock,
+  writeStore,
+} from "./_known_peers_file.ts";
 
-const FINGERPRINT_WITH_COLONS = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
-const FINGERPRINT_BARE = /^[0-9A-F]{64}$/;
+export { KnownPeersFileError };
 
 /**
  * Thrown when a known peer presents a certificate whose fingerprint is not
@@ -121,14 +141,15 @@ export class PeerRejectedError extends Error {
 /** Options of {@linkcode KnownPeers.open}. */
 export interface KnownPeersOptions {
   /**
-   * JSON file to load and save (created on first save; written atomically:
-   * a temporary file in the same directory, then a rename). Omit to keep the
-   * store in memory only.
+   * JSON file to load and save, shared safely with other processes (created
+   * on first save, with a lock file `.<name>.lock` beside it that stays).
+   * Omit to keep the store in memory only.
    */
   file?: string;
   /**
    * Asked about a peer seen for the first time; resolve true to trust it
-   * from now on. Default: unknown peers are refused (no silent trust).
+   * from now on. Default: unknown peers are refused (no silent trust). No
+   * lock is held while it runs, so it may take its time (ask a person).
    */
   approve?: (
     peer: string,
@@ -136,47 +157,39 @@ export interface KnownPeersOptions {
   ) => boolean | Promise<boolean>;
 }
 
-/** The file format. */
-interface KnownPeersFile {
-  version: 1;
-  peers: Record<string, string>;
-}
-
-/**
- * Normalises a SHA-256 fingerprint to upper-case hex pairs joined by colons.
- *
- * @param fingerprint "ab:cd:..." or "abcd..." in any case.
- * @returns "AB:CD:...".
- * @throws {TypeError} When it is not 32 hex byte pairs.
- */
-function normalizeFingerprint(fingerprint: string): string {
-  const upper = String(fingerprint).trim().toUpperCase();
-  if (FINGERPRINT_WITH_COLONS.test(upper)) return upper;
-  if (FINGERPRINT_BARE.test(upper)) return upper.match(/../g)!.join(":");
-  throw new TypeError(
-    `Not a SHA-256 fingerprint (32 hex byte pairs): ${
-      JSON.stringify(fingerprint)
-    }`,
-  );
-}
-
-/**
- * Normalises a peer name into a store key.
- *
- * @param peer A bare JID or domain.
- * @returns It lower-cased.
- * @throws {TypeError} When it is empty.
- */
-function normalizePeer(peer: string): string {
-  if (typeof peer !== "string" || peer.trim() === "") {
-    throw new TypeError(`Not a peer name: ${JSON.stringify(peer)}`);
-  }
-  return peer.trim().toLowerCase();
+/** An approval under way. */
+interface Pending {
+  fingerprint: string;
+  /** True once approved and pinned, false when refused. */
+  approved: Promise<boolean>;
 }
 
 /**
  * A trust-on-first-use store of known peers, in memory or in a JSON file
  * (`{ "version": 1, "peers": { "<peer>": "<fingerprint>" } }`).
+ *
+ * Across processes (and stores) sharing the file:
+ * - a change (an approval, {@linkcode KnownPeers.set},
+ *   {@linkcode KnownPeers.delete}) takes an exclusive lock on the sidecar
+ *   file `.<name>.lock`, reads the file again and applies itself to what it
+ *   read, so concurrent changes are never lost; the lock is held only for
+ *   that, never while approve runs;
+ * - a peer pinned by any process is checked against that pin by every
+ *   other: an approval that finds, under the lock, the peer pinned with
+ *   another fingerprint fails with {@linkcode PeerChangedError} and
+ *   changes nothing;
+ * - {@linkcode KnownPeers.verify}, {@linkcode KnownPeers.get} and
+ *   {@linkcode KnownPeers.entries} take no lock but read the file again
+ *   whenever it changed (its inode, size or modification time, or always
+ *   while the file is under two seconds old, when those cannot tell yet).
+ *
+ * On a crash (a killed process, a power cut), the file holds either the
+ * version before the change under way or the one after, and a change whose
+ * promise resolved is on disk: the new version is written to a temporary
+ * file, synced, renamed over the store, and the directory is synced (where
+ * the platform can). The next open or change removes temporary files a
+ * killed writer left behind. The lock is advisory: it keeps `KnownPeers`
+ * stores in order, not editors.
  *
  * @example Trust on first use
  * ```ts
@@ -195,31 +208,56 @@ function normalizePeer(peer: string): string {
  * await peers.verify("example.org", fingerprint); // silent
  * assert.deepEqual(asked, ["example.org"]);
  * ```
+ *
+ * @example Two stores sharing a file see each other's pins
+ * ```ts
+ * import { KnownPeers, PeerChangedError } from "./known_peers.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const file = `${dir}/known_peers.json`;
+ *   const here = await KnownPeers.open({ file, approve: () => true });
+ *   const there = await KnownPeers.open({ file, approve: () => true });
+ *   await there.verify("example.org", "AA".repeat(32));
+ *   await assert.rejects(
+ *     here.verify("example.org", "BB".repeat(32)),
+ *     PeerChangedError,
+ *   );
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * ```
  */
 export class KnownPeers {
   readonly #file: string | undefined;
   readonly #approve: KnownPeersOptions["approve"];
-  #peers: Map<string, string>;
+  /** The version of the file last read or written (or the memory store). */
+  #version: StoreVersion = {
+    peers: new Map(),
+    text: undefined,
+    stamp: undefined,
+  };
+  /** Counts changes of #version, so that a slow read cannot undo a newer. */
+  #generation = 0;
   /** Approvals under way, by peer, so that approve is asked once. */
-  readonly #pending = new Map<
-    string,
-    { fingerprint: string; approved: Promise<boolean> }
-  >();
-  /** Serialises changes, so that saves are written in order. */
+  readonly #pending = new Map<string, Pending>();
+  /** Serialises changes, so that they are applied in order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Serialises reads of the file. */
+  #reads: Promise<unknown> = Promise.resolve();
 
   private constructor(
     file: string | undefined,
     approve: KnownPeersOptions["approve"],
-    peers: Map<string, string>,
   ) {
     this.#file = file;
     this.#approve = approve;
-    this.#peers = peers;
   }
 
   /**
-   * Opens a store, loading its file if there is one.
+   * Opens a store, loading its file if there is one, and removing temporary
+   * files that a killed writer left beside it.
    *
    * @example In memory
    * ```ts
@@ -250,21 +288,33 @@ export class KnownPeers {
    *
    * @param options The file, if any, and the approve callback.
    * @returns The store.
-   * @throws {Error} When the file exists but is not a valid store (it is left
-   * untouched).
+   * @throws {KnownPeersFileError} When the file exists but is not a valid
+   * store (it is left untouched).
    */
   static async open(options: KnownPeersOptions = {}): Promise<KnownPeers> {
     const { file, approve } = options;
-    const peers = file === undefined ? new Map() : await load(file);
-    return new KnownPeers(file, approve, peers);
+    const store = new KnownPeers(file, approve);
+    if (file !== undefined) {
+      try {
+        await withLock(file, () => Promise.resolve());
+      } catch (error) {
+        // A store in a missing or read-only directory can still be read;
+        // a change will fail with the same error.
+        if (!cannotLock(error)) throw error;
+      }
+      store.#assign(await readStore(file));
+    }
+    return store;
   }
 
   /**
-   * Checks a peer's certificate fingerprint. A known peer with the same
+   * Checks a peer's certificate fingerprint against the store as it is now
+   * (another process may have changed the file). A known peer with the same
    * fingerprint passes; a known peer with another fingerprint fails loudly
-   * (approve is not asked); an unknown peer is passed to approve, and stored
-   * (and saved) when approved. Concurrent calls for the same unknown peer
-   * ask approve once.
+   * (approve is not asked); an unknown peer is passed to approve, then, when
+   * approved, pinned under the file's lock unless another process pinned it
+   * meanwhile, in which case the two fingerprints are compared as for a
+   * known peer. Concurrent calls for the same unknown peer ask approve once.
    *
    * @example
    * ```ts
@@ -282,12 +332,15 @@ export class KnownPeers {
    * @returns A promise that resolves when the peer is trusted.
    * @throws {PeerChangedError} When the peer is known with another fingerprint.
    * @throws {PeerRejectedError} When the peer is unknown and not approved.
+   * @throws {KnownPeersFileError} When the file has become malformed.
    * @throws {TypeError} When the peer or fingerprint is malformed.
    */
   async verify(peer: string, fingerprint256: string): Promise<void> {
     const key = normalizePeer(peer);
     const fingerprint = normalizeFingerprint(fingerprint256);
-    const known = this.#peers.get(key);
+    // No await for a store in memory: approve is asked synchronously.
+    if (this.#file !== undefined) await this.#refresh(this.#file);
+    const known = this.#version.peers.get(key);
     if (known !== undefined) {
       if (known !== fingerprint) {
         throw new PeerChangedError(key, known, fingerprint);
@@ -296,18 +349,14 @@ export class KnownPeers {
     }
     const pending = this.#pending.get(key);
     if (pending !== undefined) {
-      await pending.approved;
-      const stored = this.#peers.get(key);
-      if (stored === undefined && pending.fingerprint !== fingerprint) {
-        return await this.verify(key, fingerprint);
+      if (pending.fingerprint === fingerprint) {
+        if (!await pending.approved) {
+          throw new PeerRejectedError(key, fingerprint);
+        }
+        return;
       }
-      if (stored === undefined) {
-        throw new PeerRejectedError(key, fingerprint);
-      }
-      if (stored !== fingerprint) {
-        throw new PeerChangedError(key, stored, fingerprint);
-      }
-      return;
+      await pending.approved.catch(() => {});
+      return await this.verify(key, fingerprint);
     }
     const approve = this.#approve;
     if (approve === undefined) {
@@ -317,21 +366,18 @@ export class KnownPeers {
         "no approve callback was given",
       );
     }
-    const approved = (async () => {
-      if (!await approve(key, fingerprint)) return false;
-      await this.#change((peers) => peers.set(key, fingerprint));
-      return true;
-    })();
-    this.#pending.set(key, { fingerprint, approved });
-    try {
-      if (!await approved) throw new PeerRejectedError(key, fingerprint);
-    } finally {
-      this.#pending.delete(key);
-    }
+    const entry = { fingerprint } as Pending;
+    entry.approved = this.#approveAndPin(approve, key, fingerprint).finally(
+      () => {
+        if (this.#pending.get(key) === entry) this.#pending.delete(key);
+      },
+    );
+    this.#pending.set(key, entry);
+    if (!await entry.approved) throw new PeerRejectedError(key, fingerprint);
   }
 
   /**
-   * The stored fingerprint of a peer.
+   * The stored fingerprint of a peer, as the file holds it now.
    *
    * @example
    * ```ts
@@ -344,13 +390,16 @@ export class KnownPeers {
    *
    * @param peer A bare JID or domain (compared case-insensitively).
    * @returns Its fingerprint ("AB:CD:..."), or undefined when unknown.
+   * @throws {KnownPeersFileError} When the file has become malformed.
    */
   get(peer: string): string | undefined {
-    return this.#peers.get(normalizePeer(peer));
+    const key = normalizePeer(peer);
+    return this.#current().get(key);
   }
 
   /**
-   * Adds or replaces a peer explicitly, and saves the file.
+   * Adds or replaces a peer explicitly, and saves the file (under its lock,
+   * keeping every other entry as the file holds it).
    *
    * @example
    * ```ts
@@ -366,15 +415,21 @@ export class KnownPeers {
    * @param fingerprint256 Its SHA-256 fingerprint, with or without colons.
    * @returns A promise that resolves once stored and saved.
    * @throws {TypeError} When the peer or fingerprint is malformed.
+   * @throws {KnownPeersFileError} When the file has become malformed.
    */
   async set(peer: string, fingerprint256: string): Promise<void> {
     const key = normalizePeer(peer);
     const fingerprint = normalizeFingerprint(fingerprint256);
-    await this.#change((peers) => peers.set(key, fingerprint));
+    await this.#change((peers) => {
+      if (peers.get(key) === fingerprint) return false;
+      peers.set(key, fingerprint);
+      return true;
+    });
   }
 
   /**
-   * Removes a peer, and saves the file.
+   * Removes a peer, and saves the file (under its lock, keeping every other
+   * entry as the file holds it).
    *
    * @example
    * ```ts
@@ -388,7 +443,9 @@ export class KnownPeers {
    * ```
    *
    * @param peer A bare JID or domain.
-   * @returns Whether the peer was known.
+   * @returns Whether the peer was known (in the file, when it was read under
+   * the lock).
+   * @throws {KnownPeersFileError} When the file has become malformed.
    */
   async delete(peer: string): Promise<boolean> {
     const key = normalizePeer(peer);
@@ -401,7 +458,7 @@ export class KnownPeers {
   }
 
   /**
-   * All entries, sorted by peer.
+   * All entries, sorted by peer, as the file holds them now.
    *
    * @example
    * ```ts
@@ -418,110 +475,121 @@ export class KnownPeers {
    * ```
    *
    * @returns [peer, fingerprint] pairs.
+   * @throws {KnownPeersFileError} When the file has become malformed.
    */
   entries(): [string, string][] {
-    return [...this.#peers].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    return [...this.#current()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   }
 
   /**
-   * Applies a change to a copy of the peers, saves it, then commits it, one
-   * change at a time. A failed save leaves the store as it was.
+   * Asks approve about an unknown peer, then pins it. No lock is held while
+   * approve runs; the pin is decided under the lock, against the file then.
    *
-   * @param mutate Changes the copy; returns false when nothing changed.
+   * @param approve The callback.
+   * @param key The peer.
+   * @param fingerprint Its fingerprint.
+   * @returns True once pinned (or found pinned with the same fingerprint),
+   * false when refused.
+   * @throws {PeerChangedError} When it was pinned meanwhile with another.
+   */
+  async #approveAndPin(
+    approve: NonNullable<KnownPeersOptions["approve"]>,
+    key: string,
+    fingerprint: string,
+  ): Promise<boolean> {
+    if (!await approve(key, fingerprint)) return false;
+    await this.#change((peers) => {
+      const known = peers.get(key);
+      if (known === fingerprint) return false;
+      if (known !== undefined) {
+        throw new PeerChangedError(key, known, fingerprint);
+      }
+      peers.set(key, fingerprint);
+      return true;
+    });
+    return true;
+  }
+
+  /**
+   * The peers as the file holds them now, read again (synchronously) if it
+   * changed.
+   *
+   * @returns The peers; not to be modified.
+   */
+  #current(): Map<string, string> {
+    const file = this.#file;
+    if (file !== undefined && changedSinceSync(file, this.#version.stamp)) {
+      this.#assign(readStoreSync(file, this.#version));
+    }
+    return this.#version.peers;
+  }
+
+  /**
+   * Reads the file again if it changed, one read at a time.
+   *
+   * @param file The file.
+   * @returns A promise that resolves once #version is as recent as the file
+   * was at some moment after the call.
+   */
+  #refresh(file: string): Promise<void> {
+    const run = this.#reads.then(async () => {
+      const generation = this.#generation;
+      if (!await changedSince(file, this.#version.stamp)) return;
+      const read = await readStore(file, this.#version);
+      // A change or a synchronous read committed meanwhile is as recent.
+      if (generation === this.#generation) this.#assign(read);
+    });
+    this.#reads = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Applies a change, one at a time. For a file: under the lock, reads the
+   * file again, applies the change to what it read, and saves it. A change
+   * that fails before the rename leaves the file as it was (one that fails
+   * syncing the directory after it is in the file, and is read back).
+   *
+   * @param mutate Changes the peers given; returns whether it changed them.
    * @returns A promise that resolves once saved and committed.
    */
-  #change(mutate: (peers: Map<string, string>) => unknown): Promise<void> {
+  #change(mutate: (peers: Map<string, string>) => boolean): Promise<void> {
     const run = this.#queue.then(async () => {
-      const next = new Map(this.#peers);
-      if (mutate(next) === false) return;
-      if (this.#file !== undefined) await save(this.#file, next);
-      this.#peers = next;
+      const file = this.#file;
+      if (file === undefined) {
+        const next = new Map(this.#version.peers);
+        if (mutate(next)) this.#assign({ ...this.#version, peers: next });
+        return;
+      }
+      await withLock(file, async () => {
+        const read = await readStore(file, this.#version);
+        this.#assign(read);
+        const next = new Map(read.peers);
+        if (!mutate(next)) return;
+        const text = formatStore(next);
+        const stamp = await writeStore(file, text);
+        this.#assign({ peers: next, text, stamp });
+      });
     });
     this.#queue = run.catch(() => {});
     return run;
   }
+
+  #assign(version: StoreVersion): void {
+    this.#version = version;
+    this.#generation++;
+  }
 }
 
 /**
- * Loads a store file.
+ * Whether the lock of a store cannot be taken because its directory is
+ * missing or read-only, or Deno may not write there.
  *
- * @param file Its path.
- * @returns Its peers; empty when the file does not exist.
- * @throws {Error} When the file is not a valid store.
+ * @param error The error.
+ * @returns True for those.
  */
-async function load(file: string): Promise<Map<string, string>> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return new Map();
-    throw error;
-  }
-  const malformed = (why: string, cause?: unknown) =>
-    new Error(
-      `Malformed known peers file ${file}: ${why}; fix or remove it`,
-      cause === undefined ? undefined : { cause },
-    );
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw malformed("not JSON", error);
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw malformed("not a JSON object");
-  }
-  const { version, peers } = data as Record<string, unknown>;
-  if (version !== 1) {
-    throw malformed(`unsupported version ${JSON.stringify(version)}`);
-  }
-  if (typeof peers !== "object" || peers === null || Array.isArray(peers)) {
-    throw malformed(`"peers" is not an object`);
-  }
-  const map = new Map<string, string>();
-  for (const [peer, fingerprint] of Object.entries(peers)) {
-    let key: string, value: string;
-    try {
-      key = normalizePeer(peer);
-      value = normalizeFingerprint(fingerprint as string);
-    } catch (error) {
-      throw malformed(`bad entry ${JSON.stringify(peer)}`, error);
-    }
-    const previous = map.get(key);
-    if (previous !== undefined && previous !== value) {
-      throw malformed(`conflicting entries for ${key}`);
-    }
-    map.set(key, value);
-  }
-  return map;
-}
-
-/**
- * Saves a store file atomically: writes a temporary file in the same
- * directory, then renames it over the file.
- *
- * @param file Its path.
- * @param peers The peers to save.
- * @returns A promise that resolves once renamed.
- */
-async function save(file: string, peers: Map<string, string>): Promise<void> {
-  const data: KnownPeersFile = {
-    version: 1,
-    peers: Object.fromEntries(
-      [...peers].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
-    ),
-  };
-  const temp = join(
-    dirname(file),
-    `.${basename(file)}.${crypto.randomUUID()}.tmp`,
-  );
-  try {
-    await Deno.writeTextFile(temp, JSON.stringify(data, null, 2) + "\n", {
-      mode: 0o600,
-    });
-    await Deno.rename(temp, file);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
+function cannotLock(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotCapable ||
+    (error as { code?: unknown } | null)?.code === "EROFS";
 }

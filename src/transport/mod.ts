@@ -14,7 +14,7 @@
  * | {@linkcode fromStreams} | a transport over a `ReadableStream` and a `WritableStream` (no TLS) |
  * | {@linkcode generateCertificate} | a self-signed ECDSA P-256 leaf certificate and key |
  * | {@linkcode fingerprint256}, {@linkcode pemToDer}, {@linkcode derToPem} | certificate helpers |
- * | {@linkcode KnownPeers} | trust on first use: peer to certificate fingerprint, in memory or a file |
+ * | {@linkcode KnownPeers}, {@linkcode PeerChangedError}, {@linkcode PeerRejectedError}, {@linkcode KnownPeersFileError} | trust on first use: peer to certificate fingerprint, in memory or a file shared safely between processes |
  *
  * @example STARTTLS over loopback with a generated certificate
  * ```ts
@@ -74,6 +74,7 @@ export {
 export { memoryPair } from "./memory.ts";
 export {
   KnownPeers,
+  KnownPeersFileError,
   type KnownPeersOptions,
   PeerChangedError,
   PeerRejectedError,
