@@ -6,6 +6,12 @@ import * as tls from "node:tls";
 import { isIP } from "node:net";
 import { Buffer } from "node:buffer";
 import { fingerprint256 } from "./certificate.ts";
+import { CertificateError } from "./cert_policy.ts";
+import {
+  nodeCodeReason,
+  nodePeerFailure,
+  type NodeVerification,
+} from "./_cert_rules.ts";
 import { refuseTls } from "./_no_tls.ts";
 import {
   type PeerAddress,
@@ -299,15 +305,17 @@ export class NodeTcpTransport implements Transport {
     socket.resume();
     await this.#handshake(socket);
     const info = await tlsInfo(socket);
-    if (this.#role.name === "client") {
-      const pin = this.#role.tls.pinnedFingerprint256;
-      if (pin !== undefined && info.peerFingerprint256 !== normalizePin(pin)) {
-        this.close();
-        throw new TransportError(
-          "The peer's certificate does not match the pinned fingerprint " +
-            `(got ${info.peerFingerprint256 ?? "none"})`,
-        );
-      }
+    const refused = nodePeerFailure(verification(this.#role), {
+      der: info.peerCertificate,
+      fingerprint256: info.peerFingerprint256,
+      authorized: socket.authorized,
+      authorizationError: socket.authorizationError,
+    });
+    if (refused !== undefined) {
+      this.close();
+      throw new CertificateError(refused.reason, refused.message, {
+        fingerprint256: info.peerFingerprint256,
+      });
     }
     this.#tls = info;
     return info;
@@ -330,8 +338,21 @@ export class NodeTcpTransport implements Transport {
         }
       };
       const onSecure = () => settle();
-      const onError = (error: Error) =>
-        settle(failure("The TLS handshake failed", error));
+      const onError = (error: Error) => {
+        // A certificate the TLS stack refused outright, whatever
+        // rejectUnauthorized says (such as a handshake signature by an RSA
+        // key under 2048 bits, which node:tls reports as a chain error).
+        const reason = nodeCodeReason((error as { code?: unknown }).code);
+        settle(
+          reason === undefined
+            ? failure("The TLS handshake failed", error)
+            : new CertificateError(
+              reason,
+              `The peer's certificate was refused in the TLS handshake: ${error.message}`,
+              { cause: error },
+            ),
+        );
+      };
       const onClose = () =>
         settle(new TransportError("The connection closed during TLS"));
       socket.once(event, onSecure);
@@ -356,20 +377,30 @@ function serverTlsOptions(options: ListenTlsOptions): tls.TLSSocketOptions {
   return result;
 }
 
+// How the peer is verified once the handshake completed: node:tls itself
+// refuses nothing (rejectUnauthorized: false), so that every refusal is
+// decided, and named, by the one policy.
+function verification(role: Role): NodeVerification {
+  if (role.name === "server") return { mode: "client-certificate" };
+  const { pinnedFingerprint256: pin, insecureSkipVerify } = role.tls;
+  if (pin !== undefined) return { mode: "pin", pin: normalizePin(pin)! };
+  if (insecureSkipVerify !== undefined) return { mode: "none" };
+  return { mode: "name", serverName: role.tls.serverName ?? role.hostname };
+}
+
 function clientTlsOptions(
   socket: net.Socket,
   hostname: string,
   options: ConnectTlsOptions,
 ): tls.ConnectionOptions {
-  const verify = options.pinnedFingerprint256 === undefined &&
-    options.insecureSkipVerify === undefined;
   const serverName = options.serverName ?? hostname;
   // allowHalfOpen is passed on to the TLSSocket, though not in the type.
   const result: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
     socket,
     host: serverName,
     allowHalfOpen: true,
-    rejectUnauthorized: verify,
+    // The policy decides after the handshake (see verification()).
+    rejectUnauthorized: false,
   };
   if (isIP(serverName) === 0) result.servername = serverName;
   if (options.caCerts !== undefined) result.ca = options.caCerts;

@@ -21,10 +21,12 @@ export interface ListenTlsOptions {
   /** The certificate chain, PEM, leaf first. */
   cert: string;
   /**
-   * Ask the initiator for a certificate. Any certificate is accepted (none
-   * is verified against a CA): it is reported in
-   * {@linkcode TlsInfo.peerCertificate} for the application, or SASL
-   * EXTERNAL, to judge. Defaults to `false`.
+   * Ask the initiator for a certificate. Whoever issued it, and whatever
+   * names it holds, it is reported in {@linkcode TlsInfo.peerCertificate}
+   * for the application (a pin, `KnownPeers`), or SASL EXTERNAL, to judge;
+   * only the leaf rules of the certificate policy apply (`startTls()`
+   * refuses a `CA:true`, weak-keyed, expired or not yet valid one with a
+   * `CertificateError`). Defaults to `false`.
    */
   requestCert?: boolean;
 }
@@ -51,22 +53,25 @@ export interface ConnectTlsOptions {
   serverName?: string;
   /**
    * Trust anchors (PEM) instead of the default root store. A self-signed
-   * leaf may be its own anchor.
+   * leaf (`CA:false`) may be its own anchor; a `CA:true` certificate used as
+   * a leaf is refused (`ca-as-leaf`), as rustls does.
    */
   caCerts?: string[];
   /**
    * Accept exactly the certificate with this SHA-256 fingerprint (as
    * `generateCertificate()` gives it as `fingerprint256`; colons and
    * case do not matter), whoever issued it and whatever names it holds, and
-   * refuse every other one. `caCerts` and `serverName` then play no part in
-   * verification.
+   * refuse every other one (`pin-mismatch`). `caCerts` and `serverName` then
+   * play no part in verification, but the leaf rules of the certificate
+   * policy still do: a pinned certificate that is `CA:true`, has a weak key,
+   * or is outside its validity is refused.
    */
   pinnedFingerprint256?: string;
   /**
    * Skip certificate verification: only this exact sentence turns it off,
    * and any other value is refused. The connection is then encrypted but
-   * not authenticated; {@linkcode TlsInfo.peerFingerprint256} still tells
-   * whom it reached.
+   * not authenticated, and no rule of the certificate policy applies;
+   * {@linkcode TlsInfo.peerFingerprint256} still tells whom it reached.
    */
   insecureSkipVerify?: typeof INSECURE_SKIP_VERIFY;
   /** A client certificate chain (PEM) to offer when the peer asks. */
@@ -146,6 +151,14 @@ function checkClientTls(options: ConnectTlsOptions): void {
  * holds the exact sentence {@linkcode INSECURE_SKIP_VERIFY}. Unlike the
  * transport of {@linkcode connectTcp}, its {@linkcode TlsInfo} is complete:
  * protocol, cipher, the peer's certificate and its fingerprint.
+ *
+ * `node:tls` itself refuses nothing (`rejectUnauthorized: false`): once the
+ * handshake completed, and before a byte is read or written under TLS,
+ * `startTls()` applies the certificate policy (`cert_policy.ts`) to the
+ * peer's leaf and maps `node:tls`'s own verdict on the chain to the same
+ * reasons, then rejects with a `CertificateError` and closes the transport.
+ * (A client certificate is thus sent before the server's is judged; it is
+ * public, and its signature is bound to this handshake.)
  *
  * Reads pull one chunk at a time: a chunk that arrives with no read waiting
  * is queued and the socket paused until the next read. Under TLS the socket
