@@ -11,6 +11,8 @@ import {
   type Transport,
   TransportError,
 } from "./transport.ts";
+import { CertificateError } from "./cert_policy.ts";
+import { rustlsReason } from "./_cert_rules.ts";
 
 /** TLS settings of {@linkcode connectTcp}. */
 export interface DenoTlsOptions {
@@ -42,6 +44,20 @@ const READ_SIZE = 16 * 1024;
 function failure(message: string, cause: unknown): TransportError {
   const detail = cause instanceof Error ? `: ${cause.message}` : "";
   return new TransportError(message + detail, { cause });
+}
+
+// A rustls refusal of the peer's certificate becomes a CertificateError with
+// the policy's reason; anything else stays a TransportError.
+function tlsFailure(message: string, cause: unknown): TransportError {
+  const reason = cause instanceof Error
+    ? rustlsReason(cause.message)
+    : undefined;
+  if (reason === undefined) return failure(message, cause);
+  return new CertificateError(
+    reason,
+    `The peer's certificate was refused: ${(cause as Error).message}`,
+    { cause },
+  );
 }
 
 class DenoTcpTransport implements Transport {
@@ -173,7 +189,7 @@ class DenoTcpTransport implements Transport {
       conn = await Deno.startTls(this.#conn as Deno.TcpConn, options);
     } catch (cause) {
       this.close();
-      throw failure("Cannot start TLS", cause);
+      throw tlsFailure("Cannot start TLS", cause);
     }
     this.#conn = conn;
     if (this.#closed) {
@@ -185,7 +201,7 @@ class DenoTcpTransport implements Transport {
       await conn.handshake();
     } catch (cause) {
       this.close();
-      throw failure("The TLS handshake failed", cause);
+      throw tlsFailure("The TLS handshake failed", cause);
     }
     this.#tls = {
       protocol: undefined,
@@ -207,6 +223,16 @@ class DenoTcpTransport implements Transport {
  * peer's certificate, so every field of its {@linkcode TlsInfo} is
  * `undefined`; use {@linkcode connectTcpNode} where they are needed, or to
  * pin a certificate or offer a client certificate.
+ *
+ * rustls verifies the certificate inside the handshake, where this package
+ * cannot see it; its refusals ("invalid peer certificate: ...") become a
+ * `CertificateError` with the reason the certificate policy gives on every
+ * transport (`expired`, `not-yet-valid`, `name-mismatch`, `ca-as-leaf`,
+ * else `untrusted`), without a fingerprint, and the transport is closed.
+ * Two differences remain: rustls allows no clock skew, and it refuses a
+ * peer whose RSA key is under 2048 bits only as a handshake signature that
+ * does not verify ("BadSignature", so `untrusted`, not `weak-key`), as
+ * Deno's `node:tls` does.
  *
  * Reads pull one chunk at a time with `conn.read()`, and nothing is read
  * ahead: when `startTls()` is called, bytes that followed `<proceed/>` are

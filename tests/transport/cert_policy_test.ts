@@ -15,6 +15,7 @@ import {
 import { readLeaf } from "../../src/transport/_x509.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
 import { TransportError } from "../../src/transport/transport.ts";
+import { connectTcp } from "../../src/transport/deno_tcp.ts";
 import {
   connectTcpNode,
   type ConnectTlsOptions,
@@ -516,3 +517,56 @@ Deno.test("connectTcpNode() with the skip-verify sentence still accepts a defect
     );
   }
 });
+
+function deno(caCerts: string[], serverName?: string) {
+  return (addr: PeerAddress) =>
+    connectTcp({
+      hostname: "127.0.0.1",
+      port: addr.port,
+      tls: { caCerts, ...(serverName === undefined ? {} : { serverName }) },
+    });
+}
+
+Deno.test("connectTcp() with caCerts accepts a good certificate from the test CA, by name and by address", async () => {
+  const { ca, good } = await badCertificates();
+  await initiatorAccepts(deno([ca.certPem], "localhost"), good);
+  await initiatorAccepts(deno([ca.certPem]), good);
+});
+
+Deno.test("connectTcp() refuses a self-signed CA:true certificate that is its own anchor, as ca-as-leaf", async () => {
+  const { selfSignedCa } = await badCertificates();
+  const error = await refusedByRustls(
+    deno([selfSignedCa.certPem], "localhost"),
+    selfSignedCa,
+    "ca-as-leaf",
+  );
+  assert.equal(error.fingerprint256, undefined);
+});
+
+for (const [defect, description] of Object.entries(SERVED)) {
+  const reason = BY_CA[defect as Served];
+  Deno.test(`connectTcp() with caCerts refuses ${description} as ${reason}, as connectTcpNode() does`, async () => {
+    const { ca, bad } = await badCertificates();
+    await refusedByRustls(
+      deno([ca.certPem], "localhost"),
+      bad[defect as Served],
+      reason,
+    );
+  });
+}
+
+/** initiatorRefuses(), for rustls: the error also tells rustls' words. */
+async function refusedByRustls(
+  connect: (addr: PeerAddress) => Promise<Transport>,
+  cert: TestCertificate,
+  reason: CertificateFailure,
+): Promise<CertificateError> {
+  await using c = await connected(connect, served(cert));
+  const server = c.server.startTls().catch((e) => e);
+  const error = await refuses(c.client.startTls(), reason);
+  await server;
+  assert.match(error.message, /invalid peer certificate/);
+  assert.ok(error.cause instanceof Error);
+  await assert.rejects(send(c.client, "x"), TransportError);
+  return error;
+}
