@@ -11,6 +11,7 @@
  * | {@linkcode message}, {@linkcode presence}, {@linkcode iq}, {@linkcode xml} | stanza and element builders |
  * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError} | addresses and typed errors |
  * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
+ * | {@linkcode CertificateError}, {@linkcode CertificateFailure}, {@linkcode checkCertificate} | why a peer's certificate was refused (the same `reason` on every transport), and the policy itself |
  * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-256/1, -PLUS, PLAIN) as a stream feature, and stored keys |
  * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |

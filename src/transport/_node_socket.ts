@@ -14,6 +14,12 @@ import { Duplex } from "node:stream";
 import { nextTick } from "node:process";
 import type { Buffer } from "node:buffer";
 import { fingerprint256 } from "./certificate.ts";
+import { CertificateError } from "./cert_policy.ts";
+import {
+  nodeCodeReason,
+  nodePeerFailure,
+  type NodeVerification,
+} from "./_cert_rules.ts";
 import { failure, Reads, type StartTls, type TlsChannel } from "./_conn.ts";
 import { type TlsInfo, TransportError } from "./transport.ts";
 import type { ConnectTlsOptions, ListenTlsOptions } from "./node_tcp.ts";
@@ -160,18 +166,22 @@ class NodeTlsChannel implements TlsChannel {
     // socket down inside its own start (a TypeError in Deno 2.9).
     nextTick(() => void this.#pump());
     return done.then(async () => {
-      this.info = await tlsInfo(this.#socket);
-      const pin = this.#role.name === "client"
-        ? this.#role.tls.pinnedFingerprint256
-        : undefined;
-      if (
-        pin !== undefined && this.info.peerFingerprint256 !== normalizePin(pin)
-      ) {
-        throw new TransportError(
-          "The peer's certificate does not match the pinned fingerprint " +
-            `(got ${this.info.peerFingerprint256 ?? "none"})`,
-        );
+      const socket = this.#socket;
+      const info = await tlsInfo(socket);
+      // node:tls refuses nothing itself (rejectUnauthorized: false): every
+      // refusal is decided, and named, by the one certificate policy.
+      const refused = nodePeerFailure(verification(this.#role), {
+        der: info.peerCertificate,
+        fingerprint256: info.peerFingerprint256,
+        authorized: socket.authorized,
+        authorizationError: socket.authorizationError,
+      });
+      if (refused !== undefined) {
+        throw new CertificateError(refused.reason, refused.message, {
+          fingerprint256: info.peerFingerprint256,
+        });
       }
+      this.info = info;
     });
   }
 
@@ -318,11 +328,24 @@ class NodeTlsChannel implements TlsChannel {
   }
 
   #onError(error: Error): void {
-    const handshaking = this.#handshaking;
-    this.#failure ??= failure(
-      handshaking ? "The TLS handshake failed" : "The connection failed",
-      error,
-    );
+    // A certificate the TLS stack refused outright, whatever
+    // rejectUnauthorized says (such as a handshake signature by an RSA key
+    // under 2048 bits, which node:tls reports as a chain error).
+    const reason = this.#handshaking
+      ? nodeCodeReason((error as { code?: unknown }).code)
+      : undefined;
+    this.#failure ??= reason !== undefined
+      ? new CertificateError(
+        reason,
+        `The peer's certificate was refused in the TLS handshake: ${error.message}`,
+        { cause: error },
+      )
+      : failure(
+        this.#handshaking
+          ? "The TLS handshake failed"
+          : "The connection failed",
+        error,
+      );
     this.#settleHandshake?.(this.#failure);
     const reader = this.#reader;
     this.#reader = undefined;
@@ -344,20 +367,28 @@ function serverTlsOptions(options: ListenTlsOptions): tls.TLSSocketOptions {
   return result;
 }
 
+// How the peer is verified once the handshake completed.
+function verification(role: Role): NodeVerification {
+  if (role.name === "server") return { mode: "client-certificate" };
+  const { pinnedFingerprint256: pin, insecureSkipVerify } = role.tls;
+  if (pin !== undefined) return { mode: "pin", pin: normalizePin(pin)! };
+  if (insecureSkipVerify !== undefined) return { mode: "none" };
+  return { mode: "name", serverName: role.tls.serverName ?? role.hostname };
+}
+
 function clientTlsOptions(
   socket: Duplex,
   hostname: string,
   options: ConnectTlsOptions,
 ): tls.ConnectionOptions {
-  const verify = options.pinnedFingerprint256 === undefined &&
-    options.insecureSkipVerify === undefined;
   const serverName = options.serverName ?? hostname;
   // allowHalfOpen is passed on to the TLSSocket, though not in the type.
   const result: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
     socket: socket as unknown as import("node:net").Socket,
     host: serverName,
     allowHalfOpen: true,
-    rejectUnauthorized: verify,
+    // The policy decides after the handshake (see verification()).
+    rejectUnauthorized: false,
   };
   if (isIP(serverName) === 0) result.servername = serverName;
   if (options.caCerts !== undefined) result.ca = options.caCerts;

@@ -13,6 +13,22 @@ import {
   type TlsChannel,
 } from "./_conn.ts";
 import { type TlsInfo, type Transport, TransportError } from "./transport.ts";
+import { CertificateError } from "./cert_policy.ts";
+import { rustlsReason } from "./_cert_rules.ts";
+
+// A rustls refusal of the peer's certificate becomes a CertificateError with
+// the policy's reason; anything else stays a TransportError.
+function tlsFailure(message: string, cause: unknown): TransportError {
+  const reason = cause instanceof Error
+    ? rustlsReason(cause.message)
+    : undefined;
+  if (reason === undefined) return failure(message, cause);
+  return new CertificateError(
+    reason,
+    `The peer's certificate was refused: ${(cause as Error).message}`,
+    { cause },
+  );
+}
 
 /** TLS settings of {@linkcode connectTcp}. */
 export interface DenoTlsOptions {
@@ -50,7 +66,7 @@ function rustls(hostname: string, options: DenoTlsOptions): StartTls {
     try {
       tls = await Deno.startTls(conn as Deno.TcpConn, startOptions);
     } catch (cause) {
-      throw failure("Cannot start TLS", cause);
+      throw tlsFailure("Cannot start TLS", cause);
     }
     const abort = () => {
       try {
@@ -71,7 +87,7 @@ function rustls(hostname: string, options: DenoTlsOptions): StartTls {
       if (signal.aborted) {
         throw new TransportError("Cannot start TLS: the transport is closed");
       }
-      throw failure("The TLS handshake failed", cause);
+      throw tlsFailure("The TLS handshake failed", cause);
     } finally {
       signal.removeEventListener("abort", abort);
     }
@@ -137,6 +153,16 @@ class RustlsChannel implements TlsChannel {
  * peer's certificate, so every field of its {@linkcode TlsInfo} is
  * `undefined`; use {@linkcode connectTcpNode} where they are needed, or to
  * pin a certificate or offer a client certificate.
+ *
+ * rustls verifies the certificate inside the handshake, where this package
+ * cannot see it; its refusals ("invalid peer certificate: ...") become a
+ * `CertificateError` with the reason the certificate policy gives on every
+ * transport (`expired`, `not-yet-valid`, `name-mismatch`, `ca-as-leaf`,
+ * else `untrusted`), without a fingerprint, and the transport is closed.
+ * Two differences remain: rustls allows no clock skew, and it refuses a
+ * peer whose RSA key is under 2048 bits only as a handshake signature that
+ * does not verify ("BadSignature", so `untrusted`, not `weak-key`), as
+ * Deno's `node:tls` does.
  *
  * Reads pull one chunk at a time with `conn.read()`, and nothing is read
  * ahead: when `startTls()` is called, bytes that followed `<proceed/>` are

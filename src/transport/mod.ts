@@ -6,9 +6,11 @@
  * | export | what it does |
  * | --- | --- |
  * | {@linkcode Transport}, {@linkcode TlsInfo}, {@linkcode PeerAddress} | the interface every transport implements, and what TLS negotiated |
- * | {@linkcode TransportError} | the one error type of this tier |
+ * | {@linkcode TransportError} | the error type of this tier |
+ * | {@linkcode CertificateError}, {@linkcode CertificateFailure} | a refused peer certificate, with the same `reason` on every transport |
+ * | {@linkcode checkCertificate}, {@linkcode pinMismatchError}, {@linkcode CERTIFICATE_CLOCK_SKEW_MS} | the certificate policy every transport applies, for certificates checked by hand |
  * | {@linkcode connectTcp} | initiator over `Deno.connect` and `Deno.startTls` (rustls) |
- * | {@linkcode connectTcpNode} | initiator over `node:net` and `node:tls`: pinning, client certificates, full {@linkcode TlsInfo} |
+ * | {@linkcode connectTcpNode} | initiator over `Deno.connect` and `node:tls`: pinning, client certificates, full {@linkcode TlsInfo} |
  * | {@linkcode listenTcp} | recipient: a {@linkcode TcpListener} whose connections start TLS in the server role |
  * | {@linkcode memoryPair} | two transports joined in memory (no TLS) |
  * | {@linkcode fromStreams} | a transport over a `ReadableStream` and a `WritableStream` (no TLS) |
@@ -48,6 +50,15 @@ export {
   type Transport,
   TransportError,
 } from "./transport.ts";
+export {
+  CERTIFICATE_CLOCK_SKEW_MS,
+  CertificateError,
+  type CertificateErrorOptions,
+  type CertificateFailure,
+  type CertificatePolicyOptions,
+  checkCertificate,
+  pinMismatchError,
+} from "./cert_policy.ts";
 export {
   type CertificateOptions,
   derToPem,

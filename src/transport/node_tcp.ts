@@ -22,10 +22,12 @@ export interface ListenTlsOptions {
   /** The certificate chain, PEM, leaf first. */
   cert: string;
   /**
-   * Ask the initiator for a certificate. Any certificate is accepted (none
-   * is verified against a CA): it is reported in
-   * {@linkcode TlsInfo.peerCertificate} for the application, or SASL
-   * EXTERNAL, to judge. Defaults to `false`.
+   * Ask the initiator for a certificate. Whoever issued it, and whatever
+   * names it holds, it is reported in {@linkcode TlsInfo.peerCertificate}
+   * for the application (a pin, `KnownPeers`), or SASL EXTERNAL, to judge;
+   * only the leaf rules of the certificate policy apply (`startTls()`
+   * refuses a `CA:true`, weak-keyed, expired or not yet valid one with a
+   * `CertificateError`). Defaults to `false`.
    */
   requestCert?: boolean;
 }
@@ -52,22 +54,25 @@ export interface ConnectTlsOptions {
   serverName?: string;
   /**
    * Trust anchors (PEM) instead of the default root store. A self-signed
-   * leaf may be its own anchor.
+   * leaf (`CA:false`) may be its own anchor; a `CA:true` certificate used as
+   * a leaf is refused (`ca-as-leaf`), as rustls does.
    */
   caCerts?: string[];
   /**
    * Accept exactly the certificate with this SHA-256 fingerprint (as
    * `generateCertificate()` gives it as `fingerprint256`; colons and
    * case do not matter), whoever issued it and whatever names it holds, and
-   * refuse every other one. `caCerts` and `serverName` then play no part in
-   * verification.
+   * refuse every other one (`pin-mismatch`). `caCerts` and `serverName` then
+   * play no part in verification, but the leaf rules of the certificate
+   * policy still do: a pinned certificate that is `CA:true`, has a weak key,
+   * or is outside its validity is refused.
    */
   pinnedFingerprint256?: string;
   /**
    * Skip certificate verification: only this exact sentence turns it off,
    * and any other value is refused. The connection is then encrypted but
-   * not authenticated; {@linkcode TlsInfo.peerFingerprint256} still tells
-   * whom it reached.
+   * not authenticated, and no rule of the certificate policy applies;
+   * {@linkcode TlsInfo.peerFingerprint256} still tells whom it reached.
    */
   insecureSkipVerify?: typeof INSECURE_SKIP_VERIFY;
   /** A client certificate chain (PEM) to offer when the peer asks. */
@@ -140,7 +145,7 @@ function checkClientTls(options: ConnectTlsOptions): void {
 }
 
 /**
- * Connects over TCP with `node:net`, as the initiator. `startTls()` upgrades
+ * Connects over TCP with `Deno.connect`, as the initiator. `startTls()` upgrades
  * with `node:tls` and verifies the peer as `options.tls` says: against the
  * default root store or `caCerts` and the server name (the default), by one
  * pinned certificate fingerprint, or not at all when `insecureSkipVerify`
@@ -148,15 +153,19 @@ function checkClientTls(options: ConnectTlsOptions): void {
  * transport of {@linkcode connectTcp}, its {@linkcode TlsInfo} is complete:
  * protocol, cipher, the peer's certificate and its fingerprint.
  *
- * Reads pull one chunk at a time: a chunk that arrives with no read waiting
- * is queued and the socket paused until the next read. Under TLS the socket
- * is only paused once 1 MiB is queued, because Deno's `node:tls` loses the
- * peer's end of stream after a TLS socket stopped reading (a peer that ends
- * while that much sits unread may then go unnoticed until a timeout, which
- * the stream layer has). Chunks queued when
- * `startTls()` is called are dropped (plaintext received before the upgrade,
- * the STARTTLS injection class); bytes the system still holds go to TLS,
- * where plaintext fails the handshake.
+ * `node:tls` itself refuses nothing (`rejectUnauthorized: false`): once the
+ * handshake completed, and before a byte is read or written under TLS,
+ * `startTls()` applies the certificate policy (`cert_policy.ts`) to the
+ * peer's leaf and maps `node:tls`'s own verdict on the chain to the same
+ * reasons, then rejects with a `CertificateError` and closes the transport.
+ * (A client certificate is thus sent before the server's is judged; it is
+ * public, and its signature is bound to this handshake.)
+ *
+ * Reads pull one chunk at a time, only when asked: a peer whose data nobody
+ * reads is held back by TCP, under TLS too (`node:tls` runs over the
+ * connection one chunk at a time). When `startTls()` is called, whatever
+ * arrived after the last read (plaintext injected after `<proceed/>`, the
+ * STARTTLS injection class) goes to TLS, where it fails the handshake.
  *
  * @example Pin the recipient's certificate over loopback
  * ```ts
@@ -304,15 +313,18 @@ class DenoTcpListener implements TcpListener {
 }
 
 /**
- * Listens for TCP connections with `node:net`, as the recipient. Accepted
+ * Listens for TCP connections with `Deno.listen`, as the recipient. Accepted
  * transports start TLS in the server role with `options.tls` (key and
  * certificate), and report the protocol, the cipher and, when
  * `requestCert` asked for one, the initiator's certificate.
  *
- * Reads pull one chunk at a time, as with {@linkcode connectTcpNode}. When
- * `startTls()` is called, queued chunks received before the last write
- * began (before `<proceed/>`) are dropped, never decrypted; chunks received
- * after it are the initiator's ClientHello arriving early, and go to TLS.
+ * Connections are taken from the system one `accept()` at a time (those not
+ * taken yet wait in its backlog, and are reset when the listener closes); a
+ * process out of file descriptors makes `accept()` wait and retry rather
+ * than fail. Reads pull one chunk at a time, as with
+ * {@linkcode connectTcpNode}: when `startTls()` is called, whatever arrived
+ * after the last read goes to TLS, the initiator's ClientHello as it should
+ * and plaintext injected before it as a handshake failure.
  *
  * @example Echo one chunk over loopback
  * ```ts

@@ -80,7 +80,9 @@ export interface Transport {
    * follow `<proceed/>` at once.)
    *
    * @returns What the handshake negotiated.
-   * @throws {TransportError} When TLS cannot start or the handshake fails.
+   * @throws {TransportError} When TLS cannot start or the handshake fails;
+   *   a `CertificateError`, whose `reason` is the same on every transport,
+   *   when the peer's certificate is refused. The transport is then closed.
    */
   startTls(): Promise<TlsInfo>;
   /**
