@@ -29,11 +29,15 @@ import {
   writeStore,
 } from "./_known_peers_file.ts";
 
+import { CertificateError } from "./cert_policy.ts";
+
 export { KnownPeersFileError };
 
 /**
  * Thrown when a known peer presents a certificate whose fingerprint is not
  * the one stored for it: possibly an attack, possibly a renewed certificate.
+ * A {@linkcode CertificateError} with reason `"peer-changed"`, so that a
+ * refusal by the store reads like any other certificate refusal.
  *
  * @example Catching a changed certificate
  * ```ts
@@ -49,7 +53,7 @@ export { KnownPeersFileError };
  * );
  * ```
  */
-export class PeerChangedError extends Error {
+export class PeerChangedError extends CertificateError {
   /** The error's name. */
   override readonly name: string = "PeerChangedError";
   /** The peer (lower-cased) whose certificate changed. */
@@ -69,6 +73,8 @@ export class PeerChangedError extends Error {
    *
    * const error = new PeerChangedError("a.example", "x", "y");
    * assert.match(error.message, /^SECURITY: the certificate of a\.example/);
+   * assert.equal(error.reason, "peer-changed");
+   * assert.equal(error.fingerprint256, "y");
    * ```
    *
    * @param peer The peer.
@@ -77,7 +83,9 @@ export class PeerChangedError extends Error {
    */
   constructor(peer: string, expected: string, actual: string) {
     super(
+      "peer-changed",
       `SECURITY: the certificate of ${peer} changed: expected SHA-256 ${expected}, got ${actual}; if this change is expected, remove the peer from the store`,
+      { fingerprint256: actual },
     );
     this.peer = peer;
     this.expected = expected;
