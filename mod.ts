@@ -9,7 +9,7 @@
  * | {@linkcode initiate}, {@linkcode listen} | open a stream to a peer; accept streams from peers |
  * | {@linkcode E2EStream} | `stanzas$`, `send`, `request`, `onIq`, `close`, `closed`, `info`, `trace$` |
  * | {@linkcode message}, {@linkcode presence}, {@linkcode iq}, {@linkcode xml} | stanza and element builders |
- * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError} | addresses and typed errors |
+ * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError}, {@linkcode StreamClosedError}, {@linkcode LimitError} | addresses and typed errors |
  * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
  * | {@linkcode CertificateError}, {@linkcode CertificateFailure}, {@linkcode checkCertificate} | why a peer's certificate was refused (the same `reason` on every transport), and the policy itself |
  * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-256/1, -PLUS, PLAIN) as a stream feature, and stored keys |
@@ -60,11 +60,14 @@ export type {
 } from "./src/stream/session.ts";
 export type { StreamHeader } from "./src/stream/header.ts";
 export {
+  LimitError,
   NegotiationError,
   STREAM_ERROR_CONDITIONS,
+  StreamClosedError,
   StreamError,
   TimeoutError,
 } from "./src/stream/errors.ts";
+export { DEFAULT_SEND_QUEUE_BYTES } from "./src/stream/writer.ts";
 export type { StreamErrorCondition } from "./src/stream/errors.ts";
 export { startTls } from "./src/negotiation/starttls.ts";
 export { DEFAULT_MECHANISMS, sasl, SASL_NS } from "./src/negotiation/sasl.ts";

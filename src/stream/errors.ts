@@ -128,3 +128,74 @@ export class TimeoutError extends Error {
     this.ms = ms;
   }
 }
+
+/**
+ * The stream is not open: `send()` or `request()` on a stream that is still
+ * negotiating, closing or closed, and the reason iq requests still waiting
+ * reject with when their stream ends without an error of its own.
+ *
+ * @example Sending after close
+ * ```ts
+ * import { StreamClosedError } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new StreamClosedError("closed");
+ * assert.equal(error.state, "closed");
+ * assert.match(error.message, /the stream is closed/);
+ * ```
+ */
+export class StreamClosedError extends Error {
+  /** The stream's state when it refused. */
+  readonly state: "negotiating" | "closing" | "closed";
+
+  /**
+   * Makes the error.
+   *
+   * @param state The stream's state.
+   * @param what What could not be done, as the start of the message.
+   */
+  constructor(
+    state: "negotiating" | "closing" | "closed",
+    what = "Cannot send",
+  ) {
+    super(`${what}: the stream is ${state}`);
+    this.name = "StreamClosedError";
+    this.state = state;
+  }
+}
+
+/**
+ * A per-stream limit refused something this end asked for: too many iq
+ * requests waiting for a reply, say. Nothing was sent; the stream goes on.
+ *
+ * @example Reading the limit
+ * ```ts
+ * import { LimitError } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new LimitError("maxPendingRequests", 1000, "Cannot send the request");
+ * assert.ok(error instanceof RangeError);
+ * assert.equal(error.limit, "maxPendingRequests");
+ * assert.match(error.message, /1000/);
+ * ```
+ */
+export class LimitError extends RangeError {
+  /** The option that sets the limit, such as `"maxPendingRequests"`. */
+  readonly limit: string;
+  /** Its value. */
+  readonly max: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param limit The option that sets the limit.
+   * @param max Its value.
+   * @param what What could not be done, as the start of the message.
+   */
+  constructor(limit: string, max: number, what: string) {
+    super(`${what}: the limit ${limit} (${max}) is reached`);
+    this.name = "LimitError";
+    this.limit = limit;
+    this.max = max;
+  }
+}

@@ -29,6 +29,7 @@ export class FrameReader {
   #sink: QueueSink;
   #error: unknown;
   #ended = false;
+  #midUnit = false;
 
   /**
    * Makes a reader.
@@ -36,11 +37,15 @@ export class FrameReader {
    * @param transport Where the bytes come from.
    * @param limits Parser limits.
    * @param onBytes Called with every chunk read (for the trace).
+   * @param onProgress Called after each chunk is parsed and after each
+   *   frame, with whether a unit (a stanza, the header) is then partly read:
+   *   `false` after a frame or white space, `true` while a stanza arrives.
    */
   constructor(
     transport: Transport,
     limits: Partial<ParserLimits>,
     readonly onBytes?: (chunk: Uint8Array) => void,
+    readonly onProgress?: (midUnit: boolean) => void,
   ) {
     this.#transport = transport;
     this.#limits = limits;
@@ -75,7 +80,10 @@ export class FrameReader {
   async next(): Promise<StreamFrame | null> {
     for (;;) {
       const frame = this.#sink.queue.shift();
-      if (frame !== undefined) return frame;
+      if (frame !== undefined) {
+        this.#progress(false);
+        return frame;
+      }
       if (this.#error !== undefined) throw this.#error;
       if (this.#parser.paused) {
         try {
@@ -97,7 +105,34 @@ export class FrameReader {
       } catch (error) {
         this.#error = error;
       }
+      if (this.#sink.queue.length === 0) {
+        this.#progress(this.#parser.midUnit);
+      }
     }
+  }
+
+  /**
+   * The size in bytes of the last element frame returned (see
+   * `XmlParser.lastUnitSize`): what keeping it costs.
+   *
+   * @returns The size.
+   */
+  get lastSize(): number {
+    return this.#sink.lastSize;
+  }
+
+  /**
+   * Whether a unit (a stanza, the header) is partly read.
+   *
+   * @returns `true` while one arrives.
+   */
+  get midUnit(): boolean {
+    return this.#midUnit;
+  }
+
+  #progress(midUnit: boolean): void {
+    this.#midUnit = midUnit;
+    this.onProgress?.(midUnit);
   }
 
   /** Starts a new stream: a fresh parser, nothing queued. */
@@ -111,6 +146,7 @@ export class FrameReader {
 /** Queues each frame and pauses the parser after it. */
 class QueueSink implements XmlSink {
   readonly queue: StreamFrame[] = [];
+  lastSize = 0;
   parser: XmlParser | undefined;
 
   open(element: Element, declaration: XmlDeclaration | undefined): void {
@@ -122,6 +158,7 @@ class QueueSink implements XmlSink {
   text(): void {}
 
   end(element: Element): void {
+    this.lastSize = this.parser!.lastUnitSize;
     this.#push({ type: "element", element });
   }
 

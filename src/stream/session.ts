@@ -8,6 +8,7 @@
 
 import { Observable, Subject } from "rxjs";
 import type { Element } from "../xml/element.ts";
+import type { StreamFrame } from "../xml/events.ts";
 import { XmlError } from "../xml/errors.ts";
 import { DEFAULT_LIMITS, type ParserLimits } from "../xml/limits.ts";
 import { escapeText, serialize } from "../xml/serialize.ts";
@@ -26,6 +27,7 @@ import {
   NegotiationError,
   STREAM_ERROR_CONDITIONS,
   STREAM_ERROR_NS,
+  StreamClosedError,
   StreamError,
   type StreamErrorCondition,
   TimeoutError,
@@ -38,7 +40,7 @@ import {
   streamId,
 } from "./header.ts";
 import { FrameReader } from "./reader.ts";
-import { WriteQueue } from "./writer.ts";
+import { DEFAULT_SEND_QUEUE_BYTES, WriteQueue } from "./writer.ts";
 
 /** Options of one end of a stream. */
 export interface SessionOptions {
@@ -80,11 +82,45 @@ export interface SessionOptions {
    */
   verifyTls?: (tls: TlsInfo) => void | Promise<void>;
   /**
-   * Most UTF-16 units of serialized XML queued for a transport that does not
-   * keep up (a peer that stops reading): past it, `send()` rejects with a
-   * `RangeError` instead of growing memory. Default 16 Mi.
+   * Deadline for each stream header of the peer, from when it is due (the
+   * connection, or a restart), in ms: a peer that connects and says nothing,
+   * or trickles its header, is cut early. Default 10,000.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * Deadline for a stanza to arrive whole once its first byte came, in ms: a
+   * peer cannot hold a stream (or reset the idle timer) by trickling a
+   * stanza. `policy-violation` past it. Default 30,000.
+   */
+  stanzaTimeoutMs?: number;
+  /**
+   * Bytes of UTF-8 queued for a transport that does not keep up (a peer
+   * that reads slowly or not at all) above which `send()` waits for room,
+   * and reading from the peer pauses: a peer that does not read our replies
+   * cannot make us read more of its requests. Default 1 MiB
+   * ({@linkcode DEFAULT_SEND_QUEUE_BYTES}).
    */
   sendQueueLimit?: number;
+  /**
+   * Bytes of stanzas kept for the first subscriber of `stanzas$` before
+   * reading pauses (a stanza larger than this is still kept when nothing
+   * else is). Default 64 KiB.
+   */
+  receiveBufferLimit?: number;
+  /**
+   * Longest time reading may stay paused, in ms: while the peer does not
+   * read what we send (no byte written meanwhile: `connection-timeout`),
+   * or while what it sent is not taken (no subscriber to `stanzas$`, iq
+   * handlers busy: `resource-constraint`). The stream then ends with that
+   * stream error, and its connection is freed. Default 10,000.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Called each time negotiation moves on: a header received, TLS in place,
+   * a feature element received. A listener uses it to tell a peer that
+   * negotiates from one that stalls.
+   */
+  onNegotiationStep?: () => void;
   /**
    * Once open, send a whitespace keepalive (RFC 6120 section 4.6.1) when
    * nothing was written for this many ms. Default: none.
@@ -131,9 +167,13 @@ export const PRE_AUTH_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxNameLength: 256,
 });
 
-// Stanzas kept for the first subscriber of stanzas$; past this, reading
-// pauses until someone subscribes (the transport then pushes back).
-const BUFFER_LIMIT = 1024;
+const DEFAULT_RECEIVE_BUFFER_BYTES = 64 * 1024;
+const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+const DEFAULT_STANZA_TIMEOUT_MS = 30_000;
+const DEFAULT_STALL_TIMEOUT_MS = 10_000;
+
+/** Why reading is paused. */
+type PauseCause = "unread" | "unconsumed" | "busy";
 
 /**
  * One end of an XML stream. Call {@linkcode Session.negotiate} once; then
@@ -157,9 +197,15 @@ export class Session {
   #closeSent = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #buffer: Element[] | undefined = [];
+  #bufferBytes = 0;
   #loop: Promise<void> | undefined;
   #closing: Promise<CloseResult> | undefined;
   #resumeReading: (() => void) | undefined;
+  #busy: (() => boolean)[] = [];
+  #paused = false; // the read loop waits in #gate()
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  #stanzaTimer: ReturnType<typeof setTimeout> | undefined;
+  #stanzaTimerOn = false; // open, reading, and a stanza partly read
   #intercept: ((stanza: Element) => boolean) | undefined;
   #failure: Error | undefined; // the error the stream is ending with
   readonly #featureState = new Map<string, unknown>();
@@ -191,19 +237,20 @@ export class Session {
       this.#transport,
       preAuthLimits(options),
       (chunk) => {
-        this.#lastRead = Date.now();
         if (this.#trace.observed) {
           this.#traced("in", traceDecoder.decode(chunk, { stream: true }));
         }
       },
+      (midUnit) => this.#onProgress(midUnit),
     );
     this.#writer = new WriteQueue(
       this.#transport,
-      options.sendQueueLimit,
+      options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_BYTES,
       (text) => {
         this.#lastWrite = Date.now();
         this.#traced("out", text);
       },
+      () => this.#onWritten(),
     );
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
@@ -251,8 +298,9 @@ export class Session {
       const buffered = this.#buffer;
       if (buffered !== undefined) {
         this.#buffer = undefined;
+        this.#bufferBytes = 0;
         for (const stanza of buffered) subscriber.next(stanza);
-        this.#resumeReading?.();
+        this.#wake();
       }
       return this.#stanzas.subscribe(subscriber);
     });
@@ -267,6 +315,20 @@ export class Session {
    */
   intercept(intercept: ((stanza: Element) => boolean) | undefined): void {
     this.#intercept = intercept;
+  }
+
+  /**
+   * Pauses reading from the peer while `busy()` holds (a layer above that
+   * works through what was delivered, such as iq handlers, and takes no more
+   * while it is full). Reading that stays paused longer than the stall
+   * deadline ends the stream with `resource-constraint`.
+   *
+   * @param busy Asked before each stanza is read.
+   * @returns Call it when `busy()` may have turned false.
+   */
+  pauseWhile(busy: () => boolean): () => void {
+    this.#busy.push(busy);
+    return () => this.#wake();
   }
 
   /** The raw XML, both ways, as it crosses the transport. */
@@ -296,7 +358,9 @@ export class Session {
       this.#state = "open";
       this.#reader.setLimits(fullLimits(this.#options));
       this.#startLiveness();
-      if (first !== undefined) this.#deliver(first);
+      this.#stanzaTimerOn = true;
+      this.#onProgress(this.#reader.midUnit);
+      if (first !== undefined) this.#deliver(first, this.#reader.lastSize);
       this.#loop = this.#readLoop();
     } catch (error) {
       await this.#fail(error);
@@ -315,11 +379,30 @@ export class Session {
    */
   send(element: Element): Promise<void> {
     if (this.#state !== "open") {
-      return Promise.reject(
-        new TypeError(`Cannot send: the stream is ${this.#state}`),
-      );
+      return Promise.reject(new StreamClosedError(this.#state));
     }
-    return this.#writer.write(serialize(element, this.#ns));
+    let text: string;
+    try {
+      text = serialize(element, this.#ns);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const written = this.#writer.write(text);
+    if (this.#writer.full) this.#watchStall(false);
+    return written;
+  }
+
+  /**
+   * Ends the stream because a layer above failed it (an answer that could
+   * not be sent, say): the stream error when it is one we owe, else our
+   * close tag; then the transport closes. Does nothing once ending.
+   *
+   * @param error Why.
+   * @returns How it ended.
+   */
+  async abort(error: Error): Promise<CloseResult> {
+    await this.#fail(error);
+    return this.#closed;
   }
 
   /**
@@ -373,6 +456,24 @@ export class Session {
     text?: string,
   ): Promise<CloseResult> {
     await this.#fail(new StreamError(condition, { sent: true, text }));
+    return this.#closed;
+  }
+
+  /**
+   * Ends the stream at once with a stream error of ours: the error is
+   * written if the transport takes it right away (within 50 ms), then the
+   * transport closes whatever the peer does. For a listener that must free
+   * a connection now (admission control), not at the close deadline.
+   *
+   * @param condition Any RFC 6120 condition.
+   * @param text An optional human-readable text.
+   * @returns How it ended (never clean).
+   */
+  async cut(
+    condition: StreamErrorCondition,
+    text?: string,
+  ): Promise<CloseResult> {
+    await this.#fail(new StreamError(condition, { sent: true, text }), 50);
     return this.#closed;
   }
 
@@ -511,13 +612,27 @@ export class Session {
         // after it in plaintext is dropped with the parser.
         this.#reader.reset();
         this.#tls = await this.#transport.startTls();
+        this.#options.onNegotiationStep?.();
         await this.#options.verifyTls?.(this.#tls);
       },
     };
   }
 
   async #receiveHeader(): Promise<StreamHeader> {
-    const frame = await this.#reader.next();
+    const ms = this.#options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError("the stream header", ms)),
+        ms,
+      );
+    });
+    let frame: StreamFrame | null;
+    try {
+      frame = await Promise.race([this.#reader.next(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (frame === null) {
       throw new TransportError(
         "The peer closed the connection before its stream header",
@@ -530,6 +645,7 @@ export class Session {
       });
     }
     this.#header = readHeader(frame.element, this.#ns);
+    this.#options.onNegotiationStep?.();
     return this.#header;
   }
 
@@ -557,6 +673,7 @@ export class Session {
     if (frame.element.is("error", STREAMS_NS)) {
       throw receivedError(frame.element);
     }
+    if (this.#state === "negotiating") this.#options.onNegotiationStep?.();
     return frame.element;
   }
 
@@ -565,6 +682,8 @@ export class Session {
   async #readLoop(): Promise<void> {
     try {
       for (;;) {
+        await this.#gate();
+        if (this.#state === "closed") return;
         const frame = await this.#reader.next();
         if (frame === null) {
           this.#finish({
@@ -597,26 +716,145 @@ export class Session {
             text: `<${element.name} xmlns='${element.ns}'> is not a stanza`,
           });
         }
-        this.#deliver(element);
-        if (this.#buffer !== undefined) await this.#backpressure();
+        this.#deliver(element, this.#reader.lastSize);
       }
     } catch (error) {
       await this.#fail(error);
     }
   }
 
-  #deliver(stanza: Element): void {
+  #deliver(stanza: Element, size: number): void {
     if (this.#intercept?.(stanza)) return;
-    if (this.#buffer !== undefined) this.#buffer.push(stanza);
-    else this.#stanzas.next(stanza);
+    if (this.#buffer !== undefined) {
+      this.#buffer.push(stanza);
+      this.#bufferBytes += size;
+    } else this.#stanzas.next(stanza);
   }
 
-  /** Waits while the buffer for a first subscriber is full. */
-  async #backpressure(): Promise<void> {
-    while (this.#buffer !== undefined && this.#buffer.length >= BUFFER_LIMIT) {
-      await new Promise<void>((resolve) => this.#resumeReading = resolve);
-      this.#resumeReading = undefined;
+  /** Why reading must wait now, if it must. */
+  #pauseCause(): PauseCause | undefined {
+    if (this.#writer.full) return "unread";
+    if (
+      this.#buffer !== undefined && this.#buffer.length > 0 &&
+      this.#bufferBytes >=
+        (this.#options.receiveBufferLimit ?? DEFAULT_RECEIVE_BUFFER_BYTES)
+    ) {
+      return "unconsumed";
     }
+    if (this.#busy.some((busy) => busy())) return "busy";
+    return undefined;
+  }
+
+  /**
+   * Waits while reading must pause: the peer does not read what we send,
+   * what it sent is not taken, or a layer above is busy. Reading that stays
+   * paused past the stall deadline ends the stream.
+   */
+  async #gate(): Promise<void> {
+    if (this.#pauseCause() === undefined) return;
+    // Paused by us, a stanza in progress is not the peer's delay.
+    this.#stopStanzaTimer();
+    this.#paused = true;
+    this.#watchStall(false);
+    try {
+      while (this.#state !== "closed" && this.#pauseCause() !== undefined) {
+        await new Promise<void>((resolve) => this.#resumeReading = resolve);
+        this.#resumeReading = undefined;
+      }
+    } finally {
+      this.#paused = false;
+      this.#watchStall(false);
+      this.#lastRead = Date.now(); // the idle deadline ran for us, not them
+      this.#onProgress(this.#reader.midUnit);
+    }
+  }
+
+  /** Reading may go on: the gate checks again. */
+  #wake(): void {
+    this.#resumeReading?.();
+  }
+
+  /**
+   * What stalls the stream now: our queue stays full (the peer does not
+   * read), or reading is paused for what the peer sent is not taken.
+   */
+  #stallCause(): PauseCause | undefined {
+    if (this.#writer.full) return "unread";
+    return this.#paused ? this.#pauseCause() : undefined;
+  }
+
+  /**
+   * Arms the stall deadline when the stream stalls, clears it when it no
+   * longer does; `progress` (a write completed) starts it again while the
+   * peer reads, however slowly.
+   */
+  #watchStall(progress: boolean): void {
+    if (this.#state === "closed") return;
+    const cause = this.#stallCause();
+    if (cause === undefined) {
+      clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+      return;
+    }
+    if (this.#stallTimer !== undefined && !(progress && cause === "unread")) {
+      return;
+    }
+    clearTimeout(this.#stallTimer);
+    const ms = this.#options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      const cause = this.#stallCause();
+      if (cause === undefined) return;
+      void this.#fail(
+        cause === "unread"
+          ? new StreamError("connection-timeout", {
+            sent: true,
+            text: `the peer read nothing of ours for ${ms} ms`,
+          })
+          : new StreamError("resource-constraint", {
+            sent: true,
+            text: cause === "unconsumed"
+              ? `received stanzas were not taken for ${ms} ms`
+              : `received requests were not answered for ${ms} ms`,
+          }),
+      );
+    }, ms);
+  }
+
+  /** A transport write completed: the peer reads. */
+  #onWritten(): void {
+    this.#watchStall(true);
+    this.#wake();
+  }
+
+  /**
+   * The reader parsed a chunk or handed out a frame: a complete frame or
+   * white space is activity (the idle deadline), a stanza partly read starts
+   * the stanza deadline.
+   */
+  #onProgress(midUnit: boolean): void {
+    if (!midUnit) {
+      this.#lastRead = Date.now();
+      this.#stopStanzaTimer();
+      return;
+    }
+    if (!this.#stanzaTimerOn || this.#stanzaTimer !== undefined) return;
+    if (this.#state !== "open" && this.#state !== "closing") return;
+    const ms = this.#options.stanzaTimeoutMs ?? DEFAULT_STANZA_TIMEOUT_MS;
+    this.#stanzaTimer = setTimeout(() => {
+      this.#stanzaTimer = undefined;
+      void this.#fail(
+        new StreamError("policy-violation", {
+          sent: true,
+          text: `a stanza took more than ${ms} ms to arrive`,
+        }),
+      );
+    }, ms);
+  }
+
+  #stopStanzaTimer(): void {
+    clearTimeout(this.#stanzaTimer);
+    this.#stanzaTimer = undefined;
   }
 
   /** Keepalives and the dead-peer deadline, checked a few times a period. */
@@ -631,7 +869,8 @@ export class Session {
     this.#lastRead = this.#lastWrite = Date.now();
     this.#liveness = setInterval(() => {
       const now = Date.now();
-      if (idle !== undefined && now - this.#lastRead >= idle) {
+      // While we do not read (see #gate()), silence is ours.
+      if (idle !== undefined && !this.#paused && now - this.#lastRead >= idle) {
         void this.#fail(
           new StreamError("connection-timeout", {
             sent: true,
@@ -653,9 +892,13 @@ export class Session {
    * Bounds the rest of the stream's life by the close deadline: a peer that
    * stops reading cannot hold our close (or our stream error) forever.
    */
-  #startCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#state === "closed") return;
-    const ms = this.#options.closeTimeoutMs ?? 10_000;
+  #startCloseTimer(closeMs?: number): void {
+    if (this.#state === "closed") return;
+    if (this.#closeTimer !== undefined) {
+      if (closeMs === undefined) return;
+      clearTimeout(this.#closeTimer); // cut(): sooner than the deadline
+    }
+    const ms = closeMs ?? this.#options.closeTimeoutMs ?? 10_000;
     this.#closeTimer = setTimeout(() => {
       this.#finish({ clean: false, error: new TimeoutError("close", ms) });
     }, ms);
@@ -681,7 +924,7 @@ export class Session {
   }
 
   /** Ends the stream after an error: a stream error if we owe one, then close. */
-  async #fail(error: unknown): Promise<void> {
+  async #fail(error: unknown, closeMs?: number): Promise<void> {
     if (this.#state === "closed" || this.#failure !== undefined) return;
     this.#failure = error instanceof XmlError
       ? new StreamError(error.condition, {
@@ -728,9 +971,10 @@ export class Session {
         (owed === undefined
           ? CLOSE_TAG
           : `<stream:error><${owed.condition} xmlns='${STREAM_ERROR_NS}'/>${text}</stream:error>${CLOSE_TAG}`);
-      this.#startCloseTimer();
+      this.#startCloseTimer(closeMs);
       try {
-        await this.#writer.end(tail);
+        // What waits for room is dropped: the error goes out next.
+        await this.#writer.end(tail, this.#failure);
       } catch {
         // The transport is gone; the error stands.
       }
@@ -748,6 +992,12 @@ export class Session {
     this.#state = "closed";
     clearTimeout(this.#closeTimer);
     clearInterval(this.#liveness);
+    clearTimeout(this.#stallTimer);
+    this.#stopStanzaTimer();
+    this.#writer.abort(
+      result.error ?? new StreamClosedError("closed"),
+    );
+    this.#wake();
     this.#transport.close();
     if (result.clean) this.#stanzas.complete();
     else this.#stanzas.error(result.error);

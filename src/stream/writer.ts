@@ -1,24 +1,54 @@
 /**
- * The one write queue of a stream: ordered, coalescing, and bounded.
+ * The one write queue of a stream: ordered, coalescing, and bounded in
+ * bytes.
  *
  * @module
  */
 
 import type { Transport } from "../transport/transport.ts";
+import { StreamClosedError } from "./errors.ts";
 
 const encoder = new TextEncoder();
 
+/** The default bound of a stream's send queue: 1 MiB of UTF-8. */
+export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
+
+// Text is encoded into batches of this size, each one transport write;
+// a text larger than a batch is encoded and written on its own.
+const BATCH_BYTES = 64 * 1024;
+const FIRST_BATCH_BYTES = 4 * 1024;
+
+interface Waiting {
+  text: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Admitted {
+  end: number; // cumulative byte count once its text is written
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * Writes text to a transport in order. Text queued while a write is under
- * way goes out together in the next write, so that many small stanzas cost
- * few writes; `write()` resolves when its text was handed to the transport.
- * Once closed or failed, it refuses more text.
+ * Writes text to a transport in order. Text waits in line until the bytes
+ * encoded and not yet written are under the bound, then is encoded (UTF-8,
+ * straight into batches) and written; text that queues while a write is
+ * under way goes out together, so that many small stanzas cost few writes.
+ * `write()` resolves when its bytes were handed to the transport. A peer
+ * that does not read makes text wait, never memory grow: the stream layer
+ * stops reading the peer while the queue is {@linkcode WriteQueue.full}.
  */
 export class WriteQueue {
   readonly #transport: Transport;
-  #pending: string[] = [];
-  #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  #pendingBytes = 0;
+  readonly #onProgress: (() => void) | undefined;
+  #waiting: Waiting[] = [];
+  #admitted: Admitted[] = [];
+  #batches: Uint8Array[] = []; // encoded, full
+  #batch: Uint8Array | undefined; // being filled
+  #batchLength = 0;
+  #accepted = 0; // bytes encoded so far
+  #written = 0; // bytes handed to the transport so far
   #flushing: Promise<void> | undefined;
   #failure: unknown;
   #closed = false;
@@ -27,44 +57,59 @@ export class WriteQueue {
    * Makes a queue.
    *
    * @param transport Where the bytes go.
-   * @param maxQueuedChars Refuse text beyond this many queued UTF-16 units.
-   * @param onText Called with each batch written (for the trace).
+   * @param limit Bytes encoded and not yet written above which text waits
+   *   (a soft bound: the text that crosses it is still taken whole).
+   * @param onText Called with each text as it is taken (for the trace).
+   * @param onProgress Called after each transport write completes.
    */
   constructor(
     transport: Transport,
-    readonly maxQueuedChars: number = 16 * 1024 * 1024,
+    readonly limit: number = DEFAULT_SEND_QUEUE_BYTES,
     readonly onText?: (text: string) => void,
+    onProgress?: () => void,
   ) {
+    if (!(limit > 0)) {
+      throw new RangeError(
+        `Cannot make a send queue: a limit of ${limit} bytes is not positive`,
+      );
+    }
     this.#transport = transport;
+    this.#onProgress = onProgress;
+  }
+
+  /**
+   * Bytes encoded and not yet handed to the transport.
+   *
+   * @returns The count.
+   */
+  get queuedBytes(): number {
+    return this.#accepted - this.#written;
+  }
+
+  /**
+   * Whether text waits for room: the peer does not read as fast as we
+   * write.
+   *
+   * @returns `true` at or over the bound.
+   */
+  get full(): boolean {
+    return this.#waiting.length > 0 || this.queuedBytes >= this.limit;
   }
 
   /**
    * Queues text.
    *
    * @param text Serialized XML.
-   * @returns Resolves once written.
+   * @returns Resolves once written; rejects when the transport fails or
+   *   the queue was ended first.
    */
   write(text: string): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    if (this.#closed) {
-      return Promise.reject(
-        new TypeError("Cannot send: the stream is closing"),
-      );
-    }
-    if (this.#pendingBytes + text.length > this.maxQueuedChars) {
-      return Promise.reject(
-        new RangeError(
-          `Cannot send: more than ${this.maxQueuedChars} characters are queued`,
-        ),
-      );
-    }
-    this.#pending.push(text);
-    this.#pendingBytes += text.length;
-    const done = new Promise<void>((resolve, reject) =>
-      this.#waiters.push({ resolve, reject })
-    );
-    this.#flushing ??= this.#flush();
-    return done;
+    if (this.#closed) return Promise.reject(new StreamClosedError("closing"));
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ text, resolve, reject });
+      this.#admit();
+    });
   }
 
   /**
@@ -77,43 +122,130 @@ export class WriteQueue {
   }
 
   /**
-   * Refuses more text; what is queued is still written.
+   * Refuses more text; what is queued is still written, then `text`.
    *
-   * @param text A last piece of text to write after the queue (the stream
-   * close tag), or none.
+   * @param text A last piece of text (the stream close tag), or none.
+   * @param drop Rather than writing the text still waiting for room, reject
+   *   it with this error (a stream that fails says so at once).
    * @returns Resolves when all of it was written.
    */
-  async end(text?: string): Promise<void> {
+  async end(text?: string, drop?: Error): Promise<void> {
+    if (drop !== undefined) {
+      for (const waiting of this.#waiting.splice(0)) waiting.reject(drop);
+    }
     const last = text === undefined ? undefined : this.write(text);
     this.#closed = true;
+    // The last text goes out whatever the bound: the queue is ending.
+    this.#admit(true);
     await last;
     await this.drain();
   }
 
+  /**
+   * Gives up: everything queued rejects with `error`, at once, whether or
+   * not a write is still under way (the transport is being closed), and
+   * later text is refused with it.
+   *
+   * @param error Why.
+   */
+  abort(error: unknown): void {
+    if (this.#failure === undefined) this.#fail(error);
+  }
+
+  /** Encodes waiting text while there is room (or all of it, at the end). */
+  #admit(all = false): void {
+    const waiting = this.#waiting;
+    let taken = 0;
+    while (
+      taken < waiting.length && (all || this.queuedBytes < this.limit)
+    ) {
+      const { text, resolve, reject } = waiting[taken++]!;
+      this.onText?.(text);
+      this.#encode(text);
+      this.#admitted.push({ end: this.#accepted, resolve, reject });
+    }
+    if (taken > 0) {
+      waiting.splice(0, taken);
+      this.#flushing ??= this.#flush();
+    }
+  }
+
+  #encode(text: string): void {
+    // At most 3 bytes per UTF-16 unit: encode in place when that fits.
+    const room = this.#batch === undefined
+      ? 0
+      : this.#batch.length - this.#batchLength;
+    if (text.length * 3 <= room) {
+      const { written } = encoder.encodeInto(
+        text,
+        this.#batch!.subarray(this.#batchLength),
+      );
+      this.#batchLength += written;
+      this.#accepted += written;
+      return;
+    }
+    if (text.length * 3 > BATCH_BYTES) {
+      this.#seal();
+      const bytes = encoder.encode(text);
+      this.#batches.push(bytes);
+      this.#accepted += bytes.length;
+      return;
+    }
+    this.#seal();
+    const size = this.#batches.length === 0 && !this.#flushing
+      ? Math.max(FIRST_BATCH_BYTES, text.length * 3)
+      : BATCH_BYTES;
+    this.#batch = new Uint8Array(size);
+    const { written } = encoder.encodeInto(text, this.#batch);
+    this.#batchLength = written;
+    this.#accepted += written;
+  }
+
+  /** Closes the batch being filled. */
+  #seal(): void {
+    if (this.#batch !== undefined && this.#batchLength > 0) {
+      this.#batches.push(this.#batch.subarray(0, this.#batchLength));
+    }
+    this.#batch = undefined;
+    this.#batchLength = 0;
+  }
+
   async #flush(): Promise<void> {
     try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending;
-        const waiters = this.#waiters;
-        this.#pending = [];
-        this.#waiters = [];
-        this.#pendingBytes = 0;
-        const text = batch.length === 1 ? batch[0]! : batch.join("");
+      for (;;) {
+        this.#seal();
+        const batch = this.#batches.shift();
+        if (batch === undefined) break;
         try {
-          this.onText?.(text);
-          await this.#transport.write(encoder.encode(text));
+          await this.#transport.write(batch);
         } catch (error) {
-          this.#failure = error;
-          for (const w of waiters) w.reject(error);
-          for (const w of this.#waiters) w.reject(error);
-          this.#waiters = [];
-          this.#pending = [];
+          if (this.#failure === undefined) this.#fail(error);
           return;
         }
-        for (const w of waiters) w.resolve();
+        if (this.#failure !== undefined) return; // aborted meanwhile
+        this.#written += batch.length;
+        const admitted = this.#admitted;
+        let done = 0;
+        while (done < admitted.length && admitted[done]!.end <= this.#written) {
+          admitted[done++]!.resolve();
+        }
+        admitted.splice(0, done);
+        this.#admit(this.#closed);
+        this.#onProgress?.();
       }
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  #fail(error: unknown): void {
+    this.#failure = error;
+    for (const w of this.#admitted.splice(0)) w.reject(error);
+    for (const w of this.#waiting.splice(0)) w.reject(error);
+    this.#batches = [];
+    this.#batch = undefined;
+    this.#batchLength = 0;
+    this.#written = this.#accepted;
+    this.#onProgress?.();
   }
 }

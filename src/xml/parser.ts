@@ -188,6 +188,7 @@ export class XmlParser {
   #unitBytesBefore = 0; // its bytes in earlier buffers
   #unitStartByte = 0; // absolute byte offset, valid when it started earlier
   #unitEarlier = false; // it started in an earlier buffer
+  #lastUnitSize = 0; // size of the last depth-1 element read
 
   // Scratch for start tags.
   #attrNames: string[] = [];
@@ -287,6 +288,31 @@ export class XmlParser {
    */
   get bytesRead(): number {
     return this.#bytesIn;
+  }
+
+  /**
+   * Whether input was read that does not complete a token or a depth-1
+   * element yet: a stanza (or the stream header) has begun and not ended.
+   * White space between stanzas is not in progress. Meaningful between
+   * `write()` calls and at a pause.
+   *
+   * @returns `true` while a unit is partly read.
+   */
+  get midUnit(): boolean {
+    return this.#unitStart >= 0 ||
+      (!this.#paused && this.#pos < this.#buf.length);
+  }
+
+  /**
+   * The size of the last depth-1 element read, in bytes as received (its
+   * part in the current input counted in UTF-16 code units, which is the
+   * byte count for ASCII and never more than it): what the element costs,
+   * for a reader that keeps elements in a bounded buffer.
+   *
+   * @returns The size; 0 before the first element.
+   */
+  get lastUnitSize(): number {
+    return this.#lastUnitSize;
   }
 
   /**
@@ -1574,6 +1600,7 @@ export class XmlParser {
     }
     if (depth === 1) {
       this.#checkUnit(end);
+      this.#lastUnitSize = this.#unitBytesBefore + end - this.#unitStart;
       this.#unitStart = -1;
       this.#sink.end(element, 1);
     } else if (!this.#tree) {

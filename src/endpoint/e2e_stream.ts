@@ -1,0 +1,398 @@
+// E2EStream, the negotiated stream both initiate() and listen() hand out,
+// and the options both roles share.
+
+import type { Observable } from "rxjs";
+import type { Element } from "../xml/element.ts";
+import { CLIENT_NS } from "../stream/constants.ts";
+import {
+  LimitError,
+  StreamClosedError,
+  type StreamErrorCondition,
+} from "../stream/errors.ts";
+import type {
+  CloseResult,
+  Session,
+  SessionOptions,
+  SessionState,
+  TraceEntry,
+} from "../stream/session.ts";
+import type { StreamHeader } from "../stream/header.ts";
+import type { TlsInfo } from "../transport/transport.ts";
+import {
+  type IqRequestOptions,
+  IqTracker,
+  unhandledIqReply,
+} from "../stanza/iq_tracker.ts";
+import { iqError } from "../stanza/stanza.ts";
+
+/** The default of {@linkcode StreamOptions.maxPendingRequests}. */
+export const DEFAULT_MAX_PENDING_REQUESTS = 1000;
+/** The default of {@linkcode StreamOptions.maxIqHandlers}. */
+export const DEFAULT_MAX_IQ_HANDLERS = 64;
+
+/**
+ * Options shared by both roles: those of `SessionOptions` (addresses,
+ * namespace, TLS policy, features, limits, deadlines, `verifyTls`) but the
+ * role, the transport and the peer's address, plus these.
+ */
+export interface StreamOptions extends
+  Pick<
+    SessionOptions,
+    | "from"
+    | "ns"
+    | "lang"
+    | "declaration"
+    | "tls"
+    | "features"
+    | "limits"
+    | "preAuthLimits"
+    | "negotiationTimeoutMs"
+    | "headerTimeoutMs"
+    | "stanzaTimeoutMs"
+    | "closeTimeoutMs"
+    | "stallTimeoutMs"
+    | "verifyTls"
+    | "keepaliveMs"
+    | "idleTimeoutMs"
+    | "sendQueueLimit"
+    | "receiveBufferLimit"
+  > {
+  /** Deadline of `request()` in ms. Default 30,000. */
+  iqTimeoutMs?: number;
+  /**
+   * Most iq requests of ours waiting for a reply on one stream; past it,
+   * `request()` rejects with a {@linkcode LimitError} and sends nothing.
+   * Default 1,000.
+   */
+  maxPendingRequests?: number;
+  /**
+   * Most inbound iq requests being answered at once on one stream; while
+   * that many handlers run, reading from the peer pauses. Default 64.
+   */
+  maxIqHandlers?: number;
+  /**
+   * Called with the raw XML both ways from the first byte (the `trace$` of
+   * a stream only starts once it is negotiated).
+   */
+  trace?: (entry: TraceEntry, stream: StreamInfo) => void;
+}
+
+/** What negotiation established on a stream. */
+export interface StreamInfo {
+  /** The stream id (set by the recipient). */
+  id: string | undefined;
+  /** The peer's last header. */
+  peer: StreamHeader | undefined;
+  /** What TLS negotiated, if TLS is in place. */
+  tls: TlsInfo | undefined;
+  /**
+   * Who authenticated (SASL): the peer on the recipient, this end on the
+   * initiator; undefined without authentication.
+   */
+  identity: string | undefined;
+}
+
+/** An inbound iq get/set handler: returns the reply, or undefined to pass. */
+export type IqHandler = (
+  iq: Element,
+) => Element | undefined | Promise<Element | undefined>;
+
+/** What {@linkcode E2EStream.request} takes besides the iq. */
+export type RequestOptions = Pick<IqRequestOptions, "timeoutMs" | "signal">;
+
+/** The limits of an {@linkcode E2EStream} besides the session's. */
+export interface E2EStreamLimits {
+  /** Deadline of `request()` in ms. */
+  iqTimeoutMs?: number | undefined;
+  /** Most requests waiting for a reply. */
+  maxPendingRequests?: number | undefined;
+  /** Most inbound requests answered at once. */
+  maxIqHandlers?: number | undefined;
+}
+
+/**
+ * One negotiated end-to-end stream.
+ */
+export class E2EStream {
+  readonly #session: Session;
+  readonly #tracker: IqTracker;
+  readonly #handlers: IqHandler[] = [];
+  readonly #maxPending: number;
+  readonly #maxHandlers: number;
+  readonly #handlersDone: () => void;
+  #answering = 0;
+
+  /**
+   * Wraps a negotiated session.
+   *
+   * @param session The session, negotiated.
+   * @param limits Deadline of `request()`, and the iq limits.
+   */
+  constructor(session: Session, limits: E2EStreamLimits | number = {}) {
+    if (typeof limits === "number") limits = { iqTimeoutMs: limits };
+    this.#session = session;
+    this.#maxPending = limits.maxPendingRequests ??
+      DEFAULT_MAX_PENDING_REQUESTS;
+    this.#maxHandlers = limits.maxIqHandlers ?? DEFAULT_MAX_IQ_HANDLERS;
+    this.#tracker = new IqTracker({
+      timeoutMs: limits.iqTimeoutMs ?? 30_000,
+      ...(session.peerHeader?.from !== undefined
+        ? { streamPeer: session.peerHeader.from }
+        : {}),
+    });
+    // iqs are taken care of as they arrive, whether or not anyone reads
+    // stanzas$: replies go to the request that waits for them, requests to
+    // the handlers (else service-unavailable). Neither reaches stanzas$.
+    session.intercept((stanza) => {
+      if (stanza.name !== "iq") return false;
+      if (this.#tracker.handle(stanza)) return true;
+      const type = stanza.attrs.type;
+      if (type !== "get" && type !== "set") return false;
+      void this.#answer(stanza);
+      return true;
+    });
+    // While as many requests as allowed are being answered, reading waits.
+    this.#handlersDone = session.pauseWhile(() =>
+      this.#answering >= this.#maxHandlers
+    );
+    session.closed.then((result) =>
+      this.#tracker.close(
+        result.error ??
+          new StreamClosedError("closed", "No reply came"),
+      )
+    );
+  }
+
+  /**
+   * Inbound stanzas: messages and presences, and iq replies that no request
+   * waits for. iq requests go to {@linkcode E2EStream.onIq} handlers (and are
+   * answered `service-unavailable` when none does); replies go to
+   * {@linkcode E2EStream.request}. Stanzas that arrive before the first
+   * subscription are kept for it (up to `receiveBufferLimit` bytes, then
+   * reading pauses, for `stallTimeoutMs` at most).
+   */
+  get stanzas$(): Observable<Element> {
+    return this.#session.stanzas$;
+  }
+
+  /** The raw XML both ways. */
+  get trace$(): Observable<TraceEntry> {
+    return this.#session.trace$;
+  }
+
+  /** negotiating, open, closing or closed. */
+  get state(): SessionState {
+    return this.#session.state;
+  }
+
+  /** Stream id, peer header, TLS facts. */
+  get info(): StreamInfo {
+    return infoOf(this.#session);
+  }
+
+  /** Resolves when the stream ended, with whether it ended cleanly. */
+  get closed(): Promise<CloseResult> {
+    return this.#session.closed;
+  }
+
+  /**
+   * Sends a stanza. When more than `sendQueueLimit` bytes wait for a peer
+   * that reads slowly, it waits its turn (and reading from that peer pauses
+   * meanwhile).
+   *
+   * @param stanza A message, presence or iq in the stream's namespace.
+   * @returns Resolves once written to the transport.
+   * @throws {StreamClosedError} When the stream is not open.
+   */
+  send(stanza: Element): Promise<void> {
+    return this.#session.send(stanza);
+  }
+
+  /**
+   * Sends an iq get/set and waits for its result. Every call settles: with
+   * the reply, the peer's error, the deadline, the signal, or the stream's
+   * end.
+   *
+   * @param iq The request (with an id).
+   * @param options A deadline for this request (ms) in place of
+   *   `iqTimeoutMs`, and a signal that gives up waiting.
+   * @returns The result iq.
+   * @throws {StanzaError} When the peer answers with an error.
+   * @throws {TimeoutError} When no answer comes in time.
+   * @throws {StreamClosedError} When the stream is not open, or closed
+   *   before the reply (a stream that failed rejects with its error).
+   * @throws {LimitError} When `maxPendingRequests` requests already wait.
+   */
+  async request(iq: Element, options: RequestOptions = {}): Promise<Element> {
+    const state = this.#session.state;
+    if (state !== "open") {
+      throw new StreamClosedError(state, "Cannot send the request");
+    }
+    if (this.#tracker.pending >= this.#maxPending) {
+      throw new LimitError(
+        "maxPendingRequests",
+        this.#maxPending,
+        "Cannot send the request",
+      );
+    }
+    // A send that fails withdraws the request, with the send's error.
+    const withdraw = new AbortController();
+    const signal = options.signal === undefined
+      ? withdraw.signal
+      : AbortSignal.any([withdraw.signal, options.signal]);
+    const answer = this.#tracker.request(iq, undefined, {
+      ...(options.timeoutMs !== undefined
+        ? { timeoutMs: options.timeoutMs }
+        : {}),
+      signal,
+    });
+    answer.catch(() => {}); // awaited below, unless the send failed first
+    try {
+      await this.#session.send(iq);
+    } catch (error) {
+      withdraw.abort(error);
+      throw error;
+    }
+    return await answer;
+  }
+
+  /**
+   * Registers a handler for inbound iq get/set. Handlers are asked in
+   * order; an iq none answers gets `service-unavailable`, one whose handler
+   * throws gets `internal-server-error`.
+   *
+   * @param handler The handler.
+   */
+  onIq(handler: IqHandler): void {
+    this.#handlers.push(handler);
+  }
+
+  /**
+   * Ends the stream with a stream error of ours (any RFC 6120 condition).
+   *
+   * @param condition The condition.
+   * @param text An optional text.
+   * @returns How it ended (never clean).
+   */
+  error(condition: StreamErrorCondition, text?: string): Promise<CloseResult> {
+    return this.#session.error(condition, text);
+  }
+
+  /**
+   * Closes in order (see `Session.close`). Idempotent.
+   *
+   * @returns How it ended.
+   */
+  close(): Promise<CloseResult> {
+    return this.#session.close();
+  }
+
+  async #answer(iq: Element): Promise<void> {
+    this.#answering++;
+    try {
+      let reply: Element | undefined;
+      try {
+        for (const handler of this.#handlers) {
+          reply = await handler(iq);
+          if (reply !== undefined) break;
+        }
+        reply ??= unhandledIqReply(iq);
+      } catch (error) {
+        reply = failedReply(iq, error);
+      }
+      if (reply === undefined) return;
+      try {
+        await this.#session.send(reply);
+      } catch (error) {
+        if (error instanceof StreamClosedError) return; // it ended anyway
+        if (error instanceof TypeError) {
+          // The handler's reply cannot be written as XML: say so instead.
+          await this.#session.send(failedReply(iq, error)).catch(() => {});
+          return;
+        }
+        // Nothing is dropped silently: the stream ends, with this error.
+        await this.#session.abort(
+          error instanceof Error ? error : new Error(String(error)),
+        );
+      }
+    } finally {
+      this.#answering--;
+      this.#handlersDone();
+    }
+  }
+}
+
+function failedReply(iq: Element, error: unknown): Element {
+  return iqError(
+    iq,
+    "internal-server-error",
+    undefined,
+    error instanceof Error ? error.message : undefined,
+  );
+}
+
+/** What negotiation established on a session. */
+export function infoOf(session: Session): StreamInfo {
+  return {
+    id: session.id,
+    peer: session.peerHeader,
+    tls: session.tls,
+    identity: session.identity,
+  };
+}
+
+/** Hands a session's trace to the `trace` option, if any. */
+export function traceFrom(
+  session: Session,
+  trace: StreamOptions["trace"],
+): void {
+  if (trace === undefined) return;
+  session.trace$.subscribe((entry) => trace(entry, infoOf(session)));
+}
+
+/** The options a listener or initiator passes on to its sessions. */
+const PASSED_ON = [
+  "from",
+  "lang",
+  "declaration",
+  "features",
+  "limits",
+  "preAuthLimits",
+  "negotiationTimeoutMs",
+  "headerTimeoutMs",
+  "stanzaTimeoutMs",
+  "closeTimeoutMs",
+  "stallTimeoutMs",
+  "verifyTls",
+  "keepaliveMs",
+  "idleTimeoutMs",
+  "sendQueueLimit",
+  "receiveBufferLimit",
+] as const;
+
+/** The session options of a listener's or initiator's options. */
+export function sessionOptions(
+  options: StreamOptions,
+): Pick<SessionOptions, (typeof PASSED_ON)[number] | "ns" | "tls"> {
+  const picked: Partial<SessionOptions> = {
+    ns: options.ns ?? CLIENT_NS,
+    tls: options.tls ?? "required",
+  };
+  // Only what was given: with exactOptionalPropertyTypes, an absent option
+  // and one set to undefined differ.
+  for (const key of PASSED_ON) {
+    if (options[key] !== undefined) {
+      Object.assign(picked, { [key]: options[key] });
+    }
+  }
+  return picked;
+}
+
+/** The limits an E2EStream takes from a listener's or initiator's options. */
+export function streamLimits(options: StreamOptions): E2EStreamLimits {
+  return {
+    iqTimeoutMs: options.iqTimeoutMs,
+    maxPendingRequests: options.maxPendingRequests,
+    maxIqHandlers: options.maxIqHandlers,
+  };
+}

@@ -1,0 +1,399 @@
+// listen(): the recipient's side, with admission control in front of
+// negotiation.
+
+import { type Observable, Subject } from "rxjs";
+import { NegotiationError, TimeoutError } from "../stream/errors.ts";
+import { Session } from "../stream/session.ts";
+import type { PeerAddress, Transport } from "../transport/transport.ts";
+import { listenTcp, type TcpListener } from "../transport/node_tcp.ts";
+import { pinMismatchError } from "../transport/cert_policy.ts";
+import { normalizePin } from "../transport/_node_socket.ts";
+import {
+  addressKey,
+  Admission,
+  type Admitted,
+  defaultMaxConnections,
+} from "./admission.ts";
+import {
+  E2EStream,
+  sessionOptions,
+  streamLimits,
+  type StreamOptions,
+  traceFrom,
+} from "./e2e_stream.ts";
+
+/** The default of {@linkcode ListenOptions.maxPending}. */
+export const DEFAULT_MAX_PENDING = 256;
+/** The default of {@linkcode ListenOptions.maxPendingPerAddress}. */
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 8;
+
+/** Options of {@linkcode listen}. */
+export interface ListenOptions extends StreamOptions {
+  /** Address to bind. Default 127.0.0.1. */
+  hostname?: string;
+  /** Port to bind; 0 (default) picks a free one. */
+  port?: number;
+  /** This endpoint's certificate and key (PEM), for STARTTLS. */
+  certificate?: { cert: string; key: string };
+  /**
+   * Accept only initiators that present exactly this client certificate
+   * (SHA-256 fingerprint); asks every initiator for a certificate.
+   */
+  pinnedPeerFingerprint256?: string;
+  /** Ask initiators for a client certificate (implied by the pin). */
+  requestClientCertificate?: boolean;
+  /**
+   * Most connections negotiating at once (headers, STARTTLS, SASL: not
+   * authenticated yet). When full, the negotiating connection that moved
+   * last the longest ago, from the address that holds the most of them,
+   * is cut (`resource-constraint`) to make room. Default 256.
+   */
+  maxPending?: number;
+  /**
+   * Most connections negotiating at once from one source address (an IPv4
+   * address, an IPv6 /64); more are closed at once. Default 8.
+   */
+  maxPendingPerAddress?: number;
+  /**
+   * Most connections in all, negotiating and open, kept below the process's
+   * open-file limit; past it new connections are closed at once (or a
+   * negotiating one gives way). Default: 80% of the open-file limit when it
+   * can be read (Linux, with read access to `/proc/self/limits`), else
+   * 1,000.
+   */
+  maxConnections?: number;
+}
+
+/** What a listener counted since it started. */
+export interface ListenerStats {
+  /** Connections taken from the system. */
+  accepted: number;
+  /** Connections negotiating now. */
+  negotiating: number;
+  /** Streams negotiated and not closed yet (accepted or waiting). */
+  open: number;
+  /** Streams negotiated so far. */
+  negotiated: number;
+  /** Connections closed at once: their address already negotiated the most. */
+  refusedPerAddress: number;
+  /** Connections closed at once: the listener was full of open streams. */
+  refusedCapacity: number;
+  /** Negotiating connections cut to make room for a newer one. */
+  evicted: number;
+  /** Negotiations that failed (bad input, deadlines, refusals, hang-ups). */
+  failed: number;
+  /** Of those, how many ran out of time (header or negotiation deadline). */
+  timedOut: number;
+}
+
+/** A negotiation that failed, as {@linkcode E2EListener.failures$} tells. */
+export interface ListenerFailure {
+  /** The connection's source. */
+  remote: PeerAddress | undefined;
+  /** What ended it (a typed error of the stream or transport tier). */
+  error: Error;
+}
+
+/** Negotiated streams kept for accept(); past it, no new connection is taken. */
+const BACKLOG = 64;
+
+/**
+ * Accepts streams from peers. From the first `accept()` on, connections are
+ * negotiated concurrently, each within its deadlines, under admission
+ * control (see {@linkcode ListenOptions.maxPending}), and queued as they
+ * become ready, so a slow, silent or hostile client holds up no one else.
+ * Past 64 negotiated streams waiting to be accepted, the listener stops
+ * taking connections (they wait in the system's backlog).
+ */
+export class E2EListener {
+  readonly #listener: TcpListener;
+  readonly #options: ListenOptions;
+  readonly #admission: Admission;
+  readonly #ready: E2EStream[] = [];
+  readonly #waiters: ((stream: E2EStream | null) => void)[] = [];
+  readonly #negotiating = new Map<Admitted, Session>();
+  readonly #evicted = new WeakSet<Session>();
+  readonly #failures = new Subject<ListenerFailure>();
+  readonly #stats: Omit<ListenerStats, "negotiating" | "open"> = {
+    accepted: 0,
+    negotiated: 0,
+    refusedPerAddress: 0,
+    refusedCapacity: 0,
+    evicted: 0,
+    failed: 0,
+    timedOut: 0,
+  };
+  #open = 0;
+  #pump: Promise<void> | undefined;
+  #room: (() => void) | undefined;
+  #done = false;
+
+  /**
+   * Wraps a TCP listener.
+   *
+   * @param listener The listener.
+   * @param options Stream options.
+   */
+  constructor(listener: TcpListener, options: ListenOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    this.#admission = new Admission({
+      maxPending: options.maxPending ?? DEFAULT_MAX_PENDING,
+      maxPendingPerAddress: options.maxPendingPerAddress ??
+        DEFAULT_MAX_PENDING_PER_ADDRESS,
+      maxConnections: options.maxConnections ?? defaultMaxConnections(),
+    });
+  }
+
+  /** The bound address. */
+  get addr(): { hostname: string; port: number } {
+    return this.#listener.addr;
+  }
+
+  /** Counters since the listener started. */
+  get stats(): ListenerStats {
+    return {
+      ...this.#stats,
+      negotiating: this.#admission.pending,
+      open: this.#open,
+    };
+  }
+
+  /**
+   * Negotiations that failed, with the connection's source and the typed
+   * error, as they happen (connections refused or cut by admission control
+   * are only counted in {@linkcode E2EListener.stats}).
+   */
+  get failures$(): Observable<ListenerFailure> {
+    return this.#failures.asObservable();
+  }
+
+  /**
+   * The next stream a peer opened, negotiated. A connection whose
+   * negotiation fails is closed (with the right stream error) and skipped.
+   *
+   * @returns The stream, or `null` once the listener is closed.
+   */
+  accept(): Promise<E2EStream | null> {
+    this.#pump ??= this.#run();
+    const ready = this.#ready.shift();
+    if (ready !== undefined) {
+      this.#room?.();
+      return Promise.resolve(ready);
+    }
+    if (this.#done && this.#negotiating.size === 0) {
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Streams as they are accepted. */
+  async *[Symbol.asyncIterator](): AsyncIterator<E2EStream> {
+    for (;;) {
+      const stream = await this.accept();
+      if (stream === null) return;
+      yield stream;
+    }
+  }
+
+  /**
+   * Stops listening. Streams already accepted go on; negotiations under way
+   * are cut, and negotiated streams nobody accepted end with
+   * `system-shutdown`.
+   */
+  async close(): Promise<void> {
+    this.#done = true;
+    await this.#listener.close();
+    for (const session of this.#negotiating.values()) {
+      void session.cut("system-shutdown");
+    }
+    for (const stream of this.#ready.splice(0)) {
+      void stream.error("system-shutdown");
+    }
+    this.#room?.();
+    await this.#pump;
+    this.#settle();
+    this.#failures.complete();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (!this.#done) {
+        while (!this.#done && this.#ready.length >= BACKLOG) {
+          await new Promise<void>((resolve) => this.#room = resolve);
+          this.#room = undefined;
+        }
+        if (this.#done) break;
+        const transport = await this.#listener.accept();
+        if (transport === null) break;
+        this.#stats.accepted++;
+        this.#admit(transport);
+      }
+    } catch (error) {
+      // The listener itself failed (not a connection): report it once.
+      this.#failures.next({
+        remote: undefined,
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
+    }
+    this.#done = true;
+    this.#settle();
+  }
+
+  /** Admission control: negotiate, refuse at once, or make room first. */
+  #admit(transport: Transport): void {
+    const key = addressKey(transport.remote?.hostname);
+    const decision = this.#admission.decide(key);
+    if (!decision.admit) {
+      if (decision.why === "per-address") this.#stats.refusedPerAddress++;
+      else this.#stats.refusedCapacity++;
+      transport.close();
+      return;
+    }
+    const victim = decision.evict;
+    if (victim !== undefined) {
+      const session = this.#negotiating.get(victim);
+      this.#negotiating.delete(victim);
+      this.#admission.remove(victim);
+      this.#stats.evicted++;
+      if (session !== undefined) {
+        this.#evicted.add(session);
+        void session.cut(
+          "resource-constraint",
+          "too many connections are negotiating",
+        );
+      }
+    }
+    void this.#negotiate(transport, this.#admission.add(key, Date.now()));
+  }
+
+  async #negotiate(transport: Transport, entry: Admitted): Promise<void> {
+    let session: Session | undefined;
+    try {
+      const verifyTls = this.#verifyTls();
+      session = new Session({
+        role: "recipient",
+        transport,
+        ...sessionOptions(this.#options),
+        ...(verifyTls !== undefined ? { verifyTls } : {}),
+        onNegotiationStep: () => {
+          entry.progress = Date.now();
+        },
+      });
+      traceFrom(session, this.#options.trace);
+      this.#negotiating.set(entry, session);
+      await session.negotiate();
+      this.#negotiating.delete(entry);
+      this.#admission.open(entry);
+      this.#stats.negotiated++;
+      this.#open++;
+      void session.closed.then(() => {
+        this.#open--;
+        this.#admission.remove(entry);
+      });
+      const stream = new E2EStream(session, streamLimits(this.#options));
+      if (this.#done) void stream.error("system-shutdown");
+      else {
+        const waiter = this.#waiters.shift();
+        if (waiter !== undefined) waiter(stream);
+        else this.#ready.push(stream);
+      }
+    } catch (error) {
+      // The stream error went out and the connection closed; skip it.
+      this.#negotiating.delete(entry);
+      this.#admission.remove(entry);
+      if (session === undefined) transport.close();
+      if (session === undefined || !this.#evicted.has(session)) {
+        this.#stats.failed++;
+        if (error instanceof TimeoutError) this.#stats.timedOut++;
+        this.#failures.next({
+          remote: transport.remote,
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
+      }
+    } finally {
+      this.#room?.();
+      this.#settle();
+    }
+  }
+
+  /** The pin on the client certificate, then the application's check. */
+  #verifyTls(): StreamOptions["verifyTls"] {
+    const pin = this.#options.pinnedPeerFingerprint256;
+    const verify = this.#options.verifyTls;
+    if (pin === undefined) return verify;
+    const expected = normalizePin(pin);
+    return async (tls) => {
+      if (tls.peerFingerprint256 !== expected) {
+        throw pinMismatchError(tls.peerFingerprint256);
+      }
+      await verify?.(tls);
+    };
+  }
+
+  /** Once closed and idle, waiting accepts get null. */
+  #settle(): void {
+    if (!this.#done || this.#negotiating.size > 0) return;
+    for (const waiter of this.#waiters.splice(0)) waiter(null);
+  }
+}
+
+/**
+ * Listens for streams over TCP on loopback (by default).
+ *
+ * @param options Address, certificate, admission limits, stream options.
+ * @returns The listener.
+ * @throws {NegotiationError} When TLS is required (the default) and no
+ *   certificate is given.
+ * @throws {TypeError} When the pinned fingerprint is not 32 hex pairs, or
+ *   a limit is not a positive integer.
+ * @throws {TransportError} When the address cannot be listened on.
+ */
+export async function listen(options: ListenOptions): Promise<E2EListener> {
+  checkListenOptions(options);
+  const requestCert = options.requestClientCertificate === true ||
+    options.pinnedPeerFingerprint256 !== undefined;
+  const listener = await listenTcp({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    ...(options.certificate
+      ? {
+        tls: {
+          ...options.certificate,
+          ...(requestCert ? { requestCert } : {}),
+        },
+      }
+      : {}),
+  });
+  return new E2EListener(listener, options);
+}
+
+/** Refuses, before anything listens, options that cannot work. */
+function checkListenOptions(options: ListenOptions): void {
+  if ((options.tls ?? "required") === "required" && !options.certificate) {
+    throw new NegotiationError(
+      "starttls",
+      'Cannot listen: TLS needs a certificate (give certificate, or tls: "off" to listen in plaintext)',
+    );
+  }
+  const pin = options.pinnedPeerFingerprint256;
+  if (pin !== undefined && normalizePin(pin) === undefined) {
+    throw new TypeError(
+      "Cannot listen: pinnedPeerFingerprint256 is not 32 hex pairs",
+    );
+  }
+  for (
+    const key of [
+      "maxPending",
+      "maxPendingPerAddress",
+      "maxConnections",
+    ] as const
+  ) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new TypeError(
+        `Cannot listen: ${key} must be a positive integer (got ${value})`,
+      );
+    }
+  }
+}
