@@ -214,17 +214,21 @@ function expandIpv6(address: string): string[] {
 
 /**
  * A default for `maxConnections`: most of the process's open-file limit
- * (its soft limit, from `/proc/self/limits`, read only when read access is
- * already granted so that no prompt appears), leaving room for the rest of
- * the process; 1,000 when the limit cannot be read.
+ * (its soft limit, from `/proc/self/limits`, which Deno lets a program read
+ * only with all permissions; never prompted for), leaving room for the
+ * rest of the process; 800 when the limit cannot be read, under the usual
+ * soft limit of 1,024.
  *
  * @returns The default.
  */
 export function defaultMaxConnections(): number {
   const soft = openFileLimit();
-  if (soft === undefined) return 1000;
+  if (soft === undefined) return FALLBACK_MAX_CONNECTIONS;
   return Math.max(16, Math.floor(soft * 0.8) - 32);
 }
+
+/** {@linkcode defaultMaxConnections} when the limit cannot be read. */
+export const FALLBACK_MAX_CONNECTIONS = 800;
 
 function openFileLimit(): number | undefined {
   const path = "/proc/self/limits";

@@ -58,8 +58,8 @@ export interface ListenOptions extends StreamOptions {
    * Most connections in all, negotiating and open, kept below the process's
    * open-file limit; past it new connections are closed at once (or a
    * negotiating one gives way). Default: 80% of the open-file limit when it
-   * can be read (Linux, with read access to `/proc/self/limits`), else
-   * 1,000.
+   * can be read (Linux, where Deno allows reading `/proc/self/limits` only
+   * with all permissions), else 800.
    */
   maxConnections?: number;
 }

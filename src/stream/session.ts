@@ -250,7 +250,7 @@ export class Session {
         this.#lastWrite = Date.now();
         this.#traced("out", text);
       },
-      () => this.#onWritten(),
+      (failure) => this.#onWritten(failure),
     );
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
@@ -821,8 +821,15 @@ export class Session {
     }, ms);
   }
 
-  /** A transport write completed: the peer reads. */
-  #onWritten(): void {
+  /**
+   * A transport write completed (the peer reads), or failed: then the
+   * stream ends with that error, even while nothing reads.
+   */
+  #onWritten(failure?: unknown): void {
+    if (failure !== undefined) {
+      if (this.#state !== "closed") void this.#fail(failure);
+      return;
+    }
     this.#watchStall(true);
     this.#wake();
   }

@@ -41,7 +41,7 @@ interface Admitted {
  */
 export class WriteQueue {
   readonly #transport: Transport;
-  readonly #onProgress: (() => void) | undefined;
+  readonly #onProgress: ((failure?: unknown) => void) | undefined;
   #waiting: Waiting[] = [];
   #admitted: Admitted[] = [];
   #batches: Uint8Array[] = []; // encoded, full
@@ -60,13 +60,14 @@ export class WriteQueue {
    * @param limit Bytes encoded and not yet written above which text waits
    *   (a soft bound: the text that crosses it is still taken whole).
    * @param onText Called with each text as it is taken (for the trace).
-   * @param onProgress Called after each transport write completes.
+   * @param onProgress Called after each transport write completes, and
+   *   with the error when one fails (everything queued then rejects).
    */
   constructor(
     transport: Transport,
     readonly limit: number = DEFAULT_SEND_QUEUE_BYTES,
     readonly onText?: (text: string) => void,
-    onProgress?: () => void,
+    onProgress?: (failure?: unknown) => void,
   ) {
     if (!(limit > 0)) {
       throw new RangeError(
@@ -246,6 +247,6 @@ export class WriteQueue {
     this.#batch = undefined;
     this.#batchLength = 0;
     this.#written = this.#accepted;
-    this.#onProgress?.();
+    this.#onProgress?.(error);
   }
 }
