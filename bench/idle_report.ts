@@ -27,6 +27,11 @@ async function idle(mode: "plain" | "tls", count: number): Promise<Row> {
     tls: mode === "tls" ? "required" : "off",
     certificate: { cert: certificate.certPem, key: certificate.keyPem },
     negotiationTimeoutMs: 120_000,
+    // Every initiator comes from one child at 127.0.0.1 and stays: admission
+    // control would rightly refuse that from one address.
+    maxPending: count,
+    maxPendingPerAddress: count,
+    maxConnections: count + 16,
   });
   gc?.();
   const before = Deno.memoryUsage();

@@ -31,6 +31,10 @@ const certificate = await generateCertificate({ names: ["pronto"] });
 const listener = await listen({
   from: "pronto",
   certificate: { cert: certificate.certPem, key: certificate.keyPem },
+  // Every initiator comes from 127.0.0.1, 50 at a time, and they all stay:
+  // admission control would rightly refuse that from one address.
+  maxPendingPerAddress: 64,
+  maxConnections: N + 16,
 });
 
 gc?.();

@@ -47,6 +47,7 @@ export class WriteQueue {
   #batches: Uint8Array[] = []; // encoded, full
   #batch: Uint8Array | undefined; // being filled
   #batchLength = 0;
+  #batchSize = 0; // of the last batch made since the queue was last empty
   #accepted = 0; // bytes encoded so far
   #written = 0; // bytes handed to the transport so far
   #flushing: Promise<void> | undefined;
@@ -172,6 +173,16 @@ export class WriteQueue {
   }
 
   #encode(text: string): void {
+    if (
+      this.#flushing === undefined && this.#batch === undefined &&
+      this.#batches.length === 0
+    ) {
+      // Nothing queued: this text goes out alone, encoded to its size.
+      const bytes = encoder.encode(text);
+      this.#batches.push(bytes);
+      this.#accepted += bytes.length;
+      return;
+    }
     // At most 3 bytes per UTF-16 unit: encode in place when that fits.
     const room = this.#batch === undefined
       ? 0
@@ -193,9 +204,14 @@ export class WriteQueue {
       return;
     }
     this.#seal();
-    const size = this.#batches.length === 0 && !this.#flushing
-      ? Math.max(FIRST_BATCH_BYTES, text.length * 3)
-      : BATCH_BYTES;
+    // Small while writes are sparse, growing while they come in bursts: a
+    // stream that sends little never allocates (nor keeps, in the
+    // allocator) a large batch.
+    const size = Math.min(
+      BATCH_BYTES,
+      Math.max(FIRST_BATCH_BYTES, text.length * 3, this.#batchSize * 2),
+    );
+    this.#batchSize = size;
     this.#batch = new Uint8Array(size);
     const { written } = encoder.encodeInto(text, this.#batch);
     this.#batchLength = written;
@@ -236,6 +252,7 @@ export class WriteQueue {
       }
     } finally {
       this.#flushing = undefined;
+      this.#batchSize = 0;
     }
   }
 

@@ -41,13 +41,13 @@ export type StartTls = (
   signal: AbortSignal,
 ) => Promise<TlsChannel>;
 
-const MIN_READ = 2 * 1024;
+const MIN_READ = 1024;
 const MAX_READ = 64 * 1024;
 
 /**
  * Reads a connection into buffers sized to what it delivers: a read that
  * fills its buffer doubles the next one (up to 64 KiB), a read that uses
- * less than a quarter halves it (down to 2 KiB). An idle connection, whose
+ * less than a quarter halves it (down to 1 KiB). An idle connection, whose
  * read waits, holds only a small buffer; a busy one reads in large chunks.
  */
 export class Reads {
@@ -100,7 +100,7 @@ export class ConnTransport implements Transport {
   readonly remote: PeerAddress | undefined;
   readonly canStartTls: boolean;
   readonly #startTls: StartTls | undefined;
-  readonly #reads = new Reads();
+  #reads: Reads | undefined = new Reads();
   readonly #abort = new AbortController();
   #conn: Deno.Conn;
   #channel: TlsChannel | undefined;
@@ -145,6 +145,7 @@ export class ConnTransport implements Transport {
     this.#reading = true;
     try {
       if (this.#channel !== undefined) return await this.#channel.read();
+      this.#reads ??= new Reads();
       const chunk = await this.#reads.next(this.#conn);
       return this.#closed ? null : chunk;
     } catch (cause) {
@@ -260,6 +261,7 @@ export class ConnTransport implements Transport {
       throw new TransportError("Cannot start TLS: the transport is closed");
     }
     this.#channel = channel;
+    this.#reads = undefined; // the channel reads from now on
     return channel.info;
   }
 }
