@@ -16,11 +16,17 @@
  * | `openTlsStalled()` | connects and runs `startTlsRaw()`, then says nothing                  |
  * | `openStream()`     | the header again under TLS, up to the features: the stream is open    |
  * | `negotiateRaw()`   | all of the above: a negotiated stream as a raw, paused TLS socket     |
+ * | `negotiateDeno()`  | the same over `Deno.connect` and `Deno.startTls`, from 127.0.0.1       |
  * | `trickle()`        | writes a text one byte at a time                                      |
  * | `flood()`          | writes the same chunk again and again, heeding only its own backpressure |
+ * | `floodConn()`      | the same on a Deno connection                                         |
+ * | `unreadBytes()`    | what a socket received and nobody read                                |
  *
- * None of them reads more than negotiation needs: after it the sockets are
- * paused with no reader, so whatever the listener sends piles up on its side.
+ * None of them reads more than negotiation needs. But a paused `node:tls`
+ * socket in Deno 2.9 still takes in everything the peer sends (and holds
+ * it, outside `readableLength`), so the listener never sees a peer that
+ * stops reading: `negotiateDeno()` is the one whose silence backs up the
+ * listener's writes.
  *
  * @module
  */
@@ -302,6 +308,118 @@ export async function negotiateRaw(
 }
 
 /**
+ * Reads a Deno connection until `marker` matches what came since the call;
+ * no read is left pending (so that `Deno.startTls` may follow). On the
+ * deadline the connection is closed.
+ *
+ * @param conn The connection.
+ * @param marker What ends the wait.
+ * @param timeoutMs Deadline.
+ * @returns What was read.
+ */
+export async function readConnUntil(
+  conn: Deno.Conn,
+  marker: RegExp,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const buffer = new Uint8Array(16 * 1024);
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    while (!marker.test(text)) {
+      const n = await conn.read(buffer);
+      if (n === null) throw new Error(`closed before ${marker}`);
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return text;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) {
+    at += await conn.write(bytes.subarray(at));
+  }
+}
+
+/**
+ * A fully negotiated stream over `Deno.connect` and `Deno.startTls`, never
+ * read again: unlike a paused `node:tls` socket, which in Deno 2.9 goes on
+ * taking in (and holding) whatever the peer sends, a `Deno.TlsConn` that
+ * is not read leaves the bytes in the kernel, so the listener's writes back
+ * up. Deno.connect cannot bind a source address: it comes from 127.0.0.1.
+ *
+ * @param target The listener.
+ * @param timeoutMs Deadline of each wait.
+ * @returns The TLS connection.
+ */
+export async function negotiateDeno(
+  target: Target,
+  timeoutMs = 10_000,
+): Promise<Deno.TlsConn> {
+  const encoder = new TextEncoder();
+  const tcp = await Deno.connect({
+    hostname: target.hostname,
+    port: target.port,
+  });
+  let conn: Deno.Conn = tcp;
+  try {
+    tcp.setNoDelay(true);
+    await writeAll(tcp, encoder.encode(streamHeader(target.to)));
+    await readConnUntil(tcp, FEATURES_END, timeoutMs);
+    await writeAll(tcp, encoder.encode(`<starttls xmlns='${TLS_NS}'/>`));
+    await readConnUntil(tcp, /<proceed\b[^>]*>/, timeoutMs);
+    const secure = await Deno.startTls(tcp, {
+      hostname: target.serverName ?? "pronto",
+      caCerts: [target.caCert],
+    });
+    conn = secure;
+    await secure.handshake();
+    await writeAll(secure, encoder.encode(streamHeader(target.to)));
+    await readConnUntil(secure, FEATURES_END, timeoutMs);
+    return secure;
+  } catch (error) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+    throw error;
+  }
+}
+
+/**
+ * `flood()` for a Deno connection: writes `chunk` again and again (each
+ * write waits until the kernel took it) until `stopped()` or a failure.
+ *
+ * @param conn The connection (for a flood that never reads, never read).
+ * @param chunk What to write each time.
+ * @param stopped Asked before each write.
+ * @param onWrite Called with the bytes of each write.
+ * @returns The bytes written.
+ */
+export async function floodConn(
+  conn: Deno.Conn,
+  chunk: Uint8Array,
+  stopped: () => boolean = () => false,
+  onWrite: (bytes: number) => void = noop,
+): Promise<number> {
+  let sent = 0;
+  try {
+    while (!stopped()) {
+      await writeAll(conn, chunk);
+      sent += chunk.length;
+      onWrite(chunk.length);
+    }
+  } catch {
+    // Closed, by the listener or by us.
+  }
+  return sent;
+}
+
+/**
  * Writes `text` one byte every `intervalMs`, the first at once, until all
  * of it went or the socket closed.
  *
@@ -401,6 +519,17 @@ export function iqGets(count: number, to = "juliet@pronto"): string {
 export function bigMessage(bytes: number, to = "juliet@pronto"): string {
   return `<message to='${to}' id='big'><body>${"x".repeat(bytes)}</body>` +
     "</message>";
+}
+
+/**
+ * Bytes a socket received that nobody read: its own buffer, plus the plain
+ * socket's under a TLS one.
+ *
+ * @param socket The socket.
+ * @returns The bytes held.
+ */
+export function unreadBytes(socket: net.Socket): number {
+  return socket.readableLength + (under.get(socket)?.readableLength ?? 0);
 }
 
 /**

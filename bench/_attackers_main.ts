@@ -18,14 +18,17 @@ import {
   bigMessage,
   connect,
   flood,
+  floodConn,
   hangUp,
   iqGets,
+  negotiateDeno,
   negotiateRaw,
   sourceAddress,
   startTlsRaw,
   streamHeader,
   type Target,
   trickle,
+  unreadBytes,
 } from "./_attackers.ts";
 
 /** What to run. */
@@ -57,6 +60,7 @@ const counts = {
   open: 0,
 };
 const sockets = new Set<net.Socket>();
+const conns = new Set<Deno.Conn>();
 let stopping = false;
 const started = performance.now();
 
@@ -217,13 +221,27 @@ const attacks: Record<string, () => Promise<void>> = {
   "tls-stall": connectionFlood,
   trickle: connectionFlood,
   "trickle-reconnect": trickleReconnect,
+  // Over Deno.startTls, the one TLS client here that truly stops reading
+  // (so from 127.0.0.1: Deno.connect binds no source address).
   "iq-flood": () => {
     const batch = encoder.encode(iqGets(512, target.to));
-    return negotiated(
-      plan.count,
-      (socket) =>
-        flood(socket, batch, () => stopping, (b) => counts.bytes += b),
-    );
+    return crowd(plan.count, plan.count, async () => {
+      try {
+        const conn = await negotiateDeno(target, 60_000);
+        counts.connected++;
+        counts.reached++;
+        counts.open++;
+        conns.add(conn);
+        void floodConn(conn, batch, () => stopping, (b) => counts.bytes += b)
+          .then(() => {
+            conns.delete(conn);
+            counts.open--;
+            if (!stopping) counts.cut++;
+          });
+      } catch {
+        counts.stepFailed++;
+      }
+    });
   },
   "message-flood": () => {
     const big = encoder.encode(bigMessage(200_000, target.to));
@@ -242,11 +260,19 @@ const attacks: Record<string, () => Promise<void>> = {
   },
 };
 
+/** Bytes received but never read, as the sockets report them. */
+function unread(): number {
+  let bytes = 0;
+  for (const socket of sockets) bytes += unreadBytes(socket);
+  return bytes;
+}
+
 function progress(key: string): void {
   const seconds = (performance.now() - started) / 1000;
   console.log(JSON.stringify({
     [key]: {
       ...counts,
+      unread: unread(),
       seconds,
       bytesPerSecond: counts.bytes / seconds,
       rss: Deno.memoryUsage().rss,
@@ -258,6 +284,13 @@ function stop(): void {
   if (stopping) return;
   stopping = true;
   for (const socket of [...sockets]) hangUp(socket);
+  for (const conn of [...conns]) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
   progress("left");
   Deno.exit(0);
 }

@@ -64,6 +64,7 @@ const PROBE_MS = 10_000;
 const GIB = 1024 ** 3;
 const WATCHDOG = 4 * GIB;
 const NOFILE = 1024;
+const KILLED = "cut by the watchdog's kill";
 
 interface Attack {
   what: string;
@@ -161,6 +162,8 @@ interface Result {
   attackMs: number;
   attacker: Record<string, number> | undefined;
   attackerPeakRss: number;
+  // Most bytes the attackers' sockets held unread at once (sampled each second).
+  attackerPeakUnread: number;
   limits: unknown;
   finalProbe: Omit<Attempt, "at"> | undefined;
   stats: unknown;
@@ -234,6 +237,7 @@ async function run(mode: string): Promise<Result> {
   let limits: unknown;
   let attacker: Record<string, number> | undefined;
   let attackerPeakRss = 0;
+  let attackerPeakUnread = 0;
   const landed = Promise.withResolvers<number>();
   const plan: Plan = {
     mode: attack.attacker,
@@ -252,7 +256,10 @@ async function run(mode: string): Promise<Result> {
     (line) => {
       if (line.limits) limits = line.limits;
       const progress = line.progress ?? line.landed ?? line.left;
-      if (progress) attacker = progress as Record<string, number>;
+      if (progress) {
+        attacker = progress as Record<string, number>;
+        attackerPeakUnread = Math.max(attackerPeakUnread, attacker.unread!);
+      }
       if (line.landed) landed.resolve(performance.now());
     },
   );
@@ -280,9 +287,12 @@ async function run(mode: string): Promise<Result> {
   ) {
     const at = performance.now() - start;
     running.push(
-      probe(listening, PROBE_MS, pending).then((r) =>
-        void attempts.push({ at, ...r })
-      ),
+      probe(listening, PROBE_MS, pending).then((r) => {
+        // An attempt the watchdog's kill cut is not the listener's answer.
+        const cut = r.error !== undefined && killedAt !== undefined &&
+          start + at + r.ms >= killedAt;
+        attempts.push({ at, ...r, ...(cut ? { error: KILLED } : {}) });
+      }),
     );
     await Promise.race([sleep(INTERVAL), leave.promise]);
   }
@@ -357,6 +367,7 @@ async function run(mode: string): Promise<Result> {
     attackMs,
     attacker,
     attackerPeakRss,
+    attackerPeakUnread,
     limits,
     finalProbe,
     stats,
@@ -366,12 +377,15 @@ async function run(mode: string): Promise<Result> {
 }
 
 function summary(r: Result) {
-  const ok = r.attempts.filter((a) => a.error === undefined);
+  // Attempts the watchdog's kill cut are left out.
+  const counted = r.attempts.filter((a) => a.error !== KILLED);
+  const ok = counted.filter((a) => a.error === undefined);
   const times = ok.map((a) => a.ms).sort((a, b) => a - b);
-  const rate = r.attempts.length === 0
+  const rate = counted.length === 0
     ? "—"
-    : `${(100 * ok.length / r.attempts.length).toFixed(0)}%`;
+    : `${(100 * ok.length / counted.length).toFixed(0)}%`;
   return {
+    counted,
     ok,
     rate,
     p50: seconds(percentile(times, 50)),
@@ -392,7 +406,8 @@ function print(r: Result): void {
         `${a.cut} cut by the listener, ${a.reconnects} reconnects, ` +
         `${a.open} still open when leaving; ` +
         `${Math.round(a.bytesPerSecond!).toLocaleString("en")} B/s sent; ` +
-        `RSS peak ${mib(r.attackerPeakRss)}`,
+        `RSS peak ${mib(r.attackerPeakRss)}, ` +
+        `unread in their sockets: up to ${mib(r.attackerPeakUnread)}`,
     );
   }
   const limits = r.limits as {
@@ -410,12 +425,14 @@ function print(r: Result): void {
     );
   }
   console.log(
-    `legitimate peer: ${r.attempts.length} attempts in ${
-      seconds(r.attackMs)
+    `legitimate peer: ${s.counted.length} attempts in ${seconds(r.attackMs)}${
+      s.counted.length < r.attempts.length
+        ? ` (and ${r.attempts.length - s.counted.length} ${KILLED})`
+        : ""
     }, ${s.rate} ok; dial to echo p50 ${s.p50}, p99 ${s.p99}, max ${s.max}`,
   );
   const errors = new Map<string, number>();
-  for (const { error } of r.attempts) {
+  for (const { error } of s.counted) {
     if (error !== undefined) errors.set(error, (errors.get(error) ?? 0) + 1);
   }
   for (const [error, count] of errors) console.log(`  ${count} × ${error}`);
@@ -483,7 +500,7 @@ console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
   const s = summary(r);
   console.log(
-    `| ${r.mode} | ${s.ok.length}/${r.attempts.length} (${s.rate}) | ${s.p50} / ${s.p99} / ${s.max} | ${
+    `| ${r.mode} | ${s.ok.length}/${s.counted.length} (${s.rate}) | ${s.p50} / ${s.p99} / ${s.max} | ${
       mib(r.baseline.rss)
     } → ${mib(r.peak.rss)} → ${
       mib(r.after.rss)
