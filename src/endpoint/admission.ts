@@ -41,7 +41,7 @@ export type Decision =
  * always goes before it.
  */
 export class Admission {
-  readonly #limits: AdmissionLimits;
+  readonly #limits: AdmissionLimits; // a copy: lower() changes it
   readonly #byKey = new Map<string, Set<Admitted>>();
   #pending = 0;
   #total = 0;
@@ -52,7 +52,35 @@ export class Admission {
    * @param limits The caps.
    */
   constructor(limits: AdmissionLimits) {
-    this.#limits = limits;
+    this.#limits = { ...limits };
+  }
+
+  /** The cap on connections in all, as it stands. */
+  get maxConnections(): number {
+    return this.#limits.maxConnections;
+  }
+
+  /**
+   * The process ran out of file descriptors: connections in all are capped
+   * below what there is now (`total - margin`, at least 1), for good, and
+   * the stalest negotiating connections that must go to get there are
+   * returned (to be cut and removed).
+   *
+   * @param margin How far under the current total to go.
+   * @returns The connections to cut.
+   */
+  lower(margin: number): Admitted[] {
+    const max = Math.max(1, this.#total - margin);
+    if (max < this.#limits.maxConnections) this.#limits.maxConnections = max;
+    const victims: Admitted[] = [];
+    const taken = new Set<Admitted>();
+    while (this.#total - victims.length > this.#limits.maxConnections) {
+      const victim = this.#victim(taken);
+      if (victim === undefined) break;
+      taken.add(victim);
+      victims.push(victim);
+    }
+    return victims;
   }
 
   /** Connections negotiating now. */
@@ -131,14 +159,14 @@ export class Admission {
   }
 
   /** The negotiating connection that gives way, if any negotiates. */
-  #victim(): Admitted | undefined {
+  #victim(skip?: Set<Admitted>): Admitted | undefined {
     let victim: Admitted | undefined;
     let most = 0;
     for (const set of this.#byKey.values()) {
       let count = 0;
       let stalest: Admitted | undefined;
       for (const entry of set) {
-        if (!entry.pending) continue;
+        if (!entry.pending || skip?.has(entry)) continue;
         count++;
         if (stalest === undefined || entry.progress < stalest.progress) {
           stalest = entry;

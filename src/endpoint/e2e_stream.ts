@@ -288,36 +288,36 @@ export class E2EStream {
   }
 
   async #answer(iq: Element): Promise<void> {
+    let reply: Element | undefined;
+    // A handler holds its place until it has answered; its reply then waits
+    // in the send queue, which bounds replies by bytes.
     this.#answering++;
     try {
-      let reply: Element | undefined;
-      try {
-        for (const handler of this.#handlers) {
-          reply = await handler(iq);
-          if (reply !== undefined) break;
-        }
-        reply ??= unhandledIqReply(iq);
-      } catch (error) {
-        reply = failedReply(iq, error);
+      for (const handler of this.#handlers) {
+        reply = await handler(iq);
+        if (reply !== undefined) break;
       }
-      if (reply === undefined) return;
-      try {
-        await this.#session.send(reply);
-      } catch (error) {
-        if (error instanceof StreamClosedError) return; // it ended anyway
-        if (error instanceof TypeError) {
-          // The handler's reply cannot be written as XML: say so instead.
-          await this.#session.send(failedReply(iq, error)).catch(() => {});
-          return;
-        }
-        // Nothing is dropped silently: the stream ends, with this error.
-        await this.#session.abort(
-          error instanceof Error ? error : new Error(String(error)),
-        );
-      }
+      reply ??= unhandledIqReply(iq);
+    } catch (error) {
+      reply = failedReply(iq, error);
     } finally {
       this.#answering--;
       this.#handlersDone();
+    }
+    if (reply === undefined) return;
+    try {
+      await this.#session.send(reply);
+    } catch (error) {
+      if (error instanceof StreamClosedError) return; // it ended anyway
+      if (error instanceof TypeError) {
+        // The handler's reply cannot be written as XML: say so instead.
+        await this.#session.send(failedReply(iq, error)).catch(() => {});
+        return;
+      }
+      // Nothing is dropped silently: the stream ends, with this error.
+      await this.#session.abort(
+        error instanceof Error ? error : new Error(String(error)),
+      );
     }
   }
 }

@@ -84,6 +84,14 @@ export interface ListenerStats {
   failed: number;
   /** Of those, how many ran out of time (header or negotiation deadline). */
   timedOut: number;
+  /**
+   * Times the process had no file descriptor left for a connection; each
+   * lowers `maxConnections` under the count of the moment and cuts the
+   * stalest negotiating connections down to it.
+   */
+  outOfFiles: number;
+  /** `maxConnections` as it stands (lowered when files ran out). */
+  maxConnections: number;
 }
 
 /** A negotiation that failed, as {@linkcode E2EListener.failures$} tells. */
@@ -96,6 +104,10 @@ export interface ListenerFailure {
 
 /** Negotiated streams kept for accept(); past it, no new connection is taken. */
 const BACKLOG = 64;
+/** How far under the count of the moment files running out caps connections. */
+const OUT_OF_FILES_MARGIN = 16;
+/** What listen() hands the TCP listener's accept errors to. */
+const ACCEPT_ERRORS = new WeakMap<E2EListener, (error: Error) => void>();
 
 /**
  * Accepts streams from peers. From the first `accept()` on, connections are
@@ -114,7 +126,10 @@ export class E2EListener {
   readonly #negotiating = new Map<Admitted, Session>();
   readonly #evicted = new WeakSet<Session>();
   readonly #failures = new Subject<ListenerFailure>();
-  readonly #stats: Omit<ListenerStats, "negotiating" | "open"> = {
+  readonly #stats: Omit<
+    ListenerStats,
+    "negotiating" | "open" | "maxConnections"
+  > = {
     accepted: 0,
     negotiated: 0,
     refusedPerAddress: 0,
@@ -122,6 +137,7 @@ export class E2EListener {
     evicted: 0,
     failed: 0,
     timedOut: 0,
+    outOfFiles: 0,
   };
   #open = 0;
   #pump: Promise<void> | undefined;
@@ -143,6 +159,20 @@ export class E2EListener {
         DEFAULT_MAX_PENDING_PER_ADDRESS,
       maxConnections: options.maxConnections ?? defaultMaxConnections(),
     });
+    ACCEPT_ERRORS.set(this, (error) => this.#outOfFiles(error));
+  }
+
+  /**
+   * The TCP listener could not take a connection for want of file
+   * descriptors: no more than there are now, and the stalest negotiating
+   * connections go to make room (see {@linkcode ListenerStats.outOfFiles}).
+   */
+  #outOfFiles(error: Error): void {
+    if (!/os error (?:23|24)\b|EMFILE|ENFILE/.test(error.message)) return;
+    this.#stats.outOfFiles++;
+    for (const victim of this.#admission.lower(OUT_OF_FILES_MARGIN)) {
+      this.#evict(victim);
+    }
   }
 
   /** The bound address. */
@@ -156,6 +186,7 @@ export class E2EListener {
       ...this.#stats,
       negotiating: this.#admission.pending,
       open: this.#open,
+      maxConnections: this.#admission.maxConnections,
     };
   }
 
@@ -250,21 +281,23 @@ export class E2EListener {
       transport.close();
       return;
     }
-    const victim = decision.evict;
-    if (victim !== undefined) {
-      const session = this.#negotiating.get(victim);
-      this.#negotiating.delete(victim);
-      this.#admission.remove(victim);
-      this.#stats.evicted++;
-      if (session !== undefined) {
-        this.#evicted.add(session);
-        void session.cut(
-          "resource-constraint",
-          "too many connections are negotiating",
-        );
-      }
-    }
+    if (decision.evict !== undefined) this.#evict(decision.evict);
     void this.#negotiate(transport, this.#admission.add(key, Date.now()));
+  }
+
+  /** Cuts a negotiating connection to make room. */
+  #evict(victim: Admitted): void {
+    const session = this.#negotiating.get(victim);
+    this.#negotiating.delete(victim);
+    this.#admission.remove(victim);
+    this.#stats.evicted++;
+    if (session !== undefined) {
+      this.#evicted.add(session);
+      void session.cut(
+        "resource-constraint",
+        "too many connections are negotiating",
+      );
+    }
   }
 
   async #negotiate(transport: Transport, entry: Admitted): Promise<void> {
@@ -353,9 +386,13 @@ export async function listen(options: ListenOptions): Promise<E2EListener> {
   checkListenOptions(options);
   const requestCert = options.requestClientCertificate === true ||
     options.pinnedPeerFingerprint256 !== undefined;
+  const made: { listener?: E2EListener } = {}; // for the accept errors
   const listener = await listenTcp({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
+    onAcceptError: (error) => {
+      if (made.listener) ACCEPT_ERRORS.get(made.listener)?.(error);
+    },
     ...(options.certificate
       ? {
         tls: {
@@ -365,7 +402,8 @@ export async function listen(options: ListenOptions): Promise<E2EListener> {
       }
       : {}),
   });
-  return new E2EListener(listener, options);
+  made.listener = new E2EListener(listener, options);
+  return made.listener;
 }
 
 /** Refuses, before anything listens, options that cannot work. */

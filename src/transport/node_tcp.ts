@@ -43,6 +43,13 @@ export interface ListenTcpOptions {
    * them the accepted transports cannot start TLS (`canStartTls` is false).
    */
   tls?: ListenTlsOptions;
+  /**
+   * Called when `accept()` fails for a passing reason (the process is out of
+   * file descriptors, the connection went away before it was taken), before
+   * it waits 100 ms and tries again: a caller that holds connections may
+   * free some.
+   */
+  onAcceptError?: (error: Error) => void;
 }
 
 /** TLS settings of {@linkcode connectTcpNode}. */
@@ -234,9 +241,16 @@ class DenoTcpListener implements TcpListener {
     | { timer: ReturnType<typeof setTimeout>; wake: () => void }
     | undefined;
 
-  constructor(listener: Deno.TcpListener, tls: ListenTlsOptions | undefined) {
+  readonly #onAcceptError: ((error: Error) => void) | undefined;
+
+  constructor(
+    listener: Deno.TcpListener,
+    tls: ListenTlsOptions | undefined,
+    onAcceptError: ((error: Error) => void) | undefined,
+  ) {
     this.#listener = listener;
     this.#tls = tls;
+    this.#onAcceptError = onAcceptError;
     this.addr = {
       hostname: listener.addr.hostname,
       port: listener.addr.port,
@@ -254,6 +268,9 @@ class DenoTcpListener implements TcpListener {
         if (!PASSING.test(String((cause as Error)?.message ?? cause))) {
           throw failure("The listener failed", cause);
         }
+        this.#onAcceptError?.(
+          cause instanceof Error ? cause : new Error(String(cause)),
+        );
         await new Promise<void>((wake) => {
           this.#retry = {
             timer: setTimeout(() => {
@@ -359,5 +376,7 @@ export async function listenTcp(
   } catch (cause) {
     throw failure("Cannot listen", cause);
   }
-  return await Promise.resolve(new DenoTcpListener(listener, options.tls));
+  return await Promise.resolve(
+    new DenoTcpListener(listener, options.tls, options.onAcceptError),
+  );
 }
