@@ -43,11 +43,24 @@
 export * from "./src/xml/mod.ts";
 export * from "./src/stanza/mod.ts";
 export * from "./src/transport/mod.ts";
-export { E2EListener, E2EStream, initiate, listen } from "./src/e2e.ts";
+export {
+  DEFAULT_MAX_IQ_HANDLERS,
+  DEFAULT_MAX_PENDING,
+  DEFAULT_MAX_PENDING_PER_ADDRESS,
+  DEFAULT_MAX_PENDING_REQUESTS,
+  E2EListener,
+  E2EStream,
+  initiate,
+  listen,
+} from "./src/e2e.ts";
 export type {
+  E2EStreamLimits,
   InitiateOptions,
   IqHandler,
+  ListenerFailure,
+  ListenerStats,
   ListenOptions,
+  RequestOptions,
   StreamInfo,
   StreamOptions,
 } from "./src/e2e.ts";
