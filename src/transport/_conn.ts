@@ -16,6 +16,25 @@ export function failure(message: string, cause: unknown): TransportError {
   return new TransportError(message + detail, { cause });
 }
 
+/**
+ * Writes all of `bytes` to a connection (a write may take part of them).
+ *
+ * @throws {TransportError} When the connection fails.
+ */
+export async function writeAll(
+  conn: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  try {
+    let offset = 0;
+    while (offset < bytes.length) {
+      offset += await conn.write(bytes.subarray(offset));
+    }
+  } catch (cause) {
+    throw failure("Cannot write", cause);
+  }
+}
+
 /** A connection after STARTTLS: what the transport reads and writes through. */
 export interface TlsChannel {
   /** What the handshake negotiated. */
@@ -226,14 +245,7 @@ export class ConnTransport implements Transport {
       throw new TransportError("Cannot write: the transport is closed");
     }
     if (this.#channel !== undefined) return await this.#channel.write(bytes);
-    try {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    } catch (cause) {
-      throw failure("Cannot write", cause);
-    }
+    await writeAll(this.#conn, bytes);
   }
 
   async #upgrade(startTls: StartTls): Promise<TlsInfo> {

@@ -20,7 +20,13 @@ import {
   nodePeerFailure,
   type NodeVerification,
 } from "./_cert_rules.ts";
-import { failure, Reads, type StartTls, type TlsChannel } from "./_conn.ts";
+import {
+  failure,
+  Reads,
+  type StartTls,
+  type TlsChannel,
+  writeAll,
+} from "./_conn.ts";
 import { type TlsInfo, TransportError } from "./transport.ts";
 import type { ConnectTlsOptions, ListenTlsOptions } from "./node_tcp.ts";
 
@@ -297,11 +303,8 @@ class NodeTlsChannel implements TlsChannel {
     }
   }
 
-  async #writeRaw(chunk: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      offset += await this.#conn.write(chunk.subarray(offset));
-    }
+  #writeRaw(chunk: Uint8Array): Promise<void> {
+    return writeAll(this.#conn, chunk);
   }
 
   #onData(chunk: Uint8Array): void {

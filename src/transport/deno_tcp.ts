@@ -11,6 +11,7 @@ import {
   Reads,
   type StartTls,
   type TlsChannel,
+  writeAll,
 } from "./_conn.ts";
 import { type TlsInfo, type Transport, TransportError } from "./transport.ts";
 import { CertificateError } from "./cert_policy.ts";
@@ -117,15 +118,8 @@ class RustlsChannel implements TlsChannel {
     return await this.#reads.next(this.#conn);
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    try {
-      let offset = 0;
-      while (offset < bytes.length) {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      }
-    } catch (cause) {
-      throw failure("Cannot write", cause);
-    }
+  write(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.#conn, bytes);
   }
 
   closeWrite(): Promise<void> {

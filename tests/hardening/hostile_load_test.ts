@@ -226,75 +226,66 @@ Deno.test("a peer flooding iq requests without reading is held back by TCP, then
   }
 });
 
-Deno.test("200 KB messages over TLS that nobody takes stop being read at the buffer bound, and the stream ends at the stall deadline", async () => {
-  const listener = await listen({
-    from: "juliet@pronto",
-    certificate: { cert: certificate.certPem, key: certificate.keyPem },
-    stallTimeoutMs: 500,
-    closeTimeoutMs: 200,
-  });
-  const target: Target = {
-    hostname: "127.0.0.1",
-    port: listener.addr.port,
-    caCert: certificate.certPem,
+/**
+ * One negotiated peer (Deno.startTls, never reading) flooding juliet with
+ * `chunk`; her application accepts the stream and never subscribes.
+ * `stopAfter` bytes, then the peer hangs up, if given.
+ */
+async function flooded(chunk: string, stopAfter?: number) {
+  const j = await juliet({ stallTimeoutMs: 500, closeTimeoutMs: 200 });
+  const conn = await negotiateDeno(j.target);
+  await until(() => j.streams.length === 1, "the stream is open");
+  let sent = 0;
+  const flooding = floodConn(
+    conn,
+    new TextEncoder().encode(chunk),
+    () => stopAfter !== undefined && sent > stopAfter,
+    (bytes) => sent += bytes,
+  );
+  return {
+    stream: j.streams[0]!,
+    sent: () => sent,
+    flooding: within(10_000, flooding),
+    hangUp() {
+      try {
+        conn.close();
+      } catch {
+        // The listener closed it.
+      }
+    },
+    close: () => j.close(),
   };
-  const accepted = listener.accept(); // accepted, never subscribed
-  const conn = await negotiateDeno(target);
+}
+
+Deno.test("200 KB messages over TLS that nobody takes stop being read at the buffer bound, and the stream ends at the stall deadline", async () => {
+  const f = await flooded(bigMessage(200_000));
   try {
-    const stream = (await accepted)!;
-    let sent = 0;
-    const flooding = floodConn(
-      conn,
-      new TextEncoder().encode(bigMessage(200_000)),
-      () => false,
-      (bytes) => sent += bytes,
-    );
-    const result = await within(10_000, stream.closed);
+    const result = await within(10_000, f.stream.closed);
     assert.ok(result.error instanceof StreamError, String(result.error));
     assert.equal(result.error.condition, "resource-constraint");
     // Only the socket buffers and one stanza or two got in.
-    assert.ok(sent < 32 * 1024 * 1024, `${sent} bytes accepted`);
-    await within(10_000, flooding);
+    assert.ok(f.sent() < 32 * 1024 * 1024, `${f.sent()} bytes accepted`);
+    await f.flooding;
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // The listener closed it.
-    }
-    await listener.close();
+    f.hangUp();
+    await f.close();
   }
 });
 
 Deno.test("a flooding peer that hangs up while its stream is paused ends that stream within the stall deadline", async () => {
-  const listener = await listen({
-    from: "juliet@pronto",
-    certificate: { cert: certificate.certPem, key: certificate.keyPem },
-    stallTimeoutMs: 500,
-    closeTimeoutMs: 200,
-  });
-  const target: Target = {
-    hostname: "127.0.0.1",
-    port: listener.addr.port,
-    caCert: certificate.certPem,
-  };
-  const accepted = listener.accept();
-  const conn = await negotiateDeno(target);
-  const stream = (await accepted)!;
-  let sent = 0;
-  const chunk = new TextEncoder().encode(bigMessage(200_000));
-  const flooding = floodConn(
-    conn,
-    chunk,
-    () => sent > 2_000_000,
-    (b) => sent += b,
-  );
-  // It stops writing only when it wrote 2 MB, then hangs up.
-  await within(10_000, flooding).catch(() => {});
-  conn.close();
-  const result = await within(10_000, stream.closed);
-  assert.equal(result.clean, false);
-  assert.equal(stream.state, "closed");
-  await listener.close();
+  // It stops writing once it wrote 1 MB (the socket buffers take that at
+  // once), then hangs up, while reading is paused on our side.
+  const f = await flooded(bigMessage(200_000), 1_000_000);
+  try {
+    await f.flooding;
+    assert.equal(f.stream.state, "open");
+    f.hangUp();
+    const result = await within(10_000, f.stream.closed);
+    assert.equal(result.clean, false);
+    assert.equal(f.stream.state, "closed");
+  } finally {
+    await f.close();
+  }
 });
 
 Deno.test("a stanza trickled by a negotiated peer is cut at the stanza deadline", async () => {
