@@ -54,7 +54,7 @@ export {
   listen,
 } from "./src/e2e.ts";
 export type {
-  E2EStreamLimits,
+  E2EStreamSettings,
   InitiateOptions,
   IqHandler,
   ListenerFailure,
@@ -63,6 +63,8 @@ export type {
   RequestOptions,
   StreamInfo,
   StreamOptions,
+  Trust,
+  TrustedBy,
 } from "./src/e2e.ts";
 export { PRE_AUTH_LIMITS, Session } from "./src/stream/session.ts";
 export type {

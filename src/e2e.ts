@@ -10,13 +10,14 @@ export {
   DEFAULT_MAX_IQ_HANDLERS,
   DEFAULT_MAX_PENDING_REQUESTS,
   E2EStream,
-  type E2EStreamLimits,
+  type E2EStreamSettings,
   type IqHandler,
   type RequestOptions,
   type StreamInfo,
   type StreamOptions,
 } from "./endpoint/e2e_stream.ts";
 export { initiate, type InitiateOptions } from "./endpoint/initiate.ts";
+export { type Trust, type TrustedBy } from "./endpoint/trust.ts";
 export {
   DEFAULT_MAX_PENDING,
   DEFAULT_MAX_PENDING_PER_ADDRESS,

@@ -24,6 +24,7 @@ import {
   unhandledIqReply,
 } from "../stanza/iq_tracker.ts";
 import { iqError } from "../stanza/stanza.ts";
+import type { TrustedBy } from "./trust.ts";
 
 /** The default of {@linkcode StreamOptions.maxPendingRequests}. */
 export const DEFAULT_MAX_PENDING_REQUESTS = 1000;
@@ -90,6 +91,15 @@ export interface StreamInfo {
    * initiator; undefined without authentication.
    */
   identity: string | undefined;
+  /**
+   * The peer's address, normalised: the `to` an initiator asked for (the
+   * recipient answered from it), the `from` a recipient was given in the
+   * initiator's header. Verified when `trustedBy` says so (the certificate
+   * was checked against it), or by SASL (`identity`); else only claimed.
+   */
+  peerAddress: string | undefined;
+  /** What the peer's certificate was trusted by, if a `trust` was given. */
+  trustedBy: TrustedBy | undefined;
 }
 
 /** An inbound iq get/set handler: returns the reply, or undefined to pass. */
@@ -100,14 +110,16 @@ export type IqHandler = (
 /** What {@linkcode E2EStream.request} takes besides the iq. */
 export type RequestOptions = Pick<IqRequestOptions, "timeoutMs" | "signal">;
 
-/** The limits of an {@linkcode E2EStream} besides the session's. */
-export interface E2EStreamLimits {
+/** What an {@linkcode E2EStream} takes besides its session. */
+export interface E2EStreamSettings {
   /** Deadline of `request()` in ms. */
   iqTimeoutMs?: number | undefined;
   /** Most requests waiting for a reply. */
   maxPendingRequests?: number | undefined;
   /** Most inbound requests answered at once. */
   maxIqHandlers?: number | undefined;
+  /** What the peer's certificate was trusted by, if anything. */
+  trustedBy?: TrustedBy | undefined;
 }
 
 /**
@@ -120,6 +132,7 @@ export class E2EStream {
   readonly #maxPending: number;
   readonly #maxHandlers: number;
   readonly #handlersDone: () => void;
+  readonly #trustedBy: TrustedBy | undefined;
   #answering = 0;
 
   /**
@@ -128,12 +141,13 @@ export class E2EStream {
    * @param session The session, negotiated.
    * @param limits Deadline of `request()`, and the iq limits.
    */
-  constructor(session: Session, limits: E2EStreamLimits | number = {}) {
+  constructor(session: Session, limits: E2EStreamSettings | number = {}) {
     if (typeof limits === "number") limits = { iqTimeoutMs: limits };
     this.#session = session;
     this.#maxPending = limits.maxPendingRequests ??
       DEFAULT_MAX_PENDING_REQUESTS;
     this.#maxHandlers = limits.maxIqHandlers ?? DEFAULT_MAX_IQ_HANDLERS;
+    this.#trustedBy = limits.trustedBy;
     this.#tracker = new IqTracker({
       timeoutMs: limits.iqTimeoutMs ?? 30_000,
       ...(session.peerHeader?.from !== undefined
@@ -185,9 +199,9 @@ export class E2EStream {
     return this.#session.state;
   }
 
-  /** Stream id, peer header, TLS facts. */
+  /** Stream id, peer header and address, TLS facts, who authenticated. */
   get info(): StreamInfo {
-    return infoOf(this.#session);
+    return infoOf(this.#session, this.#trustedBy);
   }
 
   /** Resolves when the stream ended, with whether it ended cleanly. */
@@ -332,12 +346,30 @@ function failedReply(iq: Element, error: unknown): Element {
 }
 
 /** What negotiation established on a session. */
-export function infoOf(session: Session): StreamInfo {
+export function infoOf(
+  session: Session,
+  trustedBy?: TrustedBy,
+): StreamInfo {
   return {
     id: session.id,
     peer: session.peerHeader,
     tls: session.tls,
     identity: session.identity,
+    peerAddress: session.peerAddress,
+    trustedBy,
+  };
+}
+
+/** Runs two certificate checks in turn (either may be absent). */
+export function composeVerify(
+  first: SessionOptions["verifyTls"],
+  second: SessionOptions["verifyTls"],
+): SessionOptions["verifyTls"] {
+  if (first === undefined) return second;
+  if (second === undefined) return first;
+  return async (tls, peer) => {
+    await first(tls, peer);
+    await second(tls, peer);
   };
 }
 
@@ -389,7 +421,7 @@ export function sessionOptions(
 }
 
 /** The limits an E2EStream takes from a listener's or initiator's options. */
-export function streamLimits(options: StreamOptions): E2EStreamLimits {
+export function streamLimits(options: StreamOptions): E2EStreamSettings {
   return {
     iqTimeoutMs: options.iqTimeoutMs,
     maxPendingRequests: options.maxPendingRequests,

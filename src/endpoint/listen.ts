@@ -6,7 +6,6 @@ import { NegotiationError, TimeoutError } from "../stream/errors.ts";
 import { Session } from "../stream/session.ts";
 import type { PeerAddress, Transport } from "../transport/transport.ts";
 import { listenTcp, type TcpListener } from "../transport/node_tcp.ts";
-import { pinMismatchError } from "../transport/cert_policy.ts";
 import { normalizePin } from "../transport/_node_socket.ts";
 import {
   addressKey,
@@ -14,7 +13,9 @@ import {
   type Admitted,
   defaultMaxConnections,
 } from "./admission.ts";
+import { checkTrust, recipientCheck, type Trust, trustedBy } from "./trust.ts";
 import {
+  composeVerify,
   E2EStream,
   sessionOptions,
   streamLimits,
@@ -36,10 +37,24 @@ export interface ListenOptions extends StreamOptions {
   /** This endpoint's certificate and key (PEM), for STARTTLS. */
   certificate?: { cert: string; key: string };
   /**
+   * How initiators' client certificates are trusted: CA certificates (the
+   * certificate valid for the domain of the `from` in the initiator's
+   * header), a pinned fingerprint, or trust on first use with a `KnownPeers`
+   * store keyed on that `from` (see {@linkcode Trust}). Checked right after
+   * the TLS handshake, before anything else is said; every initiator is
+   * asked for a certificate, and one without is refused.
+   */
+  trust?: Trust;
+  /**
    * Accept only initiators that present exactly this client certificate
-   * (SHA-256 fingerprint); asks every initiator for a certificate.
+   * (SHA-256 fingerprint); the same as `trust: { pinnedFingerprint256 }`.
    */
   pinnedPeerFingerprint256?: string;
+  /**
+   * The addresses this listener answers to; a header whose `to` is another
+   * one ends with `host-unknown`. Default: `from` alone.
+   */
+  addresses?: string[];
   /** Ask initiators for a client certificate (implied by the pin). */
   requestClientCertificate?: boolean;
   /**
@@ -308,6 +323,9 @@ export class E2EListener {
         role: "recipient",
         transport,
         ...sessionOptions(this.#options),
+        ...(this.#options.addresses !== undefined
+          ? { addresses: this.#options.addresses }
+          : {}),
         ...(verifyTls !== undefined ? { verifyTls } : {}),
         onNegotiationStep: () => {
           entry.progress = Date.now();
@@ -324,7 +342,11 @@ export class E2EListener {
         this.#open--;
         this.#admission.remove(entry);
       });
-      const stream = new E2EStream(session, streamLimits(this.#options));
+      const trust = trustOf(this.#options);
+      const stream = new E2EStream(session, {
+        ...streamLimits(this.#options),
+        trustedBy: trust === undefined ? undefined : trustedBy(trust),
+      });
       if (this.#done) void stream.error("system-shutdown");
       else {
         const waiter = this.#waiters.shift();
@@ -350,18 +372,13 @@ export class E2EListener {
     }
   }
 
-  /** The pin on the client certificate, then the application's check. */
+  /** The trust on the client certificate, then the application's check. */
   #verifyTls(): StreamOptions["verifyTls"] {
-    const pin = this.#options.pinnedPeerFingerprint256;
-    const verify = this.#options.verifyTls;
-    if (pin === undefined) return verify;
-    const expected = normalizePin(pin);
-    return async (tls) => {
-      if (tls.peerFingerprint256 !== expected) {
-        throw pinMismatchError(tls.peerFingerprint256);
-      }
-      await verify?.(tls);
-    };
+    const trust = trustOf(this.#options);
+    return composeVerify(
+      trust === undefined ? undefined : recipientCheck(trust),
+      this.#options.verifyTls,
+    );
   }
 
   /** Once closed and idle, waiting accepts get null. */
@@ -385,7 +402,7 @@ export class E2EListener {
 export async function listen(options: ListenOptions): Promise<E2EListener> {
   checkListenOptions(options);
   const requestCert = options.requestClientCertificate === true ||
-    options.pinnedPeerFingerprint256 !== undefined;
+    trustOf(options) !== undefined;
   const made: { listener?: E2EListener } = {}; // for the accept errors
   const listener = await listenTcp({
     hostname: options.hostname ?? "127.0.0.1",
@@ -406,6 +423,13 @@ export async function listen(options: ListenOptions): Promise<E2EListener> {
   return made.listener;
 }
 
+/** The one trust the options say, the older pin folded in. */
+function trustOf(options: ListenOptions): Trust | undefined {
+  if (options.trust !== undefined) return options.trust;
+  const pin = options.pinnedPeerFingerprint256;
+  return pin === undefined ? undefined : { pinnedFingerprint256: pin };
+}
+
 /** Refuses, before anything listens, options that cannot work. */
 function checkListenOptions(options: ListenOptions): void {
   if ((options.tls ?? "required") === "required" && !options.certificate) {
@@ -420,6 +444,12 @@ function checkListenOptions(options: ListenOptions): void {
       "Cannot listen: pinnedPeerFingerprint256 is not 32 hex pairs",
     );
   }
+  if (pin !== undefined && options.trust !== undefined) {
+    throw new TypeError(
+      "Cannot listen: give trust or pinnedPeerFingerprint256, not both",
+    );
+  }
+  checkTrust(options.trust, "Cannot listen");
   for (
     const key of [
       "maxPending",

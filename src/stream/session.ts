@@ -40,6 +40,7 @@ import {
   streamId,
 } from "./header.ts";
 import { FrameReader } from "./reader.ts";
+import { normalizeAddress, sameAddress } from "./address.ts";
 import { DEFAULT_SEND_QUEUE_BYTES, WriteQueue } from "./writer.ts";
 
 /** Options of one end of a stream. */
@@ -50,8 +51,19 @@ export interface SessionOptions {
   transport: Transport;
   /** This end's address (`from` of our header). */
   from?: string;
-  /** The peer's address (`to` of the initiator's header). */
+  /**
+   * The peer's address (`to` of the initiator's header). The recipient must
+   * answer from this address: a header with another `from` ends the stream
+   * with `invalid-from`.
+   */
   to?: string;
+  /**
+   * The addresses a recipient answers to. A header whose `to` is none of
+   * them ends the stream with `host-unknown` (RFC 6120 section 4.9.3.6).
+   * Default: `from` alone, when it is given (a header without `to` is
+   * accepted).
+   */
+  addresses?: string[];
   /** Content namespace. Default `jabber:client`. */
   ns?: string;
   /** `xml:lang` of our header. */
@@ -78,9 +90,15 @@ export interface SessionOptions {
   /**
    * Checks what TLS negotiated, right after the handshake and before
    * anything else is said: throw to refuse the peer (a pinned or known
-   * certificate that does not match). The stream then ends with that error.
+   * certificate that does not match). `peer` is the address the peer is
+   * known by at that point (checked against the headers so far): the `to`
+   * asked for, on the initiator; the `from` of the peer's header, on the
+   * recipient. The stream then ends with that error.
    */
-  verifyTls?: (tls: TlsInfo) => void | Promise<void>;
+  verifyTls?: (
+    tls: TlsInfo,
+    peer: string | undefined,
+  ) => void | Promise<void>;
   /**
    * Deadline for each stream header of the peer, from when it is due (the
    * connection, or a restart), in ms: a peer that connects and says nothing,
@@ -213,6 +231,8 @@ export class Session {
   #lastRead = 0;
   #lastWrite = 0;
   #headerSent = false; // our header of the current stream is out
+  #answeredAs: string | undefined; // which of our addresses the peer asked for
+  #refused: Error | undefined; // what verifyTls threw
   #identity: string | undefined;
 
   /**
@@ -583,7 +603,7 @@ export class Session {
   #ourHeader(peer: StreamHeader | undefined): StreamHeader {
     const o = this.#options;
     return {
-      from: o.from,
+      from: this.#answeredAs ?? o.from,
       to: peer ? peer.from : o.to,
       id: peer ? this.#id : undefined,
       version: peer && peer.version === undefined ? undefined : "1.0",
@@ -612,8 +632,17 @@ export class Session {
         // after it in plaintext is dropped with the parser.
         this.#reader.reset();
         this.#tls = await this.#transport.startTls();
+        // A new stream starts under TLS: anything we say now (an error)
+        // comes inside a header of ours.
+        this.#headerSent = false;
         this.#options.onNegotiationStep?.();
-        await this.#options.verifyTls?.(this.#tls);
+        try {
+          await this.#options.verifyTls?.(this.#tls, this.peerAddress);
+        } catch (error) {
+          // The peer is told, under TLS, that it was refused.
+          this.#refused = asError(error);
+          throw this.#refused;
+        }
       },
     };
   }
@@ -644,9 +673,71 @@ export class Session {
         text: "expected a stream header",
       });
     }
-    this.#header = readHeader(frame.element, this.#ns);
+    const header = readHeader(frame.element, this.#ns);
+    this.#checkAddresses(header);
+    this.#header = header;
     this.#options.onNegotiationStep?.();
-    return this.#header;
+    return header;
+  }
+
+  /**
+   * RFC 6120 section 4.7: the recipient answers only to addresses it serves,
+   * and only from the address the initiator asked for.
+   */
+  #checkAddresses(header: StreamHeader): void {
+    const o = this.#options;
+    if (o.role === "initiator") {
+      if (
+        o.to !== undefined && header.from !== undefined &&
+        !sameAddress(header.from, o.to)
+      ) {
+        throw new StreamError("invalid-from", {
+          sent: true,
+          text: `asked for ${o.to}, answered by ${header.from}`,
+        });
+      }
+      return;
+    }
+    const served = o.addresses ?? (o.from === undefined ? [] : [o.from]);
+    if (header.to !== undefined && served.length > 0) {
+      const to = header.to;
+      const ours = served.find((address) => sameAddress(address, to));
+      if (ours === undefined) {
+        // The error comes in a header from the address asked for (RFC 6120
+        // section 4.9.3.6), so that the initiator reads the error, not a
+        // header from someone it did not ask for.
+        this.#answeredAs = to;
+        throw new StreamError("host-unknown", {
+          sent: true,
+          text: `${to} is not served here`,
+        });
+      }
+      this.#answeredAs = ours;
+    }
+    if (
+      this.#header?.from !== undefined &&
+      (header.from === undefined ||
+        !sameAddress(header.from, this.#header.from))
+    ) {
+      // A restart may not change who the initiator claims to be.
+      throw new StreamError("invalid-from", {
+        sent: true,
+        text: "the address changed at the stream restart",
+      });
+    }
+  }
+
+  /**
+   * The address the peer is known by, normalised: on the initiator the `to`
+   * it asked for (the recipient's headers answered from it, or from no
+   * address); on the recipient the `from` of the initiator's header, as
+   * claimed (what verified it, if anything, is the application's trust).
+   */
+  get peerAddress(): string | undefined {
+    const address = this.#options.role === "initiator"
+      ? this.#options.to
+      : this.#header?.from;
+    return address === undefined ? undefined : normalizeAddress(address);
   }
 
   async #receiveElement(): Promise<Element> {
@@ -946,14 +1037,22 @@ export class Session {
     const failure = this.#failure;
     let owed: StreamError | undefined;
     if (failure instanceof StreamError && failure.sent) owed = failure;
-    else if (failure instanceof TimeoutError) {
+    else if (failure === this.#refused) {
+      owed = new StreamError("not-authorized", {
+        sent: true,
+        text: failure.message,
+      });
+    } else if (failure instanceof TimeoutError) {
       owed = new StreamError("connection-timeout", {
         sent: true,
         text: failure.message,
       });
     }
     const received = error instanceof StreamError && !error.sent;
-    if (!this.#closeSent && !received && !(error instanceof TransportError)) {
+    // A TransportError means the transport is gone, unless it is a
+    // certificate refused by verifyTls over a transport that works.
+    const gone = error instanceof TransportError && failure !== this.#refused;
+    if (!this.#closeSent && !received && !gone) {
       this.#closeSent = true;
       const text = owed?.text === undefined
         ? ""

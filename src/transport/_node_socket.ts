@@ -209,12 +209,26 @@ class NodeTlsChannel implements TlsChannel {
         new TransportError("Cannot write: the transport is closed"),
       );
     }
-    return new Promise((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       this.#socket.write(bytes, (error) => {
         if (error) reject(this.#failure ?? failure("Cannot write", error));
         else resolve();
       });
-    });
+    }).then(() => this.#flushed());
+  }
+
+  /**
+   * Resolves once the ciphertext made so far reached the connection: node:tls
+   * over a Duplex may call a write back before handing its ciphertext to the
+   * Duplex (a microtask later), and a transport closed then would lose it.
+   */
+  async #flushed(): Promise<void> {
+    for (;;) {
+      await Promise.resolve(); // a scheduled hand-over runs first
+      const last = this.#rawWrites;
+      await last;
+      if (this.#rawWrites === last) return;
+    }
   }
 
   async closeWrite(): Promise<void> {
@@ -376,6 +390,9 @@ function verification(role: Role): NodeVerification {
   const { pinnedFingerprint256: pin, insecureSkipVerify } = role.tls;
   if (pin !== undefined) return { mode: "pin", pin: normalizePin(pin)! };
   if (insecureSkipVerify !== undefined) return { mode: "none" };
+  // The leaf rules alone: the caller checks the fingerprint (trust on first
+  // use), as a recipient does with a client certificate.
+  if (role.tls.leafOnly) return { mode: "client-certificate" };
   return { mode: "name", serverName: role.tls.serverName ?? role.hostname };
 }
 

@@ -82,6 +82,13 @@ export interface ConnectTlsOptions {
    * {@linkcode TlsInfo.peerFingerprint256} still tells whom it reached.
    */
   insecureSkipVerify?: typeof INSECURE_SKIP_VERIFY;
+  /**
+   * Check only the leaf rules of the certificate policy (validity, key
+   * size, not a CA), not who issued the certificate nor the names it holds:
+   * for a caller that checks the fingerprint itself (trust on first use with
+   * `KnownPeers`). The connection is authenticated only once it has.
+   */
+  leafOnly?: boolean;
   /** A client certificate chain (PEM) to offer when the peer asks. */
   cert?: string;
   /** The client certificate's private key (PEM). */
@@ -144,6 +151,11 @@ function checkClientTls(options: ConnectTlsOptions): void {
   if (pin !== undefined && skip !== undefined) {
     throw new TypeError(
       "Cannot both pin a certificate and skip verification: choose one",
+    );
+  }
+  if (options.leafOnly && (pin !== undefined || skip !== undefined)) {
+    throw new TypeError(
+      "Cannot check only the leaf and also pin or skip verification: choose one",
     );
   }
   if ((options.cert === undefined) !== (options.key === undefined)) {
