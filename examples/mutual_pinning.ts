@@ -31,7 +31,7 @@ const romeoKeys = await deriveScramCredentials("wherefore", "SHA-256");
 const listener = await listen({
   from: "pronto",
   certificate: { cert: julietCert.certPem, key: julietCert.keyPem },
-  pinnedPeerFingerprint256: romeoCert.fingerprint256,
+  trust: { pinnedFingerprint256: romeoCert.fingerprint256 },
   features: [
     sasl({
       server: {
@@ -52,7 +52,7 @@ const romeo = await initiate({
   to: "pronto",
   hostname: "127.0.0.1",
   port: listener.addr.port,
-  pinnedFingerprint256: julietCert.fingerprint256,
+  trust: { pinnedFingerprint256: julietCert.fingerprint256 },
   clientCertificate: { cert: romeoCert.certPem, key: romeoCert.keyPem },
   features: [sasl({ client: { username: "romeo", password: "wherefore" } })],
   trace: (entry) => trace.push(entry.text),
