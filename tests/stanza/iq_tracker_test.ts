@@ -89,12 +89,13 @@ Deno.test("IqTracker with streamPeer matches an absent address with the stream p
     false,
   );
   assert.equal(
-    tracker.handle(result(toPeer.attrs.id!, "Juliet@capulet.example")),
+    tracker.handle(result(toPeer.attrs.id!, "juliet@capulet.example/nurse")),
     false,
   );
   assert.equal(
-    tracker.handle(result(toPeer.attrs.id!, "juliet@Capulet.example")),
+    tracker.handle(result(toPeer.attrs.id!, "JULIET@Capulet.example")),
     true,
+    "the stream peer's address in another case",
   );
   await a;
 
