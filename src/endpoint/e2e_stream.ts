@@ -148,11 +148,13 @@ export class E2EStream {
       DEFAULT_MAX_PENDING_REQUESTS;
     this.#maxHandlers = limits.maxIqHandlers ?? DEFAULT_MAX_IQ_HANDLERS;
     this.#trustedBy = limits.trustedBy;
+    // Replies come from the stream peer (a server: its domain), or, for a
+    // request without `to`, from our own address (the JID bound on the
+    // stream, or our header's `from`).
     this.#tracker = new IqTracker({
       timeoutMs: limits.iqTimeoutMs ?? 30_000,
-      ...(session.peerHeader?.from !== undefined
-        ? { streamPeer: session.peerHeader.from }
-        : {}),
+      streamPeer: session.peerHeader?.from,
+      ownAddress: session.ownAddress,
     });
     // iqs are taken care of as they arrive, whether or not anyone reads
     // stanzas$: replies go to the request that waits for them, requests to

@@ -16,6 +16,12 @@ import type { StreamFeature } from "./feature.ts";
 export const BIND_NS = "urn:ietf:params:xml:ns:xmpp-bind";
 
 /**
+ * The key under which the bind feature keeps the bound JID in the
+ * negotiation context's per-stream state (`context.state`).
+ */
+export const BOUND_JID = "bind";
+
+/**
  * The bind feature for an initiator: binds `resource` (or one the server
  * picks) and sets the stream's identity to the full JID the server returns.
  *
@@ -44,7 +50,7 @@ export function bind(options: { resource?: string } = {}): StreamFeature {
       );
     },
     wanted(_offered, context) {
-      return !context.state.has("bind");
+      return !context.state.has(BOUND_JID);
     },
     async initiate(_offered, context) {
       const id = streamId();
@@ -76,7 +82,7 @@ export function bind(options: { resource?: string } = {}): StreamFeature {
           "The server refused to bind a resource",
         );
       }
-      context.state.set("bind", jid);
+      context.state.set(BOUND_JID, jid);
       context.authenticated(jid);
       return false;
     },

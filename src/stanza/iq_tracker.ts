@@ -27,11 +27,21 @@ export interface IqTrackerOptions {
   timeoutMs?: number | undefined;
   /**
    * The address the stream peer is known by (from its stream header or its
-   * certificate), if any. An absent `to` or `from` means the stream peer, so
-   * a reply without `from` matches a request to this address, and a reply
-   * from this address matches a request without `to`.
+   * certificate), if any: a client's server is known by its domain. A reply
+   * without `from` matches a request to this address, and a reply from this
+   * address matches a request without `to`.
    */
   streamPeer?: string | Jid | undefined;
+  /**
+   * This end's own address, if known: the full JID resource binding gave,
+   * or the `from` of our stream header. A request without `to` is answered
+   * by one's own server on behalf of the account (RFC 6120 section 10.3.3),
+   * so its reply may come from our bare or full JID or our server's domain
+   * as well; a request to our own bare JID may be answered without `from`
+   * (section 8.1.2.1). Set it later with {@linkcode IqTracker.setOwnAddress}
+   * when it is only known then.
+   */
+  ownAddress?: string | Jid | undefined;
 }
 
 /** What {@linkcode IqTracker.request} takes besides the iq. */
@@ -43,7 +53,8 @@ export interface IqRequestOptions {
 }
 
 interface Pending {
-  peer: string | undefined;
+  /** The address the request went to (normalised), undefined for none. */
+  to: string | undefined;
   resolve: (reply: Element) => void;
   reject: (reason: unknown) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -69,13 +80,24 @@ function isIq(element: Element): boolean {
  * each request itself, and feeds every inbound stanza to
  * {@linkcode IqTracker.handle}.
  *
- * A reply matches a request when it has the request's id and comes from the
- * address the request went to (RFC 6120 section 8.1.2.1: a reply from
- * another entity is not accepted, so a peer cannot answer for someone else
- * by guessing ids). Addresses compare as JIDs (domain case-insensitive; an
- * invalid one compares as the raw string). An absent address means the
- * stream peer (XEP-0246 streams usually carry no addresses): absent matches
- * absent, and matches `streamPeer` when that option is given.
+ * A reply matches a request when it has the request's id and comes from an
+ * address that may answer it (RFC 6120 sections 8.1.2.1 and 10.3.3), so
+ * that no other entity can answer by guessing ids:
+ *
+ * - A request without `to` goes to the stream peer, or, on a client's
+ *   stream, is handled by its server for the account. Its reply may have
+ *   no `from`, or come from the stream peer (`streamPeer`: a server's
+ *   domain), from our own bare or full JID, or from our own domain
+ *   (`ownAddress`).
+ * - A request with `to` is answered by that address only: a full JID by
+ *   that full JID, a bare JID by that bare JID (the server answers for an
+ *   account at its bare JID, section 10.5.3.2; a full JID of it does not
+ *   answer for it). A reply without `from` also matches a request to the
+ *   stream peer or to our own bare JID, which may answer without one.
+ *
+ * Addresses compare as JIDs, in their normal form (RFC 7622: localpart and
+ * domain without case, the resource with it; an invalid one compares as
+ * the raw string).
  *
  * @example A request and its reply
  * ```ts
@@ -93,6 +115,11 @@ function isIq(element: Element): boolean {
 export class IqTracker {
   readonly #timeoutMs: number;
   readonly #streamPeer: string | undefined;
+  // Our own address as normalised: the full JID (if it has a resource),
+  // the bare JID, and the domain (of an account JID).
+  #ownFull: string | undefined;
+  #ownBare: string | undefined;
+  #ownDomain: string | undefined;
   readonly #pending = new Map<string, Pending[]>();
   #count = 0;
   #closed: { reason: Error } | undefined;
@@ -100,7 +127,7 @@ export class IqTracker {
   /**
    * Makes a tracker.
    *
-   * @param options The deadline and the stream peer's address.
+   * @param options The deadline, the stream peer's address and ours.
    * @throws {RangeError} When the timeout is not positive.
    */
   constructor(options: IqTrackerOptions = {}) {
@@ -108,6 +135,46 @@ export class IqTracker {
     this.#streamPeer = options.streamPeer === undefined
       ? undefined
       : addressKey(options.streamPeer);
+    this.setOwnAddress(options.ownAddress);
+  }
+
+  /**
+   * Sets this end's own address once it is known (the JID bound by
+   * resource binding, say); see {@linkcode IqTrackerOptions.ownAddress}.
+   * Requests already pending match by it from now on.
+   *
+   * @param address Our address, or `undefined` for none.
+   *
+   * @example A roster get without `to`, answered by our own server
+   * ```ts
+   * import { iq, IqTracker, xml } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const tracker = new IqTracker({ streamPeer: "montague.example" });
+   * tracker.setOwnAddress("romeo@montague.example/orchard");
+   * const get = iq({ type: "get" }, xml("query", { xmlns: "jabber:iq:roster" }));
+   * const reply = tracker.request(get);
+   * const forged = iq({ type: "result", id: get.attrs.id, from: "tybalt@capulet.example" });
+   * assert.equal(tracker.handle(forged), false);
+   * const ours = iq({ type: "result", id: get.attrs.id, from: "romeo@montague.example" });
+   * assert.equal(tracker.handle(ours), true);
+   * assert.equal(await reply, ours);
+   * ```
+   */
+  setOwnAddress(address: string | Jid | undefined): void {
+    const jid = address === undefined
+      ? undefined
+      : typeof address === "string"
+      ? Jid.tryParse(address)
+      : address;
+    if (jid === undefined) {
+      this.#ownFull = this.#ownDomain = undefined;
+      this.#ownBare = typeof address === "string" ? address : undefined;
+      return;
+    }
+    this.#ownFull = jid.isBare ? undefined : jid.toString();
+    this.#ownBare = jid.bare.toString();
+    this.#ownDomain = jid.local === undefined ? undefined : jid.domain;
   }
 
   /**
@@ -131,14 +198,15 @@ export class IqTracker {
    * Registers a request and waits for its reply. Send the iq yourself.
    *
    * @param iq The iq `get` or `set`, with an id.
-   * @param peer The address the reply must come from; the iq's `to` when
-   *   omitted (absent meaning the stream peer).
+   * @param peer The address the request goes to, which the reply must come
+   *   from (see the class notes); the iq's `to` when omitted.
    * @param options A deadline for this request, an abort signal.
    * @returns The `result` iq. Rejects with a {@linkcode StanzaError} on an
    *   `error` reply, a `TimeoutError` (operation `"iq"`) at the deadline,
    *   the close reason after {@linkcode IqTracker.close}, the signal's reason
    *   on abort, or a `TypeError` when the iq is not a request with an id or
-   *   the same id is already pending for the same peer.
+   *   the same id is already pending for a request that a reply could
+   *   match too.
    *
    * @example A request that times out
    * ```ts
@@ -171,16 +239,21 @@ export class IqTracker {
     } catch (error) {
       return Promise.reject(error);
     }
-    const key = peer === undefined ? this.#streamPeer : addressKey(peer);
+    const to = peer === undefined ? undefined : addressKey(peer);
     const list = this.#pending.get(id) ?? [];
-    if (list.some((entry) => entry.peer === key)) {
+    const answers = this.#answerers(to);
+    if (
+      list.some((entry) =>
+        this.#answerers(entry.to).some((a) => answers.includes(a))
+      )
+    ) {
       return Promise.reject(
         new TypeError(`Cannot track iq: id "${id}" is already pending`),
       );
     }
     return new Promise<Element>((resolve, reject) => {
       const entry: Pending = {
-        peer: key,
+        to,
         resolve,
         reject,
         timer: undefined,
@@ -209,12 +282,12 @@ export class IqTracker {
 
   /**
    * Offers an inbound stanza. A `result` or `error` iq that matches a
-   * pending request (id and peer, see the class notes) is consumed: the
+   * pending request (id and sender, see the class notes) is consumed: the
    * request resolves with it, or rejects with its {@linkcode StanzaError}.
    *
    * @param stanza Any inbound stanza.
    * @param from The address it came from; its `from` attribute when
-   *   omitted (absent meaning the stream peer).
+   *   omitted.
    * @returns Whether the stanza was consumed. An unconsumed reply should be
    *   dropped, never answered.
    *
@@ -242,8 +315,10 @@ export class IqTracker {
     if (id === undefined) return false;
     const list = this.#pending.get(id);
     if (list === undefined) return false;
-    const key = from === undefined ? this.#streamPeer : addressKey(from);
-    const entry = list.find((candidate) => candidate.peer === key);
+    const sender = from === undefined ? NO_FROM : addressKey(from);
+    const entry = list.find((candidate) =>
+      this.#answerers(candidate.to).includes(sender)
+    );
     if (entry === undefined) return false;
     this.#settle(id, entry);
     if (type === "result") entry.resolve(stanza);
@@ -282,6 +357,26 @@ export class IqTracker {
     }
   }
 
+  /**
+   * Who may answer a request to `to` (normalised; undefined for none): the
+   * senders whose reply matches it, `NO_FROM` standing for a reply without
+   * `from`.
+   */
+  #answerers(to: string | undefined): string[] {
+    const answerers: (string | undefined)[] = to === undefined
+      ? [
+        NO_FROM,
+        this.#streamPeer,
+        this.#ownBare,
+        this.#ownFull,
+        this.#ownDomain,
+      ]
+      : to === this.#streamPeer || to === this.#ownBare
+      ? [to, NO_FROM]
+      : [to];
+    return answerers.filter((a): a is string => a !== undefined);
+  }
+
   /** Forgets a request: its timer, its abort listener, its entry. */
   #settle(id: string, entry: Pending): void {
     if (entry.timer !== undefined) clearTimeout(entry.timer);
@@ -297,6 +392,10 @@ export class IqTracker {
     this.#count--;
   }
 }
+
+// Stands for a reply without `from`: U+0000 is no XML character, so no
+// `from` attribute holds it.
+const NO_FROM = "\u0000";
 
 /** An address as compared: the normalised JID, or the raw string. */
 function addressKey(address: string | Jid): string {

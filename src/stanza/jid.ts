@@ -1,14 +1,21 @@
 /**
- * XMPP addresses (JIDs) with the structure of RFC 7622.
+ * XMPP addresses (JIDs) as RFC 7622 defines them: structure, sizes and the
+ * normalised form every comparison uses.
  *
  * @module
  */
 
-/** Which part of a JID an error is about. */
-export type JidPart = "local" | "domain" | "resource";
+import {
+  type JidPart,
+  JidPartError,
+  MAX_JID_PART_BYTES,
+  normalizeDomainpart,
+  normalizeLocalpart,
+  normalizeResourcepart,
+  splitJid,
+} from "../transport/_jid_normalize.ts";
 
-/** Largest size of each JID part, in UTF-8 bytes (RFC 7622 section 3). */
-export const MAX_JID_PART_BYTES = 1023;
+export { type JidPart, MAX_JID_PART_BYTES };
 
 /**
  * A string is not a JID, or a part of one is not allowed.
@@ -43,30 +50,28 @@ export class JidError extends TypeError {
   }
 }
 
-// RFC 7622 section 3.3.1: characters the localpart may not hold, plus white
-// space and controls (the PRECIS IdentifierClass disallows them).
-const LOCAL_FORBIDDEN = /[\s\p{Cc}"&'/:<>@]/u;
-// Not a hostname, not IDNA: characters that no domainpart can hold here.
-const DOMAIN_FORBIDDEN = /[\s\p{Cc}"&'/:<>@[\]\\]/u;
-const IP_LITERAL = /^\[[0-9a-f:.]+\]$/;
-// The resource is free-form (PRECIS OpaqueString) but has no controls.
-const RESOURCE_FORBIDDEN = /\p{Cc}/u;
-
 /**
- * An XMPP address: `[localpart@]domainpart[/resourcepart]`.
+ * An XMPP address: `[localpart@]domainpart[/resourcepart]`, normalised as
+ * RFC 7622 says, so that two spellings of one address are one JID.
  *
- * Structure and sizes follow RFC 7622: each part is 1 to 1023 UTF-8 bytes,
- * no part may be empty, the localpart may not hold `"&'/:<>@`, white space
- * or controls, the domainpart is lower-cased and loses one trailing dot,
- * and the resource may hold anything but controls (`/` and `@` included).
- * The domainpart is a host name, an IPv4 address or a bracketed IPv6
- * literal; it may not hold white space, controls or `"&'/:<>@[]\` (outside
- * an IPv6 literal) or empty labels.
+ * - The localpart is case-folded and NFC (the PRECIS UsernameCaseMapped
+ *   profile): `KSTO@nws.noaa.gov` is `ksto@nws.noaa.gov`, `ＲＯＭＥＯ` is
+ *   `romeo`, a decomposed `é` is the composed one. It may hold only PRECIS
+ *   IdentifierClass characters, and not `"&'/:<>@`.
+ * - The domainpart is lower-cased and IDNA-mapped (UTS #46), keeps U-labels
+ *   (`xn--r8jz45g.xn--zckzah` is `例え.テスト`) and loses one trailing dot;
+ *   an IPv4 address or a bracketed IPv6 literal stays as written.
+ * - The resourcepart keeps its case and is NFC (the PRECIS OpaqueString
+ *   profile); it may hold spaces, `/` and `@`, but no controls.
+ * - Each part is 1 to 1023 UTF-8 bytes once normalised.
  *
- * This is not a full PRECIS (RFC 8264/8265) or IDNA implementation: no
- * Unicode normalisation, no case folding of the localpart, no IDNA
- * mapping of the domainpart. Two JIDs compare equal when their normalised
- * strings (lower-cased domain, nothing else) are equal.
+ * The parts, {@linkcode Jid.toString}, {@linkcode Jid.bare} and
+ * {@linkcode Jid.equals} all give the normalised form. What of PRECIS and
+ * IDNA is covered, and what is not (the Bidi Rule, the CONTEXTJ rules,
+ * the DNS length and LDH rules), is listed in
+ * `src/transport/_jid_normalize.ts`. Case mapping is `toLowerCase()`, the
+ * rule of RFC 7613 that RFC 7622 cites: `ß` stays `ß` (full case folding,
+ * RFC 8265's rule, would give `ss`), and a final `Σ` becomes `ς`.
  *
  * Instances are immutable.
  *
@@ -75,25 +80,26 @@ const RESOURCE_FORBIDDEN = /\p{Cc}/u;
  * import { Jid } from "@xmpp-e2e/streams/stanza";
  * import assert from "node:assert/strict";
  *
- * const jid = Jid.parse("juliet@Capulet.example/balcony/2");
+ * const jid = Jid.parse("Juliet@Capulet.example/Balcony/2");
  * assert.equal(jid.local, "juliet");
  * assert.equal(jid.domain, "capulet.example");
- * assert.equal(jid.resource, "balcony/2");
+ * assert.equal(jid.resource, "Balcony/2");
  * assert.equal(jid.bare.toString(), "juliet@capulet.example");
- * assert.ok(jid.equals("juliet@CAPULET.example/balcony/2"));
+ * assert.ok(jid.equals("JULIET@CAPULET.example/Balcony/2"));
+ * assert.ok(!jid.equals("juliet@capulet.example/balcony/2"));
  * ```
  */
 export class Jid {
-  /** The localpart, or `undefined` when the JID has none. */
+  /** The localpart, normalised, or `undefined` when the JID has none. */
   readonly local: string | undefined;
-  /** The domainpart, lower-cased, without a trailing dot. */
+  /** The domainpart, normalised: lower-cased, U-labels, no trailing dot. */
   readonly domain: string;
-  /** The resourcepart, or `undefined` for a bare JID. */
+  /** The resourcepart, normalised (NFC), or `undefined` for a bare JID. */
   readonly resource: string | undefined;
   readonly #text: string;
 
   /**
-   * Makes a JID from its parts, checking each.
+   * Makes a JID from its parts, checking and normalising each.
    *
    * @param local The localpart, or `undefined`.
    * @param domain The domainpart.
@@ -106,52 +112,22 @@ export class Jid {
     domain: string,
     resource?: string | undefined,
   ) {
-    const input = (local === undefined ? "" : local + "@") + domain +
-      (resource === undefined ? "" : "/" + resource);
-    if (local !== undefined) {
-      checkPart(input, "local", local);
-      if (LOCAL_FORBIDDEN.test(local)) {
-        throw new JidError(
-          input,
-          "local",
-          "the localpart holds a forbidden character",
-        );
-      }
+    let normal: [string | undefined, string, string | undefined];
+    try {
+      normal = [
+        local === undefined ? undefined : normalizeLocalpart(local),
+        normalizeDomainpart(domain),
+        resource === undefined ? undefined : normalizeResourcepart(resource),
+      ];
+    } catch (error) {
+      if (!(error instanceof JidPartError)) throw error;
+      const input = (local === undefined ? "" : local + "@") + domain +
+        (resource === undefined ? "" : "/" + resource);
+      throw new JidError(input, error.part, error.reason);
     }
-    let host = domain.toLowerCase();
-    if (host.length > 1 && host.endsWith(".")) host = host.slice(0, -1);
-    checkPart(input, "domain", host);
-    if (!IP_LITERAL.test(host)) {
-      if (DOMAIN_FORBIDDEN.test(host)) {
-        throw new JidError(
-          input,
-          "domain",
-          "the domainpart holds a forbidden character",
-        );
-      }
-      if (host.split(".").some((label) => label === "")) {
-        throw new JidError(
-          input,
-          "domain",
-          "the domainpart has an empty label",
-        );
-      }
-    }
-    if (resource !== undefined) {
-      checkPart(input, "resource", resource);
-      if (RESOURCE_FORBIDDEN.test(resource)) {
-        throw new JidError(
-          input,
-          "resource",
-          "the resourcepart holds a control character",
-        );
-      }
-    }
-    this.local = local;
-    this.domain = host;
-    this.resource = resource;
-    this.#text = (local === undefined ? "" : local + "@") + host +
-      (resource === undefined ? "" : "/" + resource);
+    [this.local, this.domain, this.resource] = normal;
+    this.#text = (this.local === undefined ? "" : this.local + "@") +
+      this.domain + (this.resource === undefined ? "" : "/" + this.resource);
   }
 
   /**
@@ -177,13 +153,8 @@ export class Jid {
     if (typeof text !== "string") {
       throw new JidError(String(text), undefined, "a JID is a string");
     }
-    const slash = text.indexOf("/");
-    const head = slash < 0 ? text : text.slice(0, slash);
-    const resource = slash < 0 ? undefined : text.slice(slash + 1);
-    const at = head.indexOf("@");
-    const local = at < 0 ? undefined : head.slice(0, at);
-    const domain = at < 0 ? head : head.slice(at + 1);
     // The parts joined back give `text` again, so errors name the input.
+    const [local, domain, resource] = splitJid(text);
     return new Jid(local, domain, resource);
   }
 
@@ -250,7 +221,7 @@ export class Jid {
   }
 
   /**
-   * The JID as a string, normalised (lower-cased domain, no trailing dot).
+   * The JID as a string, normalised (see the class notes).
    *
    * @returns `[local@]domain[/resource]`.
    *
@@ -259,7 +230,8 @@ export class Jid {
    * import { jid } from "@xmpp-e2e/streams/stanza";
    * import assert from "node:assert/strict";
    *
-   * assert.equal(jid("Romeo@Montague.Example./Orchard").toString(), "Romeo@montague.example/Orchard");
+   * assert.equal(jid("Romeo@Montague.Example./Orchard").toString(), "romeo@montague.example/Orchard");
+   * assert.equal(jid("ＲＯＭＥＯ@例え.テスト").toString(), "romeo@例え.テスト");
    * ```
    */
   toString(): string {
@@ -267,8 +239,9 @@ export class Jid {
   }
 
   /**
-   * Whether two JIDs are the same address (see the class notes: only the
-   * domain is case-insensitive).
+   * Whether two JIDs are the same address: their normalised forms are
+   * equal (see the class notes: localpart and domainpart compare without
+   * case, the resourcepart with it).
    *
    * @param other A JID, a string (parsed; an invalid one is never equal),
    *   or `undefined` (never equal).
@@ -280,7 +253,8 @@ export class Jid {
    * import assert from "node:assert/strict";
    *
    * assert.ok(jid("a@B.example").equals(jid("a@b.example")));
-   * assert.ok(!jid("a@b.example").equals("A@b.example"));
+   * assert.ok(jid("KSTO@nws.noaa.gov").equals("ksto@nws.noaa.gov"));
+   * assert.ok(!jid("a@b.example/R").equals("a@b.example/r"));
    * assert.ok(!jid("a@b.example").equals("not a jid"));
    * ```
    */
@@ -308,33 +282,4 @@ export class Jid {
  */
 export function jid(text: string): Jid {
   return Jid.parse(text);
-}
-
-function checkPart(input: string, part: JidPart, value: string): void {
-  const what = part === "local" ? "localpart" : part + "part";
-  if (value === "") throw new JidError(input, part, `the ${what} is empty`);
-  if (!value.isWellFormed()) {
-    throw new JidError(input, part, `the ${what} holds a lone surrogate`);
-  }
-  if (utf8Bytes(value) > MAX_JID_PART_BYTES) {
-    throw new JidError(
-      input,
-      part,
-      `the ${what} is longer than ${MAX_JID_PART_BYTES} bytes`,
-    );
-  }
-}
-
-function utf8Bytes(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

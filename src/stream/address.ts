@@ -6,27 +6,23 @@
  * @module
  */
 
+import { normalizeJid, splitJid } from "../transport/_jid_normalize.ts";
+
 /**
- * An address in the form it is compared in: localpart and domainpart
- * lower-cased and NFC-normalised, a final dot of the domain dropped, the
- * resource kept as it is (NFC). Not a full RFC 7622 check: the stanza tier's
- * `Jid` parses and refuses; this only decides whether two addresses name
- * the same entity.
+ * An address in the form it is compared in: the JID normalised as RFC 7622
+ * says (localpart case-mapped, domain in its Unicode form and lower case,
+ * resource as it is, each NFC); an address that is not a JID stays as it
+ * is, and then equals only itself.
  *
  * @param address `[local@]domain[/resource]`.
  * @returns The comparable form.
  */
 export function normalizeAddress(address: string): string {
-  const slash = address.indexOf("/");
-  const bare = slash < 0 ? address : address.slice(0, slash);
-  const resource = slash < 0 ? undefined : address.slice(slash + 1);
-  const at = bare.lastIndexOf("@");
-  const local = at < 0 ? undefined : bare.slice(0, at);
-  let domain = at < 0 ? bare : bare.slice(at + 1);
-  if (domain.endsWith(".")) domain = domain.slice(0, -1);
-  const fold = (part: string) => part.normalize("NFC").toLowerCase();
-  return (local === undefined ? "" : `${fold(local)}@`) + fold(domain) +
-    (resource === undefined ? "" : `/${resource.normalize("NFC")}`);
+  try {
+    return normalizeJid(address);
+  } catch {
+    return address;
+  }
 }
 
 /**
@@ -48,8 +44,5 @@ export function sameAddress(a: string, b: string): boolean {
  * @returns The domainpart, normalised.
  */
 export function domainOf(address: string): string {
-  const normal = normalizeAddress(address);
-  const slash = normal.indexOf("/");
-  const bare = slash < 0 ? normal : normal.slice(0, slash);
-  return bare.slice(bare.lastIndexOf("@") + 1);
+  return splitJid(normalizeAddress(address))[1];
 }

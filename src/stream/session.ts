@@ -16,6 +16,7 @@ import type {
   NegotiationContext,
   StreamFeature,
 } from "../negotiation/feature.ts";
+import { BOUND_JID } from "../negotiation/bind.ts";
 import { startTls, type TlsPolicy } from "../negotiation/starttls.ts";
 import {
   type TlsInfo,
@@ -301,6 +302,17 @@ export class Session {
    */
   get identity(): string | undefined {
     return this.#identity;
+  }
+
+  /**
+   * This end's own address: on an initiator that bound a resource, the
+   * full JID the server bound; else the `from` of our stream header.
+   */
+  get ownAddress(): string | undefined {
+    const bound = this.#featureState.get(BOUND_JID);
+    return this.#options.role === "initiator" && typeof bound === "string"
+      ? bound
+      : this.#options.from;
   }
 
   /** Resolves once the stream has ended, with whether it ended cleanly. */

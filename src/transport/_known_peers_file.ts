@@ -15,6 +15,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { JidPartError, normalizeJid } from "./_jid_normalize.ts";
 import { JsonSyntaxError, parseStrictJson } from "./_strict_json.ts";
 
 const FINGERPRINT_WITH_COLONS = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
@@ -113,17 +114,29 @@ export function normalizeFingerprint(fingerprint: string): string {
 }
 
 /**
- * Normalises a peer name into a store key.
+ * Normalises a peer name into a store key. A name that is a JID (a bare JID
+ * or a domain, as peers are named) takes the normalised form every JID
+ * comparison uses (RFC 7622: localpart case-folded, width-mapped and NFC,
+ * domain lower-cased and IDNA-mapped to U-labels), so `KSTO@nws.noaa.gov`
+ * and `ksto@nws.noaa.gov`, or `例え.テスト` and `xn--r8jz45g.xn--zckzah`,
+ * are one key. Any other name (one a JID cannot be) is only lower-cased,
+ * as every name was before, so that stored files still load.
  *
  * @param peer A bare JID or domain.
- * @returns It lower-cased.
+ * @returns Its key.
  * @throws {TypeError} When it is empty.
  */
 export function normalizePeer(peer: string): string {
   if (typeof peer !== "string" || peer.trim() === "") {
     throw new TypeError(`Not a peer name: ${JSON.stringify(peer)}`);
   }
-  return peer.trim().toLowerCase();
+  const name = peer.trim();
+  try {
+    return normalizeJid(name);
+  } catch (error) {
+    if (!(error instanceof JidPartError)) throw error;
+    return name.toLowerCase();
+  }
 }
 
 /**

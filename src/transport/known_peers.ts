@@ -56,7 +56,7 @@ export { KnownPeersFileError };
 export class PeerChangedError extends CertificateError {
   /** The error's name. */
   override readonly name: string = "PeerChangedError";
-  /** The peer (lower-cased) whose certificate changed. */
+  /** The peer (its store key: a JID normalised) whose certificate changed. */
   readonly peer: string;
   /** The stored fingerprint ("AB:CD:..."). */
   readonly expected: string;
@@ -112,7 +112,7 @@ export class PeerChangedError extends CertificateError {
 export class PeerRejectedError extends Error {
   /** The error's name. */
   override readonly name: string = "PeerRejectedError";
-  /** The peer (lower-cased) that was refused. */
+  /** The peer (its store key: a JID normalised) that was refused. */
   readonly peer: string;
   /** Its fingerprint ("AB:CD:..."). */
   readonly fingerprint: string;
@@ -334,7 +334,7 @@ export class KnownPeers {
    * assert.equal(peers.get("example.org"), Array(32).fill("AB").join(":"));
    * ```
    *
-   * @param peer A bare JID or domain (compared case-insensitively).
+   * @param peer A bare JID or domain (compared as JIDs are, RFC 7622).
    * @param fingerprint256 The certificate's SHA-256 fingerprint, "AB:CD:..."
    * or without colons, in any case.
    * @returns A promise that resolves when the peer is trusted.
@@ -396,7 +396,7 @@ export class KnownPeers {
    * assert.equal(peers.get("example.org"), undefined);
    * ```
    *
-   * @param peer A bare JID or domain (compared case-insensitively).
+   * @param peer A bare JID or domain (compared as JIDs are, RFC 7622).
    * @returns Its fingerprint ("AB:CD:..."), or undefined when unknown.
    * @throws {KnownPeersFileError} When the file has become malformed.
    */

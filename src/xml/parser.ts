@@ -823,13 +823,12 @@ export class XmlParser {
         while (n < rest.length && rest[n] === opening[n]) n++;
         known = Math.max(known, n);
       }
+      const seen = Math.min(known + 1, rest.length);
       return this.#fail(
         "not-well-formed",
-        this.#phase === CONTENT
-          ? "Cannot parse XML: markup declarations are not allowed here"
-          : "Cannot parse XML: CDATA outside the root element",
+        bangMessage(rest.slice(0, seen)),
         pos,
-        pos + Math.min(known + 1, rest.length),
+        pos + seen,
       );
     }
     const close = buf.indexOf("]]>", pos + 9);
@@ -1619,6 +1618,52 @@ const BANG_MARKUP: [string, XmlCondition | "", string][] = [
   ],
   ["<![CDATA[", "", ""],
 ];
+
+// What a `<!` that opens nothing allowed is, by its first letter: markup
+// declarations and conditional sections belong in a DTD, and nowhere else.
+const DECLARATIONS: Record<string, string> = {
+  E: "markup declarations (<!ELEMENT, <!ENTITY)",
+  A: "markup declarations (<!ATTLIST)",
+  N: "markup declarations (<!NOTATION)",
+};
+const EXPECTED = `(expected "<!--", "<!DOCTYPE" or "<![CDATA[")`;
+
+/**
+ * The message for a `<!` that opens no comment, DOCTYPE or CDATA section
+ * (or a CDATA section outside the root): only on the error path. It reads
+ * only `seen`, the text up to the character that showed the error, which
+ * every chunking holds when the error is reported, so the message does not
+ * depend on the chunking (a longer look would name `<!ELEMENT` whole, but
+ * only when the chunk held it).
+ *
+ * @param seen From the `<` to the first character no opening allows.
+ * @returns The error message.
+ */
+function bangMessage(seen: string): string {
+  const shown = JSON.stringify(seen);
+  if (seen === "<![CDATA[") {
+    return "Cannot parse XML: CDATA sections are not allowed outside the root element";
+  }
+  if (seen.startsWith("<![")) {
+    return seen === "<![I"
+      ? "Cannot parse XML: conditional sections (<![INCLUDE[, <![IGNORE[) are not allowed in XMPP"
+      : `Cannot parse XML: malformed CDATA section opening ${shown} (expected "<![CDATA[")`;
+  }
+  if (seen.startsWith("<!-")) {
+    return `Cannot parse XML: malformed comment opening ${shown} (expected "<!--")`;
+  }
+  if (seen.startsWith("<!D")) {
+    return `Cannot parse XML: malformed document type declaration opening ${shown} (expected "<!DOCTYPE", which XMPP does not allow either)`;
+  }
+  const declarations = DECLARATIONS[seen.slice(2)];
+  if (declarations !== undefined) {
+    return `Cannot parse XML: ${declarations} are not allowed in XMPP`;
+  }
+  if (/^<![a-z]$/.test(seen)) {
+    return `Cannot parse XML: ${shown} is not XML markup: XML keywords are upper case ${EXPECTED}`;
+  }
+  return `Cannot parse XML: ${shown} is not XML markup ${EXPECTED}`;
+}
 
 // What a name is, as an attribute name (the kinds of NAME_KINDS).
 const PLAIN = 0; // no prefix

@@ -182,3 +182,21 @@ Deno.test("a handler's reply that cannot be written as XML is answered internal-
   );
   await Promise.all([romeo.close(), juliet.close()]);
 });
+
+Deno.test("request() without to takes a reply from our own address, and only forged replies reach stanzas$", async () => {
+  const { romeo, juliet } = await streams({ iqTimeoutMs: 5_000 });
+  const seen: Element[] = [];
+  romeo.stanzas$.subscribe((stanza) => seen.push(stanza));
+  // Juliet plays a server answering for Romeo's account: first a reply
+  // forged from someone else, then one from Romeo's bare JID (his header's
+  // from), as RFC 6120 8.1.2.1 allows.
+  juliet.onIq(async (request) => {
+    const id = request.attrs.id!;
+    await juliet.send(iq({ type: "result", id, from: "tybalt@forza" }));
+    return iq({ type: "result", id, from: "Romeo@forza" });
+  });
+  const reply = await romeo.request(ping());
+  assert.equal(reply.attrs.from, "Romeo@forza");
+  assert.deepEqual(seen.map((s) => s.attrs.from), ["tybalt@forza"]);
+  await Promise.all([romeo.close(), juliet.close()]);
+});

@@ -89,12 +89,13 @@ Deno.test("IqTracker with streamPeer matches an absent address with the stream p
     false,
   );
   assert.equal(
-    tracker.handle(result(toPeer.attrs.id!, "Juliet@capulet.example")),
+    tracker.handle(result(toPeer.attrs.id!, "juliet@capulet.example/nurse")),
     false,
   );
   assert.equal(
-    tracker.handle(result(toPeer.attrs.id!, "juliet@Capulet.example")),
+    tracker.handle(result(toPeer.attrs.id!, "JULIET@Capulet.example")),
     true,
+    "the stream peer's address in another case",
   );
   await a;
 
@@ -295,4 +296,162 @@ Deno.test("unhandledIqReply() never answers a reply, an iq without id or another
   ) {
     assert.equal(unhandledIqReply(el), undefined, serialize(el));
   }
+});
+
+// A client's stream: Romeo bound montague.example's resource "orchard".
+const SERVER = "montague.example";
+const ME = "romeo@montague.example/orchard";
+
+/**
+ * Whether a reply from `from` (undefined: no `from`) to a fresh request to
+ * `to` (undefined: no `to`) is taken by a tracker that knows the server and
+ * our address.
+ */
+function answers(
+  to: string | undefined,
+  from: string | undefined,
+  options: { streamPeer?: string; ownAddress?: string } = {
+    streamPeer: SERVER,
+    ownAddress: ME,
+  },
+): boolean {
+  const tracker = new IqTracker(options);
+  const request = ping(to);
+  const reply = tracker.request(request);
+  const taken = tracker.handle(result(request.attrs.id!, from));
+  if (!taken) tracker.close(new Error("not answered"));
+  reply.catch(() => {});
+  return taken;
+}
+
+Deno.test("IqTracker matches a request without to with a reply from our server for our account", () => {
+  for (
+    const from of [
+      undefined, // RFC 6120 8.1.2.1: generated for the account, no from
+      "romeo@montague.example", // ... or from the account's bare JID
+      "Romeo@Montague.example", // the same, in another case
+      ME, // our full JID
+      SERVER, // the server itself (8.1.2.1, rule 3): the stream peer
+    ]
+  ) {
+    assert.equal(answers(undefined, from), true, String(from));
+  }
+});
+
+Deno.test("IqTracker refuses a reply to a request without to from anyone else", () => {
+  for (
+    const from of [
+      "juliet@capulet.example",
+      "romeo@montague.example/balcony", // another resource of ours
+      "capulet.example",
+      "montague.example/admin",
+      "other@montague.example",
+      "not a jid",
+      "",
+    ]
+  ) {
+    assert.equal(answers(undefined, from), false, from);
+  }
+});
+
+Deno.test("IqTracker matches a request to a bare JID with a reply from that bare JID only", () => {
+  const to = "juliet@capulet.example";
+  assert.equal(answers(to, "juliet@capulet.example"), true);
+  assert.equal(answers(to, "JULIET@Capulet.EXAMPLE"), true);
+  for (
+    const from of [
+      undefined,
+      "juliet@capulet.example/balcony", // a full JID does not answer for it
+      "capulet.example",
+      SERVER,
+      "romeo@montague.example",
+      ME,
+    ]
+  ) {
+    assert.equal(answers(to, from), false, String(from));
+  }
+});
+
+Deno.test("IqTracker matches a request to a full JID with a reply from that full JID only", () => {
+  const to = "juliet@capulet.example/balcony";
+  assert.equal(answers(to, "juliet@capulet.example/balcony"), true);
+  assert.equal(answers(to, "Juliet@CAPULET.example/balcony"), true);
+  for (
+    const from of [
+      undefined,
+      "juliet@capulet.example/Balcony", // the resource keeps its case
+      "juliet@capulet.example/tomb",
+      "juliet@capulet.example",
+      "capulet.example",
+      SERVER,
+      ME,
+    ]
+  ) {
+    assert.equal(answers(to, from), false, String(from));
+  }
+});
+
+Deno.test("IqTracker matches a request to our own bare JID or to the server with that address or no from", () => {
+  const own = "romeo@montague.example";
+  assert.equal(answers(own, own), true);
+  assert.equal(answers(own, undefined), true);
+  for (const from of [ME, SERVER, "juliet@capulet.example"]) {
+    assert.equal(answers(own, from), false, from);
+  }
+  assert.equal(answers(SERVER, SERVER), true);
+  assert.equal(answers(SERVER, undefined), true);
+  for (const from of [own, ME, "capulet.example"]) {
+    assert.equal(answers(SERVER, from), false, from);
+  }
+});
+
+Deno.test("IqTracker without ownAddress matches a request without to only with no from or the stream peer", () => {
+  const options = { streamPeer: SERVER };
+  assert.equal(answers(undefined, undefined, options), true);
+  assert.equal(answers(undefined, SERVER, options), true);
+  assert.equal(answers(undefined, "romeo@montague.example", options), false);
+  assert.equal(answers(undefined, ME, options), false);
+});
+
+Deno.test("IqTracker.setOwnAddress() applies to requests already pending", async () => {
+  const tracker = new IqTracker({ streamPeer: SERVER });
+  const request = ping();
+  const reply = tracker.request(request);
+  const fromAccount = result(request.attrs.id!, "romeo@montague.example");
+  assert.equal(tracker.handle(fromAccount), false);
+  tracker.setOwnAddress(ME);
+  assert.equal(tracker.handle(fromAccount), true);
+  assert.equal(await reply, fromAccount);
+  tracker.setOwnAddress(undefined);
+  const again = ping();
+  const second = tracker.request(again);
+  assert.equal(tracker.handle(result(again.attrs.id!, ME)), false);
+  tracker.close(new Error("done"));
+  await assert.rejects(second, /done/);
+});
+
+Deno.test("IqTracker with a bare ownAddress (a stream's from) matches our bare JID and domain", () => {
+  const options = { ownAddress: "romeo@montague.example" };
+  assert.equal(answers(undefined, "romeo@montague.example", options), true);
+  assert.equal(answers(undefined, "montague.example", options), true);
+  assert.equal(answers(undefined, ME, options), false);
+});
+
+Deno.test("IqTracker refuses an id pending for a request whose reply could match the new one", async () => {
+  const tracker = new IqTracker({ streamPeer: SERVER, ownAddress: ME });
+  const first = tracker.request(iq({ type: "get", id: "same" }, xml("q")));
+  for (const to of ["romeo@montague.example", SERVER, ME]) {
+    await assert.rejects(
+      tracker.request(iq({ type: "get", id: "same", to }, xml("q"))),
+      TypeError,
+      to,
+    );
+  }
+  const other = tracker.request(
+    iq({ type: "get", id: "same", to: "juliet@capulet.example" }, xml("q")),
+  );
+  assert.equal(tracker.pending, 2);
+  assert.equal(tracker.handle(result("same", "juliet@capulet.example")), true);
+  assert.equal(tracker.handle(result("same", SERVER)), true);
+  await Promise.all([first, other]);
 });

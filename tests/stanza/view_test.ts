@@ -11,7 +11,7 @@ Deno.test("Message reads addresses, id, language, type, body, subject and thread
       "<subject>S</subject><body>B</body><thread>T</thread></message>",
   ));
   assert.equal(view.kind, "message");
-  assert.equal(view.to?.toString(), "Juliet@capulet.example/balcony");
+  assert.equal(view.to?.toString(), "juliet@capulet.example/balcony");
   assert.equal(view.rawTo, "Juliet@Capulet.example/balcony");
   assert.equal(view.from?.local, "romeo");
   assert.equal(view.id, "m1");

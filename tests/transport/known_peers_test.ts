@@ -700,3 +700,81 @@ Deno.test("a writer killed at random moments leaves a valid store with every com
     assert.equal(reopened.entries().length, count + 1);
   });
 });
+
+Deno.test("KnownPeers keys are JIDs normalised: case, width, NFC and IDN variants are one peer", async () => {
+  const { calls, approve } = recorder();
+  const peers = await KnownPeers.open({ approve });
+  await peers.verify("KSTO@nws.noaa.gov", A);
+  for (
+    const variant of [
+      "ksto@nws.noaa.gov",
+      "Ksto@NWS.NOAA.gov",
+      "ＫＳＴＯ@nws.noaa.gov",
+      " ksto@nws.noaa.gov. ",
+    ]
+  ) {
+    assert.equal(peers.get(variant), A, variant);
+    await peers.verify(variant, A);
+  }
+  await peers.set("cafe\u0301@例え.テスト", B);
+  assert.equal(peers.get("CAF\u00c9@xn--r8jz45g.xn--zckzah"), B);
+  assert.equal(peers.get("xn--r8jz45g.xn--zckzah"), undefined);
+  assert.deepEqual(peers.entries(), [
+    ["café@例え.テスト", B],
+    ["ksto@nws.noaa.gov", A],
+  ]);
+  assert.deepEqual(calls, [["ksto@nws.noaa.gov", A]]);
+  await assert.rejects(
+    peers.verify("KSTO@NWS.noaa.gov", B),
+    (error: unknown) =>
+      error instanceof PeerChangedError && error.peer === "ksto@nws.noaa.gov",
+  );
+});
+
+Deno.test("KnownPeers loads files with lower-cased keys, normalises other spellings, and refuses two spellings pinned differently", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/peers.json`;
+    // Written by the version that only lower-cased keys, plus names that
+    // are no JID (kept as they were).
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        version: 1,
+        peers: {
+          "ksto@nws.noaa.gov": A,
+          "xn--r8jz45g.xn--zckzah": B,
+          "host.example:5222": A,
+        },
+      }),
+    );
+    const peers = await KnownPeers.open({ file });
+    assert.equal(peers.get("KSTO@nws.noaa.gov"), A);
+    assert.equal(peers.get("例え.テスト"), B);
+    assert.equal(peers.get("HOST.example:5222"), A);
+    const spellings: [string, string][] = [
+      ["ksto@nws.noaa.gov", "ＫＳＴＯ@nws.noaa.gov"],
+      ["cafe\u0301.example", "café.example"],
+      ["例え.テスト", "xn--r8jz45g.xn--zckzah"],
+    ];
+    for (const [one, other] of spellings) {
+      const text = JSON.stringify({
+        version: 1,
+        peers: { [one]: A, [other]: B },
+      });
+      await Deno.writeTextFile(file, text);
+      await assert.rejects(
+        KnownPeers.open({ file }),
+        (error: unknown) =>
+          error instanceof KnownPeersFileError &&
+          error.reason.startsWith("conflicting entries for "),
+        text,
+      );
+      // The same pin under two spellings is one entry.
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({ version: 1, peers: { [one]: A, [other]: A } }),
+      );
+      assert.equal((await KnownPeers.open({ file })).entries().length, 1);
+    }
+  });
+});

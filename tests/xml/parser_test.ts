@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { parseDocument } from "../../src/xml/parse_document.ts";
+import { XmlError } from "../../src/xml/errors.ts";
+import { XmlParser } from "../../src/xml/parser.ts";
+import type { XmlSink } from "../../src/xml/sink.ts";
+
+const NO_SINK: XmlSink = {
+  open() {},
+  start() {},
+  text() {},
+  end() {},
+  close() {},
+};
+
+/** The error of a parser fed `chunks` one by one, then ended. */
+function errorOf(...chunks: string[]): XmlError {
+  const parser = new XmlParser(NO_SINK, { stream: false });
+  const encoder = new TextEncoder();
+  try {
+    for (const chunk of chunks) parser.write(encoder.encode(chunk));
+    parser.end();
+  } catch (error) {
+    if (error instanceof XmlError) return error;
+    throw error;
+  }
+  assert.fail(`expected an XmlError for ${JSON.stringify(chunks)}`);
+}
+
+/** The message without its position suffix. */
+function said(error: XmlError): string {
+  return error.message.replace(/ \(line \d+, column \d+, byte \d+\)$/, "");
+}
+
+const EXPECTED = `(expected "<!--", "<!DOCTYPE" or "<![CDATA[")`;
+
+Deno.test("XmlParser names the markup declaration it finds before, inside and after the root", () => {
+  const cases: [string, number, string][] = [
+    ["<!ELEMENT r ANY><r/>", 0, "<!ELEMENT, <!ENTITY"],
+    ["<!ATTLIST r a CDATA #IMPLIED><r/>", 0, "<!ATTLIST"],
+    ["<r><!ENTITY x 'y'></r>", 3, "<!ELEMENT, <!ENTITY"],
+    ["<r><!ELEMENT a ANY></r>", 3, "<!ELEMENT, <!ENTITY"],
+    ["<r/><!NOTATION n SYSTEM 'n'>", 4, "<!NOTATION"],
+    ["<r/>\n<!ATTLIST r a CDATA #IMPLIED>", 5, "<!ATTLIST"],
+  ];
+  for (const [text, offset, found] of cases) {
+    const error = errorOf(text);
+    assert.equal(error.condition, "not-well-formed", text);
+    assert.equal(error.offset, offset, text);
+    assert.equal(
+      said(error),
+      `Cannot parse XML: markup declarations (${found}) are not allowed in XMPP`,
+      text,
+    );
+  }
+});
+
+Deno.test("XmlParser says a CDATA section is outside the root only when it is one", () => {
+  for (
+    const [text, offset] of [
+      ["<![CDATA[x]]><r/>", 0],
+      ["<r/><![CDATA[x]]>", 4],
+    ] as const
+  ) {
+    const error = errorOf(text);
+    assert.equal(error.condition, "not-well-formed");
+    assert.equal(error.offset, offset);
+    assert.equal(
+      said(error),
+      "Cannot parse XML: CDATA sections are not allowed outside the root element",
+    );
+  }
+  // Inside the root, a CDATA section is text.
+  assert.equal(parseDocument("<r><![CDATA[<x>]]></r>").text(), "<x>");
+});
+
+Deno.test("XmlParser names conditional sections, malformed openings and unknown markup after <!", () => {
+  const cases: [string, string][] = [
+    [
+      "<r><![INCLUDE[x]]></r>",
+      "conditional sections (<![INCLUDE[, <![IGNORE[) are not allowed in XMPP",
+    ],
+    [
+      "<![IGNORE[x]]><r/>",
+      "conditional sections (<![INCLUDE[, <![IGNORE[) are not allowed in XMPP",
+    ],
+    [
+      "<r><![cdata[x]]></r>",
+      `malformed CDATA section opening "<![c" (expected "<![CDATA[")`,
+    ],
+    [
+      "<r><![CDATA x]]></r>",
+      `malformed CDATA section opening "<![CDATA " (expected "<![CDATA[")`,
+    ],
+    [
+      "<r><![]></r>",
+      `malformed CDATA section opening "<![]" (expected "<![CDATA[")`,
+    ],
+    ["<r><!-x--></r>", `malformed comment opening "<!-x" (expected "<!--")`],
+    [
+      "<!DOCtYPE r><r/>",
+      `malformed document type declaration opening "<!DOCt" (expected "<!DOCTYPE", which XMPP does not allow either)`,
+    ],
+    [
+      "<!doctype r><r/>",
+      `"<!d" is not XML markup: XML keywords are upper case ${EXPECTED}`,
+    ],
+    [
+      "<r><!element a ANY></r>",
+      `"<!e" is not XML markup: XML keywords are upper case ${EXPECTED}`,
+    ],
+    ["<r/><!>", `"<!>" is not XML markup ${EXPECTED}`],
+    ["<r><! x></r>", `"<! " is not XML markup ${EXPECTED}`],
+    ["<r><!1></r>", `"<!1" is not XML markup ${EXPECTED}`],
+  ];
+  for (const [text, message] of cases) {
+    const error = errorOf(text);
+    assert.equal(error.condition, "not-well-formed", text);
+    assert.equal(said(error), `Cannot parse XML: ${message}`, text);
+  }
+});
+
+Deno.test("XmlParser keeps restricted-xml and its messages for comments and DOCTYPEs", () => {
+  const comment = errorOf("<r><!-- x --></r>");
+  assert.equal(comment.condition, "restricted-xml");
+  assert.equal(
+    said(comment),
+    "Cannot parse XML: comments are not allowed in XMPP",
+  );
+  const doctype = errorOf("<!DOCTYPE r><r/>");
+  assert.equal(doctype.condition, "restricted-xml");
+  assert.equal(
+    said(doctype),
+    "Cannot parse XML: document type declarations are not allowed in XMPP",
+  );
+});
+
+Deno.test("XmlParser gives the same message, condition and position after <! whatever the chunking", () => {
+  for (
+    const text of [
+      "<r><!ELEMENT a ANY></r>",
+      "<!ATTLIST r a CDATA #IMPLIED><r/>",
+      "<r/><![CDATA[x]]>",
+      "<r><![IGNORE[x]]></r>",
+      "<r><!-x--></r>",
+      "<!DOCTYPO r><r/>",
+      "<r><!doctype></r>",
+    ]
+  ) {
+    const whole = errorOf(text);
+    for (let cut = 1; cut < text.length; cut++) {
+      const split = errorOf(text.slice(0, cut), text.slice(cut));
+      assert.deepEqual(
+        [split.condition, split.message],
+        [whole.condition, whole.message],
+        `${JSON.stringify(text)} cut at ${cut}`,
+      );
+    }
+  }
+});
