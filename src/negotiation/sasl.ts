@@ -26,7 +26,7 @@ import { timingSafeEqual } from "../sasl/timing_safe_equal.ts";
 import { pemToDer } from "../transport/certificate.ts";
 import type { TlsInfo } from "../transport/transport.ts";
 import type { NegotiationContext, StreamFeature } from "./feature.ts";
-import { endPointBinding } from "./_end_point.ts";
+import { endPointBinding } from "../transport/_channel_binding.ts";
 
 /** The SASL namespace. */
 export const SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
