@@ -18,6 +18,7 @@ import type {
 } from "../stream/session.ts";
 import type { StreamHeader } from "../stream/header.ts";
 import type { TlsInfo } from "../transport/transport.ts";
+import type { SaslInfo } from "../negotiation/feature.ts";
 import {
   type IqRequestOptions,
   IqTracker,
@@ -90,6 +91,11 @@ export interface StreamInfo {
    * initiator; undefined without authentication.
    */
   identity: string | undefined;
+  /**
+   * How SASL authenticated: the mechanism and the channel-binding type it
+   * was bound with (or none); undefined without SASL.
+   */
+  sasl: SaslInfo | undefined;
 }
 
 /** An inbound iq get/set handler: returns the reply, or undefined to pass. */
@@ -338,6 +344,7 @@ export function infoOf(session: Session): StreamInfo {
     peer: session.peerHeader,
     tls: session.tls,
     identity: session.identity,
+    sasl: session.sasl,
   };
 }
 

@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, type ParserLimits } from "../xml/limits.ts";
 import { escapeText, serialize } from "../xml/serialize.ts";
 import type {
   NegotiationContext,
+  SaslInfo,
   StreamFeature,
 } from "../negotiation/feature.ts";
 import { startTls, type TlsPolicy } from "../negotiation/starttls.ts";
@@ -214,6 +215,7 @@ export class Session {
   #lastWrite = 0;
   #headerSent = false; // our header of the current stream is out
   #identity: string | undefined;
+  #sasl: SaslInfo | undefined;
 
   /**
    * Makes one end of a stream over a connected transport.
@@ -281,6 +283,14 @@ export class Session {
    */
   get identity(): string | undefined {
     return this.#identity;
+  }
+
+  /**
+   * How SASL authenticated the stream (mechanism, channel binding);
+   * undefined without SASL.
+   */
+  get sasl(): SaslInfo | undefined {
+    return this.#sasl;
   }
 
   /** Resolves once the stream has ended, with whether it ended cleanly. */
@@ -516,7 +526,7 @@ export class Session {
         text: "expected <stream:features/>",
       });
     }
-    const context = this.#context();
+    const context = this.#context(features);
     for (const feature of this.#features) {
       const offered = features.getChild(feature.name, feature.ns);
       if (offered === undefined) {
@@ -557,7 +567,11 @@ export class Session {
     const offered = this.#features.filter((f) =>
       f.offer(context) !== undefined
     );
-    const offers = offered.map((f) => serialize(f.offer(context)!, this.#ns));
+    const offers = offered.flatMap((f) =>
+      [f.offer(context)!, ...(f.alongside?.(context) ?? [])].map((e) =>
+        serialize(e, this.#ns)
+      )
+    );
     await this.#writer.write(
       offers.length === 0
         ? "<stream:features/>"
@@ -596,14 +610,18 @@ export class Session {
     return this.#options.declaration ?? true;
   }
 
-  #context(): NegotiationContext {
+  #context(features?: Element): NegotiationContext {
     return {
       role: this.#options.role,
       tls: this.#tls !== undefined,
       canStartTls: this.#transport.canStartTls,
       tlsInfo: this.#tls,
+      features,
       state: this.#featureState,
-      authenticated: (identity) => this.#identity = identity,
+      authenticated: (identity, sasl) => {
+        this.#identity = identity;
+        if (sasl !== undefined) this.#sasl = sasl;
+      },
       send: (element) => this.#writer.write(serialize(element, this.#ns)),
       receive: () => this.#receiveElement(),
       startTls: async () => {
