@@ -125,10 +125,14 @@ export interface SaslServerOptions {
   /** Failed attempts allowed before the stream is closed. Default 3. */
   maxAttempts?: number;
   /**
-   * This end's certificate (PEM), whose hash is the `tls-server-end-point`
-   * channel binding, for a transport that does not compute it itself
-   * (`listenTcp()` does). -PLUS is offered, and its types advertised
-   * (XEP-0440), only when this end has channel binding data.
+   * This end's certificate (PEM). Giving it offers the -PLUS mechanisms,
+   * bound with the types the transport computes (`listenTcp()`:
+   * `tls-server-end-point`, from the certificate it presents), or else with
+   * `tls-server-end-point` from this one, and advertised with XEP-0440.
+   * Without it no -PLUS is offered: a client that does not read XEP-0440
+   * binds with its TLS version's default type (`tls-unique`,
+   * `tls-exporter`), which Deno 2.9.6 cannot compute, and would fail where
+   * unbound SCRAM succeeds.
    */
   certificate?: string;
   /**
@@ -151,8 +155,8 @@ const STATE = "sasl";
  * recipient. Success restarts the stream and sets its identity, and its
  * `sasl` info (mechanism, channel-binding type).
  *
- * The recipient offers the -PLUS mechanisms when it has channel-binding
- * data, and advertises their types with XEP-0440's
+ * The recipient offers the -PLUS mechanisms when given its `certificate`,
+ * and advertises their types with XEP-0440's
  * `<sasl-channel-binding/>`; see {@linkcode SaslClientOptions.channelBinding}
  * for how the initiator chooses.
  *
@@ -292,12 +296,12 @@ function usable(context: NegotiationContext): boolean {
   return !context.state.has(STATE) && (context.tls || !context.canStartTls);
 }
 
-/** The binding types the recipient has on this stream. */
+/** The binding types the recipient offers on this stream. */
 function serverTypes(
   server: SaslServerOptions,
   context: NegotiationContext,
 ): ChannelBindingType[] {
-  if (!context.tls) return [];
+  if (!context.tls || server.certificate === undefined) return [];
   return bindingTypes(context.tlsInfo, "recipient", server.certificate);
 }
 

@@ -307,7 +307,9 @@ Deno.test("Our two endpoints bind SCRAM-SHA-256-PLUS with the type our recipient
   const listener = await listen({
     from: "pronto",
     certificate: { cert: certificate.certPem, key: certificate.keyPem },
-    features: [sasl({ server: { credentials } })], // no `certificate`: the channel computes it
+    features: [
+      sasl({ server: { credentials, certificate: certificate.certPem } }),
+    ],
   });
   const trace: string[] = [];
   const accepted = listener.accept();
@@ -347,7 +349,9 @@ Deno.test("Our two endpoints bind with tls-exporter once node:tls exports keying
     const listener = await listen({
       from: "pronto",
       certificate: { cert: certificate.certPem, key: certificate.keyPem },
-      features: [sasl({ server: { credentials } })],
+      features: [
+        sasl({ server: { credentials, certificate: certificate.certPem } }),
+      ],
     });
     const trace: string[] = [];
     const accepted = listener.accept();
@@ -382,7 +386,9 @@ Deno.test("Over connectTcp (rustls, no channel-binding data): unbound SCRAM by d
   const listener = await listen({
     from: "pronto",
     certificate: { cert: certificate.certPem, key: certificate.keyPem },
-    features: [sasl({ server: { credentials } })],
+    features: [
+      sasl({ server: { credentials, certificate: certificate.certPem } }),
+    ],
   });
   const dial = (client: Partial<SaslClientOptions>) => {
     const accepted = listener.accept();
@@ -473,4 +479,34 @@ Deno.test("Our recipient refuses flag y after offering -PLUS: a stripped offer i
   );
   a.close();
   await negotiated;
+});
+
+Deno.test("Without its certificate, our recipient offers no -PLUS and advertises no types, even where the transport could bind", async () => {
+  const listener = await listen({
+    from: "pronto",
+    certificate: { cert: certificate.certPem, key: certificate.keyPem },
+    features: [sasl({ server: { credentials } })],
+  });
+  const trace: string[] = [];
+  const accepted = listener.accept();
+  const client = await initiate({
+    to: "pronto",
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+    pinnedFingerprint256: certificate.fingerprint256,
+    features: [sasl({ client: { username: "romeo", password: "r0m30!" } })],
+    trace: (e) => trace.push(e.text),
+  });
+  const server = (await accepted)!;
+  const all = trace.join("");
+  assert.doesNotMatch(all, /-PLUS|sasl-channel-binding/);
+  assert.ok(client.info.tls?.channelBindings?.["tls-server-end-point"]);
+  // The initiator could bind and saw no -PLUS: flag y.
+  assert.match(all, new RegExp(`mechanism='SCRAM-SHA-256'>${base64("y,,")}`));
+  assert.deepEqual(server.info.sasl, {
+    mechanism: "SCRAM-SHA-256",
+    channelBinding: undefined,
+  });
+  await Promise.all([client.close(), server.closed]);
+  await listener.close();
 });
