@@ -12,7 +12,7 @@
  * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError}, {@linkcode StreamClosedError}, {@linkcode LimitError} | addresses and typed errors |
  * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
  * | {@linkcode CertificateError}, {@linkcode CertificateFailure}, {@linkcode checkCertificate} | why a peer's certificate was refused (the same `reason` on every transport), and the policy itself |
- * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-256/1, -PLUS, PLAIN) as a stream feature, and stored keys |
+ * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-512/256/1, -PLUS with XEP-0440, PLAIN) as a stream feature, and stored keys |
  * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
@@ -85,8 +85,14 @@ export {
 export { DEFAULT_SEND_QUEUE_BYTES } from "./src/stream/writer.ts";
 export type { StreamErrorCondition } from "./src/stream/errors.ts";
 export { startTls } from "./src/negotiation/starttls.ts";
-export { DEFAULT_MECHANISMS, sasl, SASL_NS } from "./src/negotiation/sasl.ts";
+export {
+  DEFAULT_MECHANISMS,
+  sasl,
+  SASL_CB_NS,
+  SASL_NS,
+} from "./src/negotiation/sasl.ts";
 export type {
+  SaslChannelBinding,
   SaslClientOptions,
   SaslServerOptions,
 } from "./src/negotiation/sasl.ts";
@@ -95,5 +101,6 @@ export { bind, BIND_NS } from "./src/negotiation/bind.ts";
 export type { TlsPolicy } from "./src/negotiation/starttls.ts";
 export type {
   NegotiationContext,
+  SaslInfo,
   StreamFeature,
 } from "./src/negotiation/feature.ts";

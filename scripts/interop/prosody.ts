@@ -124,6 +124,7 @@ function lua(value: string): string {
  * @param port The c2s port.
  * @param certFile The certificate path.
  * @param keyFile The key path.
+ * @param options See {@linkcode ProsodyOptions}.
  * @returns The config text (Lua).
  */
 export function prosodyConfig(
@@ -131,7 +132,11 @@ export function prosodyConfig(
   port: number,
   certFile: string,
   keyFile: string,
+  options: ProsodyOptions = {},
 ): string {
+  const protocol = options.tlsProtocol === undefined
+    ? ""
+    : `; protocol = ${lua(options.tlsProtocol)}`;
   return `-- Written by scripts/interop/prosody.ts
 run_as_root = true
 daemonize = false
@@ -162,8 +167,18 @@ storage = "internal"
 log = { info = ${lua(`${dir}/prosody.log`)} }
 
 VirtualHost ${lua(HOST)}
-  ssl = { certificate = ${lua(certFile)}; key = ${lua(keyFile)} }
+  ssl = { certificate = ${lua(certFile)}; key = ${lua(keyFile)}${protocol} }
 `;
+}
+
+/** How {@linkcode startProsody} sets Prosody up. */
+export interface ProsodyOptions {
+  /**
+   * LuaSec's `protocol` for the host's TLS, such as `"tlsv1_2"` (TLS 1.2
+   * only, where Prosody 0.12 binds SCRAM-SHA-1-PLUS with tls-unique).
+   * Default: Prosody's (TLS 1.2 and up).
+   */
+  tlsProtocol?: string;
 }
 
 /**
@@ -171,15 +186,18 @@ VirtualHost ${lua(HOST)}
  * `romeo`, on a free port of 127.0.0.1; resolves once the port accepts
  * connections.
  *
+ * @param options See {@linkcode ProsodyOptions}.
  * @returns The running server; call `stop()` when done.
  * @throws {Error} When install, setup or start fails, with Prosody's log.
  */
-export async function startProsody(): Promise<Prosody> {
+export async function startProsody(
+  options: ProsodyOptions = {},
+): Promise<Prosody> {
   await ensureInstalled();
   for (let attempt = 1;; attempt++) {
     const dir = await Deno.makeTempDir({ prefix: "xmpp-e2e-prosody-" });
     try {
-      return await startIn(dir);
+      return await startIn(dir, options);
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       // The free port was taken in between: try another one.
@@ -191,7 +209,10 @@ export async function startProsody(): Promise<Prosody> {
 /** Prosody could not bind the port that {@linkcode freePort} found. */
 class PortTaken extends Error {}
 
-async function startIn(dir: string): Promise<Prosody> {
+async function startIn(
+  dir: string,
+  options: ProsodyOptions,
+): Promise<Prosody> {
   await Deno.mkdir(`${dir}/data`);
   const cert = await makeLeafCert(dir, HOST);
   const port = freePort();
@@ -199,7 +220,7 @@ async function startIn(dir: string): Promise<Prosody> {
   const logFile = `${dir}/prosody.log`;
   await Deno.writeTextFile(
     configFile,
-    prosodyConfig(dir, port, cert.certFile, cert.keyFile),
+    prosodyConfig(dir, port, cert.certFile, cert.keyFile, options),
   );
   await run("prosodyctl", [
     "--config",

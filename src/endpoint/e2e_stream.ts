@@ -18,6 +18,7 @@ import type {
 } from "../stream/session.ts";
 import type { StreamHeader } from "../stream/header.ts";
 import type { TlsInfo } from "../transport/transport.ts";
+import type { SaslInfo } from "../negotiation/feature.ts";
 import {
   type IqRequestOptions,
   IqTracker,
@@ -100,6 +101,11 @@ export interface StreamInfo {
   peerAddress: string | undefined;
   /** What the peer's certificate was trusted by, if a `trust` was given. */
   trustedBy: TrustedBy | undefined;
+  /**
+   * How SASL authenticated: the mechanism and the channel-binding type it
+   * was bound with (or none); undefined without SASL.
+   */
+  sasl: SaslInfo | undefined;
 }
 
 /** An inbound iq get/set handler: returns the reply, or undefined to pass. */
@@ -359,6 +365,7 @@ export function infoOf(
     identity: session.identity,
     peerAddress: session.peerAddress,
     trustedBy,
+    sasl: session.sasl,
   };
 }
 

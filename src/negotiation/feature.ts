@@ -6,7 +6,18 @@
  */
 
 import type { Element } from "../xml/element.ts";
-import type { TlsInfo } from "../transport/transport.ts";
+import type { ChannelBindingType, TlsInfo } from "../transport/transport.ts";
+
+/** How SASL authenticated a stream. */
+export interface SaslInfo {
+  /** The SASL mechanism, such as `SCRAM-SHA-256-PLUS`. */
+  mechanism: string;
+  /**
+   * The channel-binding type the exchange was bound to the TLS channel
+   * with (a -PLUS mechanism), or undefined when it was not bound.
+   */
+  channelBinding: ChannelBindingType | undefined;
+}
 
 /** What a feature can do with the stream while it negotiates. */
 export interface NegotiationContext {
@@ -19,6 +30,12 @@ export interface NegotiationContext {
   /** What TLS negotiated, once in place (for channel binding). */
   readonly tlsInfo: TlsInfo | undefined;
   /**
+   * Initiator: the peer's whole `<stream:features/>` of this stream, for a
+   * feature that reads an element next to its own (XEP-0440's
+   * `<sasl-channel-binding/>` next to SASL `<mechanisms/>`).
+   */
+  readonly features?: Element | undefined;
+  /**
    * State that features keep for this stream across restarts (such as
    * "authenticated"), keyed by feature name.
    */
@@ -28,8 +45,9 @@ export interface NegotiationContext {
    * exposed as the stream's identity.
    *
    * @param identity The authenticated identity, such as `romeo@forza`.
+   * @param sasl How SASL authenticated, when SASL is what authenticated.
    */
-  authenticated(identity: string): void;
+  authenticated(identity: string, sasl?: SaslInfo): void;
   /**
    * Sends an element and waits until it was written.
    *
@@ -64,6 +82,12 @@ export interface StreamFeature {
    * `undefined` when the feature is not offered in this state.
    */
   offer(context: NegotiationContext): Element | undefined;
+  /**
+   * Recipient: more top-level elements to list next to what `offer()`
+   * returned, when it returned one (XEP-0440's `<sasl-channel-binding/>`
+   * next to SASL `<mechanisms/>`). Optional.
+   */
+  alongside?(context: NegotiationContext): Element[];
   /**
    * Whether no stanza may flow until this feature was negotiated (in this
    * state). An initiator whose peer does not offer a mandatory feature stops.

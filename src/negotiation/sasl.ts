@@ -1,7 +1,8 @@
 /**
- * SASL (RFC 6120 section 6) as a stream feature, both roles: SCRAM-SHA-256,
- * SCRAM-SHA-1 and their -PLUS variants with `tls-server-end-point` channel
- * binding (RFC 5929), and PLAIN (only over TLS).
+ * SASL (RFC 6120 section 6) as a stream feature, both roles: SCRAM-SHA-512,
+ * SCRAM-SHA-256, SCRAM-SHA-1 and their -PLUS variants, bound with the types
+ * the transport computes and the peer advertises (XEP-0440), and PLAIN
+ * (only over TLS).
  *
  * @module
  */
@@ -23,29 +24,55 @@ import {
 import { parsePlain, plainInitial } from "../sasl/plain.ts";
 import { decodeBase64, encodeBase64 } from "../sasl/_base64.ts";
 import { timingSafeEqual } from "../sasl/timing_safe_equal.ts";
-import { pemToDer } from "../transport/certificate.ts";
-import type { TlsInfo } from "../transport/transport.ts";
-import type { NegotiationContext, StreamFeature } from "./feature.ts";
-import { endPointBinding } from "./_end_point.ts";
+import type { ChannelBindingType, TlsInfo } from "../transport/transport.ts";
+import type { NegotiationContext, SaslInfo, StreamFeature } from "./feature.ts";
+import {
+  advertisedTypes,
+  advertisement,
+  bindingData,
+  bindingTypes,
+  chooseBinding,
+  SASL_CB_NS,
+  type SaslChannelBinding,
+} from "./_sasl_cb.ts";
+
+export { SASL_CB_NS, type SaslChannelBinding };
 
 /** The SASL namespace. */
 export const SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
 
 const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
+  "SCRAM-SHA-512-PLUS": { hash: "SHA-512", plus: true },
   "SCRAM-SHA-256-PLUS": { hash: "SHA-256", plus: true },
   "SCRAM-SHA-1-PLUS": { hash: "SHA-1", plus: true },
+  "SCRAM-SHA-512": { hash: "SHA-512", plus: false },
   "SCRAM-SHA-256": { hash: "SHA-256", plus: false },
   "SCRAM-SHA-1": { hash: "SHA-1", plus: false },
 };
 
-/** Mechanisms in order of preference, strongest first. */
+/**
+ * Mechanisms in order of preference: a channel-bound mechanism before any
+ * unbound one (binding is what stops a man in the middle), then the longer
+ * hash, then PLAIN. The initiator's default; the recipient offers the same
+ * without SCRAM-SHA-512 unless it is listed (see
+ * {@linkcode SaslServerOptions.mechanisms}).
+ */
 export const DEFAULT_MECHANISMS: readonly string[] = Object.freeze([
+  "SCRAM-SHA-512-PLUS",
   "SCRAM-SHA-256-PLUS",
   "SCRAM-SHA-1-PLUS",
+  "SCRAM-SHA-512",
   "SCRAM-SHA-256",
   "SCRAM-SHA-1",
   "PLAIN",
 ]);
+
+// What the recipient offers by default: credentials() written before
+// SCRAM-SHA-512 was offered may have no SHA-512 keys, and every client that
+// prefers SHA-512 would then fail.
+const DEFAULT_OFFERED = Object.freeze(
+  DEFAULT_MECHANISMS.filter((m) => SCRAM[m]?.hash !== "SHA-512"),
+);
 
 /** The initiator's side: who it is and which mechanisms it will use. */
 export interface SaslClientOptions {
@@ -56,11 +83,25 @@ export interface SaslClientOptions {
   /** An authorization identity to act as, if any. */
   authzid?: string;
   /**
-   * Acceptable mechanisms in order of preference. Default: the SCRAM ones
-   * and PLAIN, strongest first. EXTERNAL (the client certificate speaks for
-   * us) and ANONYMOUS are used only when listed here.
+   * Acceptable mechanisms in order of preference. Default:
+   * {@linkcode DEFAULT_MECHANISMS}. EXTERNAL (the client certificate speaks
+   * for us) and ANONYMOUS are used only when listed here.
    */
   mechanisms?: readonly string[];
+  /**
+   * Channel binding (the SCRAM -PLUS mechanisms). Default `"auto"`: bind
+   * with the strongest type that both the transport computes and the peer
+   * advertises (XEP-0440), or, when it advertises none, only with the
+   * default type of the TLS version (RFC 5802: `tls-unique` up to TLS 1.2;
+   * RFC 9266: `tls-exporter` from TLS 1.3); otherwise authenticate unbound,
+   * with the GS2 flag RFC 5802 section 6 prescribes (`y` when the peer
+   * offers no -PLUS mechanism and this end could bind, else `n`).
+   * `"required"`: the same, but fail rather than authenticate unbound. A
+   * type name: bind with that type even if the peer does not advertise it
+   * (a server known to support it), and fail if the transport cannot
+   * compute it.
+   */
+  channelBinding?: SaslChannelBinding;
 }
 
 /** The recipient's side: how it checks credentials. */
@@ -74,13 +115,24 @@ export interface SaslServerOptions {
     username: string,
     hash: ScramHash,
   ): Promise<ScramCredentials | undefined>;
-  /** Offered mechanisms in order. Default: all (PLAIN only over TLS). */
+  /**
+   * Offered mechanisms in order. Default: {@linkcode DEFAULT_MECHANISMS}
+   * without SCRAM-SHA-512, which needs `credentials()` to give SHA-512 keys:
+   * list it to offer it. PLAIN only over TLS; -PLUS only with channel
+   * binding data.
+   */
   mechanisms?: readonly string[];
   /** Failed attempts allowed before the stream is closed. Default 3. */
   maxAttempts?: number;
   /**
-   * This end's certificate (PEM), whose hash is the `tls-server-end-point`
-   * channel binding; without it no -PLUS mechanism is offered.
+   * This end's certificate (PEM). Giving it offers the -PLUS mechanisms,
+   * bound with the types the transport computes (`listenTcp()`:
+   * `tls-server-end-point`, from the certificate it presents), or else with
+   * `tls-server-end-point` from this one, and advertised with XEP-0440.
+   * Without it no -PLUS is offered: a client that does not read XEP-0440
+   * binds with its TLS version's default type (`tls-unique`,
+   * `tls-exporter`), which Deno 2.9.6 cannot compute, and would fail where
+   * unbound SCRAM succeeds.
    */
   certificate?: string;
   /**
@@ -100,7 +152,13 @@ const STATE = "sasl";
 
 /**
  * The SASL feature. Give `client` on the initiator, `server` on the
- * recipient. Success restarts the stream and sets its identity.
+ * recipient. Success restarts the stream and sets its identity, and its
+ * `sasl` info (mechanism, channel-binding type).
+ *
+ * The recipient offers the -PLUS mechanisms when given its `certificate`,
+ * and advertises their types with XEP-0440's
+ * `<sasl-channel-binding/>`; see {@linkcode SaslClientOptions.channelBinding}
+ * for how the initiator chooses.
  *
  * @param options The role's options.
  * @returns The feature.
@@ -122,6 +180,13 @@ export function sasl(
         offered.map((m) => new Element("mechanism", SASL_NS, {}, [m])),
       );
     },
+    alongside(context) {
+      const server = options.server;
+      if (server === undefined || !usable(context)) return [];
+      const types = serverTypes(server, context);
+      const plus = offeredMechanisms(server, context).some(isPlus);
+      return plus ? [advertisement(types)] : [];
+    },
     mandatory(context) {
       return usable(context) &&
         (options.server !== undefined || options.client !== undefined);
@@ -135,9 +200,9 @@ export function sasl(
       let auth = first;
       for (let attempt = 1;; attempt++) {
         try {
-          const identity = await serve(auth, server, context);
+          const { identity, info } = await serve(auth, server, context);
           context.state.set(STATE, identity);
-          context.authenticated(identity);
+          context.authenticated(identity, info);
           return true;
         } catch (error) {
           if (!(error instanceof SaslError)) throw error;
@@ -166,26 +231,44 @@ export function sasl(
       const theirs = offered.getChildren("mechanism", SASL_NS).map((m) =>
         m.text().trim()
       );
-      const binding = await clientBinding(context);
+      const ours = bindingTypes(context.tlsInfo, "initiator");
+      const offeredPlus = theirs.some(isPlus);
+      const binding = chooseBinding({
+        ours,
+        advertised: advertisedTypes(context.features),
+        offeredPlus,
+        protocol: context.tlsInfo?.protocol,
+        policy: client.channelBinding ?? "auto",
+      });
       const hasPassword = client.password !== undefined;
-      const mechanism = (client.mechanisms ?? DEFAULT_MECHANISMS).find((m) =>
+      const list = client.mechanisms ?? DEFAULT_MECHANISMS;
+      const mechanism = list.find((m) =>
         theirs.includes(m) &&
         (m === "EXTERNAL" || m === "ANONYMOUS" ||
           (m === "PLAIN"
-            ? context.tls && hasPassword
+            ? context.tls && hasPassword && !binding.required
             : SCRAM[m] !== undefined && hasPassword &&
-              (!SCRAM[m]!.plus || binding !== undefined)))
+              (SCRAM[m]!.plus
+                ? binding.type !== undefined
+                : !binding.required)))
       );
       if (mechanism === undefined) {
+        const offeredText = `offered: ${theirs.join(", ") || "none"}`;
+        const plus = list.find((m) => theirs.includes(m) && SCRAM[m]?.plus);
         throw new NegotiationError(
           "sasl",
-          `No SASL mechanism in common (offered: ${
-            theirs.join(", ") || "none"
-          })`,
+          plus !== undefined && hasPassword && binding.type === undefined
+            ? `No SASL mechanism in common: ${plus} needs channel binding, and ${binding.why} (${offeredText})`
+            : `No SASL mechanism in common (${offeredText})`,
         );
       }
+      let info: SaslInfo;
       try {
-        await authenticate(mechanism, client, theirs, binding, context);
+        info = await authenticate(mechanism, client, {
+          offeredPlus,
+          ours,
+          type: binding.type,
+        }, context);
       } catch (error) {
         if (error instanceof SaslError) {
           throw new NegotiationError(
@@ -199,23 +282,38 @@ export function sasl(
         throw error;
       }
       context.state.set(STATE, client.username);
-      context.authenticated(client.username);
+      context.authenticated(client.username, info);
       return true;
     },
   };
+}
+
+function isPlus(mechanism: string): boolean {
+  return mechanism.endsWith("-PLUS");
 }
 
 function usable(context: NegotiationContext): boolean {
   return !context.state.has(STATE) && (context.tls || !context.canStartTls);
 }
 
+/** The binding types the recipient offers on this stream. */
+function serverTypes(
+  server: SaslServerOptions,
+  context: NegotiationContext,
+): ChannelBindingType[] {
+  if (!context.tls || server.certificate === undefined) return [];
+  return bindingTypes(context.tlsInfo, "recipient", server.certificate);
+}
+
 function offeredMechanisms(
   server: SaslServerOptions,
   context: NegotiationContext,
 ): string[] {
-  const offered = (server.mechanisms ?? DEFAULT_MECHANISMS).filter((m) =>
-    m === "PLAIN" ? context.tls : SCRAM[m] !== undefined &&
-      (!SCRAM[m]!.plus || (context.tls && server.certificate !== undefined))
+  const canBind = serverTypes(server, context).length > 0;
+  const offered = (server.mechanisms ?? DEFAULT_OFFERED).filter((m) =>
+    m === "PLAIN"
+      ? context.tls
+      : SCRAM[m] !== undefined && (!SCRAM[m]!.plus || canBind)
   );
   if (
     server.external !== undefined &&
@@ -229,16 +327,19 @@ function offeredMechanisms(
 async function authenticate(
   mechanism: string,
   client: SaslClientOptions,
-  offered: string[],
-  bindingData: Uint8Array | undefined,
+  binding: {
+    offeredPlus: boolean;
+    ours: readonly ChannelBindingType[];
+    type: ChannelBindingType | undefined;
+  },
   context: NegotiationContext,
-): Promise<void> {
-  let binding = bindingData;
+): Promise<SaslInfo> {
+  const unbound = { mechanism, channelBinding: undefined };
   if (mechanism === "EXTERNAL" || mechanism === "ANONYMOUS") {
     const initial = mechanism === "EXTERNAL" ? client.authzid ?? "" : "";
     await context.send(auth(mechanism, initial));
     outcome(await context.receive());
-    return;
+    return unbound;
   }
   const password = client.password!;
   if (mechanism === "PLAIN") {
@@ -249,29 +350,30 @@ async function authenticate(
       ),
     );
     outcome(await context.receive());
-    return;
+    return unbound;
   }
   const { hash, plus } = SCRAM[mechanism]!;
-  const serverOffersPlus = offered.some((m) => m.endsWith("-PLUS"));
-  // Binding data goes in when we bind (-PLUS), or to say "y" (we could, the
-  // server seems unable); choosing plain SCRAM while the server offers -PLUS
-  // means we do not bind ("n").
-  if (!plus && serverOffersPlus) binding = undefined;
+  // The GS2 flag (RFC 5802 section 6): "p=type" when bound; "y" when the
+  // peer offers no -PLUS but this end could bind (a stripped offer is then
+  // caught by a server that did offer it); else "n", this end does not bind
+  // here: it cannot, or cannot be sure of a type the peer knows.
+  const type = plus
+    ? binding.type!
+    : binding.offeredPlus
+    ? undefined
+    : binding.ours[0];
+  const channelBinding = type === undefined ? undefined : {
+    type,
+    data: await bindingData(type, context.tlsInfo!, "initiator"),
+  };
   const scram = new ScramClient({
     hash,
     username: client.username,
     password,
     ...(client.authzid !== undefined ? { authzid: client.authzid } : {}),
-    ...(binding !== undefined
-      ? {
-        channelBinding: {
-          type: "tls-server-end-point" as const,
-          data: binding,
-        },
-      }
-      : {}),
+    ...(channelBinding !== undefined ? { channelBinding } : {}),
     plus,
-    serverOffersPlus,
+    serverOffersPlus: binding.offeredPlus,
   });
   await context.send(auth(mechanism, encoder.encode(scram.first())));
   const challenge = await context.receive();
@@ -286,15 +388,17 @@ async function authenticate(
   const data = outcome(await context.receive());
   // Mutual authentication: the server must prove it knows the keys too.
   await scram.verify(decoder.decode(data));
+  return { mechanism, channelBinding: plus ? type : undefined };
 }
 
-/** The recipient's exchange for one `<auth/>`; returns the identity. */
+/** The recipient's exchange for one `<auth/>`; returns who and how. */
 async function serve(
   auth: Element,
   server: SaslServerOptions,
   context: NegotiationContext,
-): Promise<string> {
+): Promise<{ identity: string; info: SaslInfo }> {
   const mechanism = auth.attrs.mechanism ?? "";
+  const info = { mechanism, channelBinding: undefined };
   if (!offeredMechanisms(server, context).includes(mechanism)) {
     throw new SaslError("invalid-mechanism", `${mechanism} is not offered`);
   }
@@ -304,42 +408,45 @@ async function serve(
     const identity = await server.external!(context.tlsInfo!, authzid);
     if (identity === undefined) throw new SaslError("not-authorized");
     await context.send(new Element("success", SASL_NS));
-    return identity;
+    return { identity, info };
   }
   if (mechanism === "ANONYMOUS") {
     await context.send(new Element("success", SASL_NS));
-    return `anonymous-${crypto.randomUUID()}`;
+    return { identity: `anonymous-${crypto.randomUUID()}`, info };
   }
   if (mechanism === "PLAIN") {
     const { authcid, password } = parsePlain(initial);
     const stored = await server.credentials(authcid, "SHA-256") ??
-      await server.credentials(authcid, "SHA-1");
+      await server.credentials(authcid, "SHA-1") ??
+      await server.credentials(authcid, "SHA-512");
     if (stored === undefined || !await matchesStored(password, stored)) {
       throw new SaslError("not-authorized");
     }
     await context.send(new Element("success", SASL_NS));
-    return authcid;
+    return { identity: authcid, info };
   }
   const { hash, plus } = SCRAM[mechanism]!;
-  const binding = plus || server.certificate !== undefined
-    ? await serverBinding(server, context)
-    : undefined;
+  const channelBinding = [];
+  for (const type of plus ? serverTypes(server, context) : []) {
+    channelBinding.push({
+      type,
+      data: await bindingData(
+        type,
+        context.tlsInfo!,
+        "recipient",
+        server.certificate,
+      ),
+    });
+  }
   const scram = new ScramServer({
     hash,
     lookup: (username) => server.credentials(username, hash),
-    ...(binding !== undefined
-      ? {
-        channelBinding: {
-          type: "tls-server-end-point" as const,
-          data: binding,
-        },
-      }
-      : {}),
-    offeredPlus: offeredMechanisms(server, context).some((m) =>
-      m.endsWith("-PLUS")
-    ),
+    channelBinding,
+    offeredPlus: offeredMechanisms(server, context).some(isPlus),
+    plus,
   });
-  const first = await scram.first(decoder.decode(initial));
+  const clientFirst = decoder.decode(initial);
+  const first = await scram.first(clientFirst);
   await context.send(
     new Element("challenge", SASL_NS, {}, [toBase64(encoder.encode(first))]),
   );
@@ -354,7 +461,14 @@ async function serve(
       toBase64(encoder.encode(result.serverFinal)),
     ]),
   );
-  return result.username;
+  // ScramServer accepted "p=type" only for one of our types.
+  const type = plus
+    ? clientFirst.slice(2, clientFirst.indexOf(",")) as ChannelBindingType
+    : undefined;
+  return {
+    identity: result.username,
+    info: { mechanism, channelBinding: type },
+  };
 }
 
 /** Reads `<success/>` (returning its data) or throws the `<failure/>`. */
@@ -379,27 +493,17 @@ async function matchesStored(
   password: string,
   stored: ScramCredentials,
 ): Promise<boolean> {
-  const hash: ScramHash = stored.storedKey.length === 20 ? "SHA-1" : "SHA-256";
+  const length = stored.storedKey.length;
+  const hash: ScramHash = length === 20
+    ? "SHA-1"
+    : length === 64
+    ? "SHA-512"
+    : "SHA-256";
   const derived = await deriveScramCredentials(password, hash, {
     salt: stored.salt,
     iterations: stored.iterations,
   });
   return timingSafeEqual(derived.storedKey, stored.storedKey);
-}
-
-async function clientBinding(
-  context: NegotiationContext,
-): Promise<Uint8Array | undefined> {
-  const der = context.tlsInfo?.peerCertificate;
-  return der === undefined ? undefined : await endPointBinding(der);
-}
-
-async function serverBinding(
-  server: SaslServerOptions,
-  context: NegotiationContext,
-): Promise<Uint8Array | undefined> {
-  if (!context.tls || server.certificate === undefined) return undefined;
-  return await endPointBinding(pemToDer(server.certificate));
 }
 
 function auth(mechanism: string, initial: Uint8Array | string): Element {

@@ -57,7 +57,7 @@ export async function hi(
 
 /** The output length of the hash, in bytes. */
 export function hashLength(hash: ScramHash): number {
-  return hash === "SHA-1" ? 20 : 32;
+  return hash === "SHA-1" ? 20 : hash === "SHA-256" ? 32 : 64;
 }
 
 /** a XOR b (same lengths). */

@@ -6,7 +6,7 @@ import { encodeBase64 } from "./_base64.ts";
 import { SaslError } from "./errors.ts";
 
 /** The hash functions SCRAM is defined for here. */
-export type ScramHash = "SHA-1" | "SHA-256";
+export type ScramHash = "SHA-1" | "SHA-256" | "SHA-512";
 
 const encoder = new TextEncoder();
 

@@ -6,7 +6,7 @@
  *
  * | Export | Purpose |
  * | --- | --- |
- * | {@linkcode ScramClient} | Client side of SCRAM-SHA-1/-256 (and -PLUS) |
+ * | {@linkcode ScramClient} | Client side of SCRAM-SHA-1/-256/-512 (and -PLUS) |
  * | {@linkcode ScramServer} | Server side of one SCRAM exchange |
  * | {@linkcode deriveScramCredentials} | Salt, iterations, StoredKey, ServerKey for a password |
  * | {@linkcode plainInitial} | Build a PLAIN initial response |
@@ -57,7 +57,9 @@ export { SASL_CONDITIONS, type SaslCondition, SaslError } from "./errors.ts";
 export {
   deriveScramCredentials,
   SCRAM_DEFAULT_ITERATIONS,
+  SCRAM_SHA512_DEFAULT_ITERATIONS,
   type ScramChannelBinding,
+  type ScramChannelBindingType,
   ScramClient,
   type ScramClientOptions,
   type ScramCredentials,

@@ -1,7 +1,9 @@
 /**
- * SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677), with the -PLUS
- * variants bound to the TLS channel through `tls-server-end-point` (RFC
- * 5929) data that the caller supplies.
+ * SCRAM-SHA-1 (RFC 5802), SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-512
+ * (draft-melnikov-scram-sha-512, the name IANA registered), with the -PLUS
+ * variants bound to the TLS channel through data that the caller supplies:
+ * `tls-server-end-point` and `tls-unique` (RFC 5929) or `tls-exporter`
+ * (RFC 9266).
  *
  * Passwords and names go through a minimal SASLprep (RFC 4013): non-ASCII
  * spaces become SPACE, "mapped to nothing" characters are dropped, NFKC is
@@ -44,16 +46,41 @@ export interface ScramCredentials {
   serverKey: Uint8Array;
 }
 
-/** TLS channel binding data for the -PLUS mechanisms (RFC 5929). */
+/** A TLS channel binding type, as the IANA registry names it. */
+export type ScramChannelBindingType =
+  | "tls-exporter"
+  | "tls-unique"
+  | "tls-server-end-point";
+
+/** TLS channel binding data for the -PLUS mechanisms (RFC 5056). */
 export interface ScramChannelBinding {
-  /** The channel binding type; only `tls-server-end-point` is supported. */
-  type: "tls-server-end-point";
-  /** The channel binding data (the hash of the server certificate). */
+  /**
+   * The channel binding type: `tls-server-end-point` (RFC 5929, the hash of
+   * the server's certificate), `tls-unique` (RFC 5929, TLS 1.2 only) or
+   * `tls-exporter` (RFC 9266).
+   */
+  type: ScramChannelBindingType;
+  /** The channel binding data of that type for this connection. */
   data: Uint8Array;
 }
 
-/** The default and minimum PBKDF2 iteration count (RFC 7677 section 4). */
+/**
+ * The default and minimum PBKDF2 iteration count (RFC 7677 section 4), and
+ * the default for SCRAM-SHA-1 and SCRAM-SHA-256.
+ */
 export const SCRAM_DEFAULT_ITERATIONS = 4096;
+
+/**
+ * The default iteration count for SCRAM-SHA-512: draft-melnikov-scram-sha-512
+ * section 3 asks servers for at least 10,000.
+ */
+export const SCRAM_SHA512_DEFAULT_ITERATIONS = 10_000;
+
+function defaultIterations(hash: ScramHash): number {
+  return hash === "SHA-512"
+    ? SCRAM_SHA512_DEFAULT_ITERATIONS
+    : SCRAM_DEFAULT_ITERATIONS;
+}
 
 /**
  * Derives the credentials a server stores for a SCRAM user.
@@ -61,7 +88,7 @@ export const SCRAM_DEFAULT_ITERATIONS = 4096;
  * @param password The password (minimal SASLprep is applied).
  * @param hash The SCRAM hash function.
  * @param options `salt` (default: 16 random bytes) and `iterations`
- * (default: 4096).
+ * (default: 4096, or 10,000 for SHA-512).
  * @returns The salt, iteration count, StoredKey and ServerKey.
  * @throws {SaslError} `malformed-request` if the password has a control
  * character.
@@ -82,7 +109,7 @@ export async function deriveScramCredentials(
   options: { salt?: Uint8Array; iterations?: number } = {},
 ): Promise<ScramCredentials> {
   const salt = options.salt ?? crypto.getRandomValues(new Uint8Array(16));
-  const iterations = options.iterations ?? SCRAM_DEFAULT_ITERATIONS;
+  const iterations = options.iterations ?? defaultIterations(hash);
   if (!Number.isSafeInteger(iterations) || iterations < 1) {
     throw new RangeError(`Cannot derive credentials: bad iteration count`);
   }
@@ -193,7 +220,7 @@ export class ScramClient {
     this.mechanism = `SCRAM-${o.hash}${o.plus ? "-PLUS" : ""}`;
     this.#password = saslPrep(o.password, "Password");
     const flag = o.plus
-      ? "p=tls-server-end-point"
+      ? `p=${o.channelBinding!.type}`
       : o.channelBinding
       ? "y"
       : "n";
@@ -324,8 +351,11 @@ export interface ScramServerOptions {
   hash: ScramHash;
   /** Finds the stored credentials of a user, or `undefined` if unknown. */
   lookup: (username: string) => Promise<ScramCredentials | undefined>;
-  /** Our channel binding data, required to accept a -PLUS exchange. */
-  channelBinding?: ScramChannelBinding;
+  /**
+   * Our channel binding data, one entry per type we support; required to
+   * accept a -PLUS exchange, which must name one of these types.
+   */
+  channelBinding?: ScramChannelBinding | readonly ScramChannelBinding[];
   /** Whether we offered a -PLUS mechanism in this negotiation. */
   offeredPlus: boolean;
   /**
@@ -359,7 +389,7 @@ async function dummyCredentials(
   const len = hashLength(hash);
   return {
     salt,
-    iterations: SCRAM_DEFAULT_ITERATIONS,
+    iterations: defaultIterations(hash),
     storedKey: crypto.getRandomValues(new Uint8Array(len)),
     serverKey: crypto.getRandomValues(new Uint8Array(len)),
   };
@@ -467,16 +497,20 @@ export class ScramServer {
       throw new SaslError("not-authorized", "channel binding downgrade");
     }
     if (flag.startsWith("p=")) {
-      if (
-        flag !== "p=tls-server-end-point" ||
-        o.channelBinding?.type !== "tls-server-end-point" || !o.offeredPlus
-      ) {
+      const type = flag.slice(2);
+      const ours = o.channelBinding === undefined
+        ? []
+        : Array.isArray(o.channelBinding)
+        ? o.channelBinding
+        : [o.channelBinding as ScramChannelBinding];
+      const binding = ours.find((b) => b.type === type);
+      if (binding === undefined || !o.offeredPlus) {
         throw new SaslError(
           "not-authorized",
           "unsupported channel binding type",
         );
       }
-      cbInput = concat(cbInput, o.channelBinding.data);
+      cbInput = concat(cbInput, binding.data);
     }
     if (o.plus !== undefined && o.plus !== flag.startsWith("p=")) {
       throw new SaslError(

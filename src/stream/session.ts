@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, type ParserLimits } from "../xml/limits.ts";
 import { escapeText, serialize } from "../xml/serialize.ts";
 import type {
   NegotiationContext,
+  SaslInfo,
   StreamFeature,
 } from "../negotiation/feature.ts";
 import { BOUND_JID } from "../negotiation/bind.ts";
@@ -235,6 +236,7 @@ export class Session {
   #answeredAs: string | undefined; // which of our addresses the peer asked for
   #refused: Error | undefined; // what verifyTls threw
   #identity: string | undefined;
+  #sasl: SaslInfo | undefined;
 
   /**
    * Makes one end of a stream over a connected transport.
@@ -313,6 +315,14 @@ export class Session {
     return this.#options.role === "initiator" && typeof bound === "string"
       ? bound
       : this.#options.from;
+  }
+
+  /**
+   * How SASL authenticated the stream (mechanism, channel binding);
+   * undefined without SASL.
+   */
+  get sasl(): SaslInfo | undefined {
+    return this.#sasl;
   }
 
   /** Resolves once the stream has ended, with whether it ended cleanly. */
@@ -548,7 +558,7 @@ export class Session {
         text: "expected <stream:features/>",
       });
     }
-    const context = this.#context();
+    const context = this.#context(features);
     for (const feature of this.#features) {
       const offered = features.getChild(feature.name, feature.ns);
       if (offered === undefined) {
@@ -589,7 +599,11 @@ export class Session {
     const offered = this.#features.filter((f) =>
       f.offer(context) !== undefined
     );
-    const offers = offered.map((f) => serialize(f.offer(context)!, this.#ns));
+    const offers = offered.flatMap((f) =>
+      [f.offer(context)!, ...(f.alongside?.(context) ?? [])].map((e) =>
+        serialize(e, this.#ns)
+      )
+    );
     await this.#writer.write(
       offers.length === 0
         ? "<stream:features/>"
@@ -628,14 +642,18 @@ export class Session {
     return this.#options.declaration ?? true;
   }
 
-  #context(): NegotiationContext {
+  #context(features?: Element): NegotiationContext {
     return {
       role: this.#options.role,
       tls: this.#tls !== undefined,
       canStartTls: this.#transport.canStartTls,
       tlsInfo: this.#tls,
+      features,
       state: this.#featureState,
-      authenticated: (identity) => this.#identity = identity,
+      authenticated: (identity, sasl) => {
+        this.#identity = identity;
+        if (sasl !== undefined) this.#sasl = sasl;
+      },
       send: (element) => this.#writer.write(serialize(element, this.#ns)),
       receive: () => this.#receiveElement(),
       startTls: async () => {

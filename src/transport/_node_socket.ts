@@ -13,7 +13,8 @@ import { isIP } from "node:net";
 import { Duplex } from "node:stream";
 import { nextTick } from "node:process";
 import type { Buffer } from "node:buffer";
-import { fingerprint256 } from "./certificate.ts";
+import { fingerprint256, pemToDer } from "./certificate.ts";
+import { nodeChannelBindings } from "./_channel_binding.ts";
 import { CertificateError } from "./cert_policy.ts";
 import {
   nodeCodeReason,
@@ -95,6 +96,7 @@ class NodeTlsChannel implements TlsChannel {
     cipher: undefined,
     peerCertificate: undefined,
     peerFingerprint256: undefined,
+    channelBindings: {},
   };
   readonly #conn: Deno.Conn;
   readonly #role: Role;
@@ -173,7 +175,7 @@ class NodeTlsChannel implements TlsChannel {
     nextTick(() => void this.#pump());
     return done.then(async () => {
       const socket = this.#socket;
-      const info = await tlsInfo(socket);
+      const info = await tlsInfo(socket, this.#role);
       // node:tls refuses nothing itself (rejectUnauthorized: false): every
       // refusal is decided, and named, by the one certificate policy.
       const refused = nodePeerFailure(verification(this.#role), {
@@ -417,12 +419,17 @@ function clientTlsOptions(
   return result;
 }
 
-async function tlsInfo(socket: tls.TLSSocket): Promise<TlsInfo> {
+async function tlsInfo(socket: tls.TLSSocket, role: Role): Promise<TlsInfo> {
   const peer = socket.getPeerCertificate();
   const raw: Uint8Array | undefined = peer?.raw;
   const peerCertificate = raw === undefined || raw.length === 0
     ? undefined
     : new Uint8Array(raw);
+  // tls-server-end-point hashes the server's certificate: ours as server
+  // (the leaf, first in the chain), the peer's as client.
+  const serverCertificate = role.name === "server"
+    ? pemToDer(role.tls.cert)
+    : peerCertificate;
   return {
     protocol: socket.getProtocol() ?? undefined,
     cipher: socket.getCipher()?.name,
@@ -430,6 +437,7 @@ async function tlsInfo(socket: tls.TLSSocket): Promise<TlsInfo> {
     peerFingerprint256: peerCertificate === undefined
       ? undefined
       : await fingerprint256(peerCertificate),
+    channelBindings: await nodeChannelBindings(socket, serverCertificate),
   };
 }
 

@@ -98,12 +98,13 @@ function rustls(hostname: string, options: DenoTlsOptions): StartTls {
 
 class RustlsChannel implements TlsChannel {
   // Deno's TlsConn tells neither the protocol, the cipher nor the peer's
-  // certificate.
+  // certificate, and exports no keying material: no channel binding.
   readonly info: TlsInfo = {
     protocol: undefined,
     cipher: undefined,
     peerCertificate: undefined,
     peerFingerprint256: undefined,
+    channelBindings: {},
   };
   readonly #conn: Deno.TlsConn;
   readonly #reads = new Reads();
@@ -145,8 +146,9 @@ class RustlsChannel implements TlsChannel {
  *
  * Deno's `TlsConn` does not tell the negotiated protocol, the cipher or the
  * peer's certificate, so every field of its {@linkcode TlsInfo} is
- * `undefined`; use {@linkcode connectTcpNode} where they are needed, or to
- * pin a certificate or offer a client certificate.
+ * `undefined`, and it exposes no channel-binding data (`channelBindings` is
+ * `{}`, so no SCRAM -PLUS); use {@linkcode connectTcpNode} where they are
+ * needed, or to pin a certificate or offer a client certificate.
  *
  * rustls verifies the certificate inside the handshake, where this package
  * cannot see it; its refusals ("invalid peer certificate: ...") become a

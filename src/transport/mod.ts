@@ -45,6 +45,8 @@
  */
 
 export {
+  type ChannelBindings,
+  type ChannelBindingType,
   type PeerAddress,
   type TlsInfo,
   type Transport,

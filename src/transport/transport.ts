@@ -6,6 +6,17 @@
  * @module
  */
 
+/** A TLS channel-binding type, by its name in the IANA registry. */
+export type ChannelBindingType =
+  | "tls-exporter"
+  | "tls-unique"
+  | "tls-server-end-point";
+
+/** Channel-binding data (RFC 5056) of one TLS connection, by type. */
+export type ChannelBindings = Readonly<
+  Partial<Record<ChannelBindingType, Uint8Array>>
+>;
+
 /** What a TLS upgrade negotiated, as far as the transport can tell. */
 export interface TlsInfo {
   /** TLS version, such as `"TLSv1.3"`, when the transport exposes it. */
@@ -19,6 +30,15 @@ export interface TlsInfo {
    * joined by colons (`"AB:01:..."`), when the transport exposes it.
    */
   peerFingerprint256: string | undefined;
+  /**
+   * Channel-binding data of this connection, for each type the transport
+   * can compute: `tls-server-end-point` (RFC 5929) where the server's
+   * certificate is known, `tls-exporter` (RFC 9266) under TLS 1.3 where the
+   * TLS stack exports keying material. `{}` when the transport exposes no
+   * channel-binding data. A `TlsInfo` without this field (made by an
+   * application's transport) is read as having none.
+   */
+  channelBindings?: ChannelBindings;
 }
 
 /** The address of the other end of a transport. */

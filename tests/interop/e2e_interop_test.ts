@@ -17,7 +17,11 @@ import { filter, firstValueFrom } from "rxjs";
 import { SaslError } from "../../src/sasl/errors.ts";
 import { NegotiationError } from "../../src/stream/errors.ts";
 import type { TraceEntry } from "../../src/stream/session.ts";
-import { generateCertificate } from "../../src/transport/certificate.ts";
+import {
+  fingerprint256,
+  generateCertificate,
+  pemToDer,
+} from "../../src/transport/certificate.ts";
 import { runOpensslStartTls } from "../../scripts/interop/openssl_client.ts";
 import { startProsody } from "../../scripts/interop/prosody.ts";
 import { skipInterop } from "./_skip.ts";
@@ -193,6 +197,64 @@ Deno.test({
       assert.equal(got.getChildText("body"), "to myself");
       assert.equal(got.attrs.from, "romeo@pronto/balcony"); // stamped by Prosody
       assert.deepEqual(await stream.close(), { clean: true });
+    } finally {
+      await prosody.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Prosody over TLS 1.2 offers SCRAM-SHA-1-PLUS bound only with tls-unique, without XEP-0440: our pinned initiator logs in unbound (flag n), and tls-server-end-point, forced, is refused",
+  ignore: SKIP,
+  async fn() {
+    const prosody = await startProsody({ tlsProtocol: "tlsv1_2" });
+    try {
+      const options = {
+        to: "pronto",
+        hostname: "127.0.0.1",
+        port: prosody.port,
+        // node:tls, which sees the certificate: tls-server-end-point is ours.
+        pinnedFingerprint256: await fingerprint256(pemToDer(prosody.certPem)),
+      };
+      const trace: string[] = [];
+      const stream = await initiate({
+        ...options,
+        features: [
+          sasl({
+            client: { username: prosody.user, password: prosody.password },
+          }),
+        ],
+        trace: (entry) => trace.push(entry.text),
+      });
+      const all = trace.join("");
+      assert.match(all, /<mechanism>SCRAM-SHA-1-PLUS<\/mechanism>/);
+      assert.doesNotMatch(all, /sasl-channel-binding/);
+      assert.equal(stream.info.tls?.protocol, "TLSv1.2");
+      assert.deepEqual(stream.info.sasl, {
+        mechanism: "SCRAM-SHA-1",
+        channelBinding: undefined,
+      });
+      const auth = /<auth [^>]*>([^<]*)<\/auth>/.exec(all)?.[1] ?? "";
+      assert.match(atob(auth), /^n,,n=romeo,/);
+      assert.deepEqual(await stream.close(), { clean: true });
+
+      // What the library did before: bet on tls-server-end-point.
+      const error = await initiate({
+        ...options,
+        features: [
+          sasl({
+            client: {
+              username: prosody.user,
+              password: prosody.password,
+              channelBinding: "tls-server-end-point",
+            },
+          }),
+        ],
+      }).catch((e) => e);
+      assert.ok(error instanceof NegotiationError, String(error));
+      assert.ok(error.cause instanceof SaslError);
+      assert.match(error.cause.text ?? "", /channel binding type/);
     } finally {
       await prosody.stop();
     }

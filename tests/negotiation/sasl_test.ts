@@ -297,3 +297,30 @@ Deno.test("SASL answers an unknown mechanism, bad base64 and an abort with their
   a.close();
   await negotiated;
 });
+
+Deno.test("SCRAM-SHA-512 is preferred by the initiator, but offered by the recipient only when listed", async () => {
+  const keys512 = await deriveScramCredentials("r0m30!", "SHA-512");
+  const withSha512 = (username: string, hash: ScramHash) =>
+    hash === "SHA-512"
+      ? Promise.resolve(username === "romeo" ? keys512 : undefined)
+      : credentials(username, hash);
+  const romeo = { username: "romeo", password: "r0m30!" };
+
+  const plain = saslSessions(romeo, { credentials: withSha512 });
+  await Promise.all([plain.initiator.negotiate(), plain.recipient.negotiate()]);
+  assert.equal(plain.recipient.sasl?.mechanism, "SCRAM-SHA-256");
+  await Promise.all([plain.initiator.close(), plain.recipient.closed]);
+
+  const listed = saslSessions(romeo, {
+    credentials: withSha512,
+    mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"],
+  });
+  await Promise.all([
+    listed.initiator.negotiate(),
+    listed.recipient.negotiate(),
+  ]);
+  const expected = { mechanism: "SCRAM-SHA-512", channelBinding: undefined };
+  assert.deepEqual(listed.initiator.sasl, expected);
+  assert.deepEqual(listed.recipient.sasl, expected);
+  await Promise.all([listed.initiator.close(), listed.recipient.closed]);
+});

@@ -385,3 +385,48 @@ Deno.test("deriveScramCredentials() applies the minimal SASLprep", async () => {
     sasl("malformed-request"),
   );
 });
+
+Deno.test("ScramServer binds with whichever of its types the client names, and refuses the others", async () => {
+  const creds = await fastCredentials("pencil", "SHA-256");
+  const ours = [
+    { type: "tls-exporter" as const, data: new Uint8Array(32).fill(3) },
+    { type: "tls-server-end-point" as const, data: new Uint8Array(32).fill(4) },
+  ];
+  for (const binding of ours) {
+    const server = new ScramServer(
+      serverOptions("SHA-256", creds, {
+        offeredPlus: true,
+        plus: true,
+        channelBinding: ours,
+      }),
+    );
+    const client = new ScramClient(
+      clientOptions("SHA-256", {
+        channelBinding: binding,
+        plus: true,
+        serverOffersPlus: true,
+      }),
+    );
+    const clientFirst = client.first();
+    assert.ok(clientFirst.startsWith(`p=${binding.type},,`));
+    const serverFirst = await server.first(clientFirst);
+    const result = await server.final(await client.final(serverFirst));
+    await client.verify(result.serverFinal);
+  }
+  const unique = new ScramClient(
+    clientOptions("SHA-256", {
+      channelBinding: { type: "tls-unique", data: new Uint8Array(12) },
+      plus: true,
+      serverOffersPlus: true,
+    }),
+  );
+  await assert.rejects(
+    new ScramServer(
+      serverOptions("SHA-256", creds, {
+        offeredPlus: true,
+        channelBinding: ours,
+      }),
+    ).first(unique.first()),
+    sasl("not-authorized", /unsupported channel binding type/),
+  );
+});
