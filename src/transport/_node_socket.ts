@@ -438,6 +438,7 @@ async function tlsInfo(socket: tls.TLSSocket, role: Role): Promise<TlsInfo> {
       ? undefined
       : await fingerprint256(peerCertificate),
     channelBindings: await nodeChannelBindings(socket, serverCertificate),
+    stack: "node:tls",
   };
 }
 

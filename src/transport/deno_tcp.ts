@@ -105,6 +105,7 @@ class RustlsChannel implements TlsChannel {
     peerCertificate: undefined,
     peerFingerprint256: undefined,
     channelBindings: {},
+    stack: "rustls",
   };
   readonly #conn: Deno.TlsConn;
   readonly #reads = new Reads();

@@ -39,6 +39,13 @@ export interface TlsInfo {
    * application's transport) is read as having none.
    */
   channelBindings?: ChannelBindings;
+  /**
+   * Which TLS stack runs the connection: `"rustls"` (`Deno.startTls`, which
+   * shows no certificate) or `"node:tls"` (chosen where a certificate must
+   * be seen or presented: pins, trust on first use, client certificates,
+   * the recipient). Absent for an application's own transport.
+   */
+  stack?: "rustls" | "node:tls";
 }
 
 /** The address of the other end of a transport. */

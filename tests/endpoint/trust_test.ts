@@ -174,6 +174,7 @@ Deno.test("trust on first use as initiator, over the default transport: approved
         trust: { knownPeers: store },
       });
       assert.equal(stream.info.trustedBy, "known-peers");
+      assert.equal(stream.info.tls?.stack, "node:tls"); // shows the certificate
       assert.equal(stream.info.peerAddress, "juliet@pronto");
       assert.equal(stream.info.tls?.peerFingerprint256, juliet.fingerprint256);
       assert.deepEqual(await stream.close(), { clean: true });

@@ -59,6 +59,7 @@ Deno.test("connectTcp() starts TLS after a plaintext exchange and talks encrypte
     peerCertificate: undefined,
     peerFingerprint256: undefined,
     channelBindings: {},
+    stack: "rustls",
   });
   assert.equal(c.client.tls, client);
   assert.equal(server.protocol, "TLSv1.3");
