@@ -1174,10 +1174,14 @@ export class XmlParser {
       if (c === SLASH) {
         if (p + 1 >= len) return this.#moreTag(pos);
         if (buf.charCodeAt(p + 1) !== GT) {
+          // Known only once the character after the '/' is read: a unit
+          // over the limit by then is refused for its size, as a parser
+          // fed the '/' alone would have.
           return this.#fail(
             "not-well-formed",
             "Cannot parse XML: expected '/>'",
             p,
+            p + 2,
           );
         }
         p += 2;

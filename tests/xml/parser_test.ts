@@ -157,3 +157,26 @@ Deno.test("XmlParser gives the same message, condition and position after <! wha
     }
   }
 });
+
+Deno.test("a '/' not followed by '>' yields to the stanza limit crossed at the '/', whole or byte by byte", () => {
+  // Found by the fuzzer (--seed=11 --input=4081910581): the unit is 98
+  // bytes with the '/', over a limit of 97; the error after it is known
+  // only at the next byte.
+  const input = new TextEncoder().encode(
+    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='pronto' /er",
+  );
+  for (const chunk of [input.length, 1]) {
+    const parser = new XmlParser(NO_SINK, { maxStanzaBytes: 97 });
+    assert.throws(
+      () => {
+        for (let i = 0; i < input.length; i += chunk) {
+          parser.write(input.subarray(i, i + chunk));
+        }
+      },
+      (error) =>
+        error instanceof XmlError && error.condition === "policy-violation" &&
+        error.offset === 97,
+      `chunks of ${chunk}`,
+    );
+  }
+});
