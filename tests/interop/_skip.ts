@@ -1,7 +1,7 @@
 /**
  * When the interop tests are ignored: when `XMPP_E2E_SKIP_INTEROP=1`, or when
  * the run lacks the permissions they need (plain `deno task test` grants no
- * `--allow-run`/`--allow-write`; `deno task test:interop` grants all). Either
+ * `--allow-sys`, which installing the peers needs; `deno task test:interop` grants all). Either
  * way a line says so, so a skip is never silent.
  *
  * @module
@@ -13,6 +13,7 @@ const NEEDED: Deno.PermissionDescriptor[] = [
   { name: "read" },
   { name: "net" },
   { name: "env" },
+  { name: "sys" },
 ];
 
 /**
