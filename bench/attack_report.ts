@@ -36,7 +36,7 @@
  * @module
  */
 
-import { Child, has, type Sample, sample } from "./_attack_processes.ts";
+import { Child, has, look, type Sample, sample } from "./_attack_processes.ts";
 
 type Memory = Omit<Sample, "cpu">;
 import {
@@ -315,12 +315,15 @@ async function run(mode: string): Promise<Result> {
   while (
     listener.status === undefined && performance.now() - left < RECOVER * 1000
   ) {
-    if (current.at > left) {
-      if (back.rss === undefined && current.rss <= baseline.rss * 1.1) {
-        back.rss = current.at - left;
+    const now = await look(listener.pid);
+    if (now !== undefined) {
+      const at = performance.now() - left;
+      current = { ...now, at: performance.now() };
+      if (back.rss === undefined && now.rss <= baseline.rss * 1.1) {
+        back.rss = at;
       }
-      if (back.fds === undefined && current.fds <= baseline.fds * 1.1) {
-        back.fds = current.at - left;
+      if (back.fds === undefined && now.fds <= baseline.fds * 1.1) {
+        back.fds = at;
       }
     }
     if (live.at > left && back.streams === undefined) {
