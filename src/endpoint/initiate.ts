@@ -86,6 +86,11 @@ export async function initiate(options: InitiateOptions): Promise<E2EStream> {
   return new E2EStream(session, {
     ...streamLimits(options),
     trustedBy: trust === undefined ? undefined : trustedBy(trust),
+    // Dialed here, the transport checks the certificate unless told not to;
+    // the application's own transport checks what it was set up to.
+    certificateChecked: (options.transport === undefined &&
+      options.insecureSkipVerify === undefined) ||
+      (trust !== undefined && "knownPeers" in trust),
   });
 }
 
