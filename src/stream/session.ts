@@ -437,8 +437,9 @@ export class Session {
       this.#startLiveness();
       this.#stanzaTimerOn = true;
       this.#onProgress(this.#reader.midUnit);
-      if (first !== undefined) this.#deliver(first, this.#reader.lastSize);
-      this.#loop = this.#readLoop();
+      // A stanza that ended negotiation goes the way of the ones after it,
+      // once whoever negotiated took the stream (and intercepts iqs).
+      this.#loop = this.#readLoop(first);
     } catch (error) {
       await this.#fail(error);
       // Bad XML was answered with a stream error: report that one.
@@ -903,12 +904,15 @@ export class Session {
 
   // ---------------------------------------------------------------- stanzas
 
-  async #readLoop(): Promise<void> {
+  async #readLoop(first?: Element): Promise<void> {
     try {
       for (;;) {
         await this.#gate();
         if (this.#state === "closed") return;
-        const frame = await this.#reader.next();
+        const frame: StreamFrame | null = first === undefined
+          ? await this.#reader.next()
+          : await Promise.resolve({ type: "element", element: first });
+        first = undefined;
         if (frame === null) {
           // A legacy peer's way to end a stream (Gajim): no error.
           this.#finish(

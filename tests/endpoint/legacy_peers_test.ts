@@ -332,3 +332,25 @@ for (const client of ["libpurple", "gajim", "salut"] as const) {
     await peer.close();
   });
 }
+
+Deno.test('listen() under tls "optional" answers an iq that comes as the initiator\'s first stanza, and delivers the message after it', async () => {
+  const listener = await ourListener();
+  const accepted = listener.accept();
+  const gajim = await Wire.connect(listener.addr.port);
+  await gajim.write(headerOf("gajim", PEER, US));
+  assert.ok(await gajim.until("</stream:features>"));
+  await gajim.write(
+    `<iq type="get" id="ping1" to="${US}"><ping xmlns="urn:xmpp:ping"/></iq>` +
+      messageOf("gajim", PEER, US, "after the ping"),
+  );
+  const stream = (await accepted)!;
+  const box = inbox(stream);
+  assert.equal((await box.next()).getChildText("body"), "after the ping");
+  const reply = await gajim.until("</iq>");
+  assert.match(reply ?? "", /<iq [^>]*id='ping1'/);
+  assert.match(reply ?? "", /type='error'/);
+  await gajim.hangUp();
+  assert.deepEqual(await stream.closed, { clean: false });
+  assert.equal(await box.ended, "complete");
+  await listener.close();
+});
