@@ -421,9 +421,15 @@ export function composeVerify(
 export function traceFrom(
   session: Session,
   trace: StreamOptions["trace"],
+  settings: E2EStreamSettings = {},
 ): void {
   if (trace === undefined) return;
-  session.trace$.subscribe((entry) => trace(entry, infoOf(session)));
+  session.trace$.subscribe((entry) =>
+    trace(
+      entry,
+      infoOf(session, settings.trustedBy, settings.certificateChecked),
+    )
+  );
 }
 
 /** The options a listener or initiator passes on to its sessions. */

@@ -375,7 +375,12 @@ export class E2EListener {
           entry.progress = Date.now();
         },
       });
-      traceFrom(session, this.#options.trace);
+      const trust = trustOf(this.#options);
+      const checked = {
+        trustedBy: trust === undefined ? undefined : trustedBy(trust),
+        certificateChecked: trust !== undefined,
+      };
+      traceFrom(session, this.#options.trace, checked);
       this.#negotiating.set(entry, session);
       await session.negotiate();
       this.#negotiating.delete(entry);
@@ -386,11 +391,9 @@ export class E2EListener {
         this.#open--;
         this.#admission.remove(entry);
       });
-      const trust = trustOf(this.#options);
       const stream = new E2EStream(session, {
         ...streamLimits(this.#options),
-        trustedBy: trust === undefined ? undefined : trustedBy(trust),
-        certificateChecked: trust !== undefined,
+        ...checked,
       });
       if (this.#done) void stream.error("system-shutdown");
       else {

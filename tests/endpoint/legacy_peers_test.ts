@@ -248,6 +248,7 @@ Deno.test("legacy changes nothing for peers that offer STARTTLS: the stream is e
   const cert = await certificate("pronto");
   const listener = await ourListener();
   const accepted = listener.accept();
+  const traced: [boolean, boolean][] = [];
   const romeo = await initiate({
     hostname: "127.0.0.1",
     port: listener.addr.port,
@@ -256,10 +257,14 @@ Deno.test("legacy changes nothing for peers that offer STARTTLS: the stream is e
     tls: "optional",
     legacy: true,
     trust: { pinnedFingerprint256: cert.fingerprint256 },
+    trace: (_entry, info) => traced.push([info.encrypted, info.authenticated]),
   });
   const juliet = (await accepted)!;
   assert.equal(romeo.info.encrypted, true);
   assert.equal(romeo.info.authenticated, true);
+  // The trace tells the same as the stream, from the first byte on.
+  assert.deepEqual(traced[0], [false, false]);
+  assert.deepEqual(traced.at(-1), [true, true]);
   assert.equal(romeo.info.peer?.version, "1.0");
   assert.equal(juliet.info.encrypted, true);
   // No client certificate was asked for: who the initiator is, it only said.
