@@ -54,6 +54,9 @@ export {
   listen,
 } from "./src/e2e.ts";
 export type {
+  AdmitCheck,
+  AdmitClaim,
+  AdmitVerdict,
   E2EStreamSettings,
   InitiateOptions,
   IqHandler,

@@ -18,7 +18,9 @@ export {
 } from "./endpoint/e2e_stream.ts";
 export { initiate, type InitiateOptions } from "./endpoint/initiate.ts";
 export { type Trust, type TrustedBy } from "./endpoint/trust.ts";
+export type { AdmitCheck, AdmitVerdict } from "./stream/legacy.ts";
 export {
+  type AdmitClaim,
   DEFAULT_MAX_PENDING,
   DEFAULT_MAX_PENDING_PER_ADDRESS,
   E2EListener,

@@ -22,7 +22,7 @@ import type { Transcript } from "./transcripts.ts";
 export interface SessionStats {
   /** Sessions run. */
   sessions: number;
-  /** Sessions by our role. */
+  /** Sessions by our role (and whether it tolerated legacy peers). */
   roles: Map<string, number>;
   /** Sessions by faulty step (`role:label#stream`) and by fault. */
   steps: Map<string, number>;
@@ -90,7 +90,7 @@ export async function fuzzSessions(options: {
   const record = (result: SessionResult) => {
     const { plan } = result;
     stats.sessions++;
-    bump(stats.roles, plan.role);
+    bump(stats.roles, plan.legacy ? `${plan.role} (legacy)` : plan.role);
     bump(
       stats.steps,
       `${plan.role === "initiator" ? "recipient" : "initiator"}:${plan.step}`,

@@ -47,6 +47,11 @@ export interface SessionPlan {
   openSends: number;
   /** Whether the peer's close tag waits for ours. */
   waitForOurClose: boolean;
+  /**
+   * Whether our end tolerates legacy link-local peers (`legacy: true`);
+   * every invariant holds the same, and a valid stream still ends clean.
+   */
+  legacy: boolean;
 }
 
 const FAULT_WEIGHTS: readonly (readonly [number, Fault])[] = [
@@ -111,5 +116,7 @@ export function planSession(
     openSends: rng.int(0, 3),
     waitForOurClose: closeAt !== "never" &&
       (role === "initiator" || rng.chance(0.5)),
+    // Drawn last, so that the draws above stay what they were for a seed.
+    legacy: rng.chance(0.3),
   };
 }

@@ -107,6 +107,7 @@ class FuzzSession {
       transport: ours,
       negotiationTimeoutMs: plan.negotiationTimeoutMs,
       closeTimeoutMs: plan.closeTimeoutMs,
+      legacy: plan.legacy,
       ...(plan.idleTimeoutMs === undefined
         ? {}
         : { idleTimeoutMs: plan.idleTimeoutMs }),
@@ -137,6 +138,9 @@ class FuzzSession {
     const closed = this.#session.closed.then((result) => {
       if (result.clean) return "clean";
       const error = result.error;
+      // The one end without an error: a legacy peer hung up on an open
+      // stream.
+      if (error === undefined && plan.legacy) return "hung up (legacy)";
       if (error instanceof StreamError) {
         if (error.sent) this.#sentError = error;
         this.#condition = `${

@@ -45,6 +45,7 @@ export interface StreamOptions extends
     | "lang"
     | "declaration"
     | "tls"
+    | "legacy"
     | "features"
     | "limits"
     | "preAuthLimits"
@@ -88,6 +89,20 @@ export interface StreamInfo {
   /** What TLS negotiated, if TLS is in place. */
   tls: TlsInfo | undefined;
   /**
+   * Whether the stream is encrypted (TLS is in place). False on a stream
+   * with a legacy peer that cannot do TLS, or with TLS off: what is said
+   * can be read and changed on the way; an application should tell its
+   * user.
+   */
+  encrypted: boolean;
+  /**
+   * Whether the peer proved who it is: its certificate was checked by this
+   * package (the system's roots, `trust` or the pin on an initiator that
+   * dialed; `trust` on a listener), or SASL authenticated it (on the
+   * recipient). When false, `peerAddress` is only what the peer claimed.
+   */
+  authenticated: boolean;
+  /**
    * Who authenticated (SASL): the peer on the recipient, this end on the
    * initiator; undefined without authentication.
    */
@@ -126,6 +141,11 @@ export interface E2EStreamSettings {
   maxIqHandlers?: number | undefined;
   /** What the peer's certificate was trusted by, if anything. */
   trustedBy?: TrustedBy | undefined;
+  /**
+   * Whether the peer's certificate is checked whenever TLS is in place
+   * (see {@linkcode StreamInfo.authenticated}). Default false.
+   */
+  certificateChecked?: boolean | undefined;
 }
 
 /**
@@ -139,6 +159,7 @@ export class E2EStream {
   readonly #maxHandlers: number;
   readonly #handlersDone: () => void;
   readonly #trustedBy: TrustedBy | undefined;
+  readonly #certificateChecked: boolean;
   #answering = 0;
 
   /**
@@ -154,6 +175,7 @@ export class E2EStream {
       DEFAULT_MAX_PENDING_REQUESTS;
     this.#maxHandlers = limits.maxIqHandlers ?? DEFAULT_MAX_IQ_HANDLERS;
     this.#trustedBy = limits.trustedBy;
+    this.#certificateChecked = limits.certificateChecked ?? false;
     // Replies come from the stream peer (a server: its domain), or, for a
     // request without `to`, from our own address (the JID bound on the
     // stream, or our header's `from`).
@@ -209,7 +231,7 @@ export class E2EStream {
 
   /** Stream id, peer header and address, TLS facts, who authenticated. */
   get info(): StreamInfo {
-    return infoOf(this.#session, this.#trustedBy);
+    return infoOf(this.#session, this.#trustedBy, this.#certificateChecked);
   }
 
   /** Resolves when the stream ended, with whether it ended cleanly. */
@@ -353,15 +375,28 @@ function failedReply(iq: Element, error: unknown): Element {
   );
 }
 
-/** What negotiation established on a session. */
+/**
+ * What negotiation established on a session.
+ *
+ * @param session The session.
+ * @param trustedBy What the peer's certificate was trusted by, if anything.
+ * @param certificateChecked Whether the peer's certificate is checked
+ *   whenever TLS is in place.
+ * @returns The facts.
+ */
 export function infoOf(
   session: Session,
   trustedBy?: TrustedBy,
+  certificateChecked = false,
 ): StreamInfo {
+  const encrypted = session.tls !== undefined;
   return {
     id: session.id,
     peer: session.peerHeader,
     tls: session.tls,
+    encrypted,
+    authenticated: (encrypted && certificateChecked) ||
+      (session.role === "recipient" && session.identity !== undefined),
     identity: session.identity,
     peerAddress: session.peerAddress,
     trustedBy,
@@ -386,9 +421,15 @@ export function composeVerify(
 export function traceFrom(
   session: Session,
   trace: StreamOptions["trace"],
+  settings: E2EStreamSettings = {},
 ): void {
   if (trace === undefined) return;
-  session.trace$.subscribe((entry) => trace(entry, infoOf(session)));
+  session.trace$.subscribe((entry) =>
+    trace(
+      entry,
+      infoOf(session, settings.trustedBy, settings.certificateChecked),
+    )
+  );
 }
 
 /** The options a listener or initiator passes on to its sessions. */
@@ -396,6 +437,7 @@ const PASSED_ON = [
   "from",
   "lang",
   "declaration",
+  "legacy",
   "features",
   "limits",
   "preAuthLimits",

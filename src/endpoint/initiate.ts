@@ -81,12 +81,17 @@ export async function initiate(options: InitiateOptions): Promise<E2EStream> {
     ...(verifyTls !== undefined ? { verifyTls } : {}),
     to: options.to,
   });
-  traceFrom(session, options.trace);
-  await session.negotiate();
-  return new E2EStream(session, {
-    ...streamLimits(options),
+  const checked = {
     trustedBy: trust === undefined ? undefined : trustedBy(trust),
-  });
+    // Dialed here, the transport checks the certificate unless told not to;
+    // the application's own transport checks what it was set up to.
+    certificateChecked: (options.transport === undefined &&
+      options.insecureSkipVerify === undefined) ||
+      (trust !== undefined && "knownPeers" in trust),
+  };
+  traceFrom(session, options.trace, checked);
+  await session.negotiate();
+  return new E2EStream(session, { ...streamLimits(options), ...checked });
 }
 
 /** The one trust the options say, the older spellings folded in. */

@@ -4,6 +4,7 @@
 import { type Observable, Subject } from "rxjs";
 import { NegotiationError, TimeoutError } from "../stream/errors.ts";
 import { Session } from "../stream/session.ts";
+import type { AdmitVerdict } from "../stream/legacy.ts";
 import type { PeerAddress, Transport } from "../transport/transport.ts";
 import { listenTcp, type TcpListener } from "../transport/node_tcp.ts";
 import { normalizePin } from "../transport/_node_socket.ts";
@@ -27,6 +28,16 @@ import {
 export const DEFAULT_MAX_PENDING = 256;
 /** The default of {@linkcode ListenOptions.maxPendingPerAddress}. */
 export const DEFAULT_MAX_PENDING_PER_ADDRESS = 8;
+
+/** What an initiator claims, as {@linkcode ListenOptions.admit} sees it. */
+export interface AdmitClaim {
+  /** The `from` of its first stream header, as sent (not normalised). */
+  from: string | undefined;
+  /** The `to` of its first stream header, as sent. */
+  to: string | undefined;
+  /** The connection's source address and port. */
+  remote: PeerAddress;
+}
 
 /** Options of {@linkcode listen}. */
 export interface ListenOptions extends StreamOptions {
@@ -55,6 +66,19 @@ export interface ListenOptions extends StreamOptions {
    * one ends with `host-unknown`. Default: `from` alone.
    */
   addresses?: string[];
+  /**
+   * Decides whether to take an initiator on what it claims: asked when its
+   * first stream header arrives, before anything is answered, with the
+   * header's `from` and `to` and the connection's source. `false` refuses
+   * it: the stream ends with `invalid-from` (RFC 6120 section 4.9.3.10: the
+   * claimed address is not one taken from there), counted in
+   * `stats.notAdmitted` and told on `failures$`. `{ tls }` admits it under
+   * that TLS policy in place of the listener's `tls` (say `"optional"` for
+   * a legacy peer let in unencrypted by name). A check that throws or
+   * rejects refuses with `internal-server-error`. The negotiation deadline
+   * bounds a check that takes long.
+   */
+  admit?: (claim: AdmitClaim) => AdmitVerdict | Promise<AdmitVerdict>;
   /** Ask initiators for a client certificate (implied by the pin). */
   requestClientCertificate?: boolean;
   /**
@@ -97,6 +121,8 @@ export interface ListenerStats {
   evicted: number;
   /** Negotiations that failed (bad input, deadlines, refusals, hang-ups). */
   failed: number;
+  /** Of those, how many `admit` refused (or failed on). */
+  notAdmitted: number;
   /** Of those, how many ran out of time (header or negotiation deadline). */
   timedOut: number;
   /**
@@ -151,6 +177,7 @@ export class E2EListener {
     refusedCapacity: 0,
     evicted: 0,
     failed: 0,
+    notAdmitted: 0,
     timedOut: 0,
     outOfFiles: 0,
   };
@@ -317,6 +344,8 @@ export class E2EListener {
 
   async #negotiate(transport: Transport, entry: Admitted): Promise<void> {
     let session: Session | undefined;
+    let refused = false;
+    const admit = this.#options.admit;
     try {
       const verifyTls = this.#verifyTls();
       session = new Session({
@@ -327,11 +356,31 @@ export class E2EListener {
           ? { addresses: this.#options.addresses }
           : {}),
         ...(verifyTls !== undefined ? { verifyTls } : {}),
+        ...(admit !== undefined
+          ? {
+            admit: async (header) => {
+              refused = true; // until it says yes
+              const verdict = await admit({
+                from: header.from,
+                to: header.to,
+                remote: remoteOf(transport),
+              });
+              refused = verdict !== true &&
+                (typeof verdict !== "object" || verdict === null);
+              return verdict;
+            },
+          }
+          : {}),
         onNegotiationStep: () => {
           entry.progress = Date.now();
         },
       });
-      traceFrom(session, this.#options.trace);
+      const trust = trustOf(this.#options);
+      const checked = {
+        trustedBy: trust === undefined ? undefined : trustedBy(trust),
+        certificateChecked: trust !== undefined,
+      };
+      traceFrom(session, this.#options.trace, checked);
       this.#negotiating.set(entry, session);
       await session.negotiate();
       this.#negotiating.delete(entry);
@@ -342,10 +391,9 @@ export class E2EListener {
         this.#open--;
         this.#admission.remove(entry);
       });
-      const trust = trustOf(this.#options);
       const stream = new E2EStream(session, {
         ...streamLimits(this.#options),
-        trustedBy: trust === undefined ? undefined : trustedBy(trust),
+        ...checked,
       });
       if (this.#done) void stream.error("system-shutdown");
       else {
@@ -360,6 +408,7 @@ export class E2EListener {
       if (session === undefined) transport.close();
       if (session === undefined || !this.#evicted.has(session)) {
         this.#stats.failed++;
+        if (refused) this.#stats.notAdmitted++;
         if (error instanceof TimeoutError) this.#stats.timedOut++;
         this.#failures.next({
           remote: transport.remote,
@@ -421,6 +470,15 @@ export async function listen(options: ListenOptions): Promise<E2EListener> {
   });
   made.listener = new E2EListener(listener, options);
   return made.listener;
+}
+
+/** A TCP connection's source (a listener's transports always have one). */
+function remoteOf(transport: Transport): PeerAddress {
+  const remote = transport.remote;
+  if (remote === undefined) {
+    throw new TypeError("Cannot admit: the connection has no source address");
+  }
+  return remote;
 }
 
 /** The one trust the options say, the older pin folded in. */

@@ -42,6 +42,7 @@ import {
   streamId,
 } from "./header.ts";
 import { FrameReader } from "./reader.ts";
+import { acceptsNoVersion, type AdmitCheck } from "./legacy.ts";
 import { normalizeAddress, sameAddress } from "./address.ts";
 import { DEFAULT_SEND_QUEUE_BYTES, WriteQueue } from "./writer.ts";
 
@@ -74,6 +75,25 @@ export interface SessionOptions {
   declaration?: boolean;
   /** TLS policy. Default `"required"`. */
   tls?: TlsPolicy;
+  /**
+   * Tolerate the link-local clients deployed before XEP-0174 asked for
+   * version 1.0 (libpurple's Bonjour, Gajim's zeroconf, telepathy-salut):
+   * a header without `version` (then no features and no TLS, so only
+   * under `tls: "optional"` or `"off"`), an initiator's own empty
+   * `<stream:features/>`, a connection closed without `</stream:stream>`
+   * (the stream ends `{ clean: false }` with no error), and a connection
+   * closed right after `</stream:stream>`. A peer that offers STARTTLS
+   * still gets it. Default false.
+   */
+  legacy?: boolean;
+  /**
+   * Recipient: asked with the initiator's first header, before anything is
+   * answered. `false` ends the stream with `invalid-from` (the claimed
+   * address is not one admitted from there); `{ tls }` sets the TLS policy
+   * of this stream. A check that throws ends it with
+   * `internal-server-error`, the thrown error as the cause.
+   */
+  admit?: AdmitCheck;
   /** Features negotiated after STARTTLS (such as SASL), in order. */
   features?: StreamFeature[];
   /** Parser limits once the stream is open. Default {@linkcode DEFAULT_LIMITS}. */
@@ -187,6 +207,7 @@ export const PRE_AUTH_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxNameLength: 256,
 });
 
+const TLS_POLICIES: readonly unknown[] = ["required", "optional", "off"];
 const DEFAULT_RECEIVE_BUFFER_BYTES = 64 * 1024;
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 const DEFAULT_STANZA_TIMEOUT_MS = 30_000;
@@ -204,7 +225,10 @@ export class Session {
   readonly #transport: Transport;
   readonly #reader: FrameReader;
   readonly #writer: WriteQueue;
-  readonly #features: StreamFeature[];
+  #features: StreamFeature[];
+  #policy: TlsPolicy;
+  #peerFeaturesIgnorable = false; // legacy: an initiator's features, once
+  #peerCloseSeen = false; // the peer's </stream:stream> came
   readonly #ns: string;
   readonly #stanzas = new Subject<Element>();
   readonly #trace = new Subject<TraceEntry>();
@@ -247,14 +271,9 @@ export class Session {
     this.#options = options;
     this.#transport = options.transport;
     this.#ns = options.ns ?? CLIENT_NS;
-    const policy = options.tls ?? "required";
-    if (policy !== "off" && !options.transport.canStartTls) {
-      throw new NegotiationError(
-        "starttls",
-        'This transport cannot do TLS: pass tls: "off" to use it in plaintext',
-      );
-    }
-    this.#features = [startTls(policy), ...(options.features ?? [])];
+    this.#policy = options.tls ?? "required";
+    this.#features = [];
+    this.#setPolicy(this.#policy);
     const traceDecoder = new TextDecoder();
     this.#reader = new FrameReader(
       this.#transport,
@@ -276,6 +295,22 @@ export class Session {
       (failure) => this.#onWritten(failure),
     );
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  #setPolicy(policy: TlsPolicy): void {
+    if (policy !== "off" && !this.#transport.canStartTls) {
+      throw new NegotiationError(
+        "starttls",
+        'This transport cannot do TLS: pass tls: "off" to use it in plaintext',
+      );
+    }
+    this.#policy = policy;
+    this.#features = [startTls(policy), ...(this.#options.features ?? [])];
+  }
+
+  /** Which end this is. */
+  get role(): "initiator" | "recipient" {
+    return this.#options.role;
   }
 
   /** The state: negotiating, open, closing, closed. */
@@ -402,8 +437,9 @@ export class Session {
       this.#startLiveness();
       this.#stanzaTimerOn = true;
       this.#onProgress(this.#reader.midUnit);
-      if (first !== undefined) this.#deliver(first, this.#reader.lastSize);
-      this.#loop = this.#readLoop();
+      // A stanza that ended negotiation goes the way of the ones after it,
+      // once whoever negotiated took the stream (and intercepts iqs).
+      this.#loop = this.#readLoop(first);
     } catch (error) {
       await this.#fail(error);
       // Bad XML was answered with a stream error: report that one.
@@ -543,7 +579,7 @@ export class Session {
     const header = await this.#receiveHeader();
     this.#id = header.id;
     if (header.version === undefined) {
-      if ((this.#options.tls ?? "required") !== "off") {
+      if (!acceptsNoVersion(this.#policy, this.#legacy)) {
         throw new NegotiationError(
           "starttls",
           "The peer sent no version (no stream features), so it cannot do TLS",
@@ -581,10 +617,15 @@ export class Session {
    * negotiation is done, or the first stanza when one came right away.
    */
   async #recipientRound(): Promise<boolean | Element> {
+    const first = this.#header === undefined;
     const header = await this.#receiveHeader();
     this.#id = streamId();
-    const plaintext = (this.#options.tls ?? "required") === "off";
-    if (header.version === undefined && !plaintext) {
+    if (first && this.#options.admit !== undefined) await this.#admit(header);
+    this.#peerFeaturesIgnorable = this.#legacy;
+    if (
+      header.version === undefined &&
+      !acceptsNoVersion(this.#policy, this.#legacy)
+    ) {
       throw new StreamError("unsupported-version", {
         sent: true,
         text: "a stream without version cannot negotiate TLS",
@@ -610,10 +651,20 @@ export class Session {
         : `<stream:features>${offers.join("")}</stream:features>`,
     );
     let pending = offered.filter((f) => f.mandatory(context));
-    if (pending.length === 0) return false;
+    if (offered.length === 0) return false;
+    if (pending.length === 0) {
+      // Only voluntary features (STARTTLS under "optional"): the initiator
+      // either starts one or sends its first stanza, which it may now, so
+      // under the full limits.
+      this.#reader.setLimits(fullLimits(this.#options));
+    }
     for (;;) {
       const element = await this.#receiveElement();
       const feature = offered.find((f) => f.starts(element));
+      if (feature === undefined && pending.length === 0) {
+        this.#checkStanza(element);
+        return element;
+      }
       if (feature === undefined) {
         throw new StreamError("policy-violation", {
           sent: true,
@@ -624,6 +675,53 @@ export class Session {
       pending = pending.filter((f) => f !== feature);
       if (pending.length === 0) return false;
     }
+  }
+
+  get #legacy(): boolean {
+    return this.#options.legacy === true;
+  }
+
+  /** The admission check on the initiator's first header. */
+  async #admit(header: StreamHeader): Promise<void> {
+    let verdict;
+    try {
+      verdict = await this.#options.admit!(header);
+    } catch (error) {
+      throw new StreamError("internal-server-error", {
+        sent: true,
+        text: "the admission check failed",
+        cause: error,
+      });
+    }
+    if (verdict === true) return;
+    if (
+      typeof verdict !== "object" || verdict === null ||
+      !TLS_POLICIES.includes(verdict.tls)
+    ) {
+      if (verdict !== false) {
+        throw new StreamError("internal-server-error", {
+          sent: true,
+          text: "the admission check returned no verdict",
+        });
+      }
+      throw new StreamError("invalid-from", {
+        sent: true,
+        text: header.from === undefined
+          ? "a stream without from is not admitted"
+          : `${header.from} is not admitted from here`,
+      });
+    }
+    this.#setPolicy(verdict.tls);
+  }
+
+  /**
+   * Legacy: the initiator's own `<stream:features/>` (telepathy-salut),
+   * once per stream and before anything else it sends, is skipped.
+   */
+  #ignored(element: Element): boolean {
+    if (!this.#peerFeaturesIgnorable) return false;
+    this.#peerFeaturesIgnorable = false;
+    return element.is("features", STREAMS_NS);
   }
 
   #ourHeader(peer: StreamHeader | undefined): StreamHeader {
@@ -659,7 +757,9 @@ export class Session {
       startTls: async () => {
         await this.#writer.drain();
         // Reading stopped at the frame that asked for TLS; whatever came
-        // after it in plaintext is dropped with the parser.
+        // after it in plaintext is dropped with the parser. The new stream
+        // negotiates again, under the smaller limits.
+        this.#reader.setLimits(preAuthLimits(this.#options));
         this.#reader.reset();
         this.#tls = await this.#transport.startTls();
         // A new stream starts under TLS: anything we say now (an error)
@@ -771,7 +871,11 @@ export class Session {
   }
 
   async #receiveElement(): Promise<Element> {
-    const frame = await this.#reader.next();
+    let frame = await this.#reader.next();
+    while (frame?.type === "element" && this.#ignored(frame.element)) {
+      this.#options.onNegotiationStep?.();
+      frame = await this.#reader.next();
+    }
     if (frame === null) {
       throw new TransportError(
         "The peer closed the connection during negotiation",
@@ -800,19 +904,25 @@ export class Session {
 
   // ---------------------------------------------------------------- stanzas
 
-  async #readLoop(): Promise<void> {
+  async #readLoop(first?: Element): Promise<void> {
     try {
       for (;;) {
         await this.#gate();
         if (this.#state === "closed") return;
-        const frame = await this.#reader.next();
+        const frame: StreamFrame | null = first === undefined
+          ? await this.#reader.next()
+          : await Promise.resolve({ type: "element", element: first });
+        first = undefined;
         if (frame === null) {
-          this.#finish({
-            clean: false,
-            error: new TransportError(
-              "The peer closed the connection without </stream:stream>",
-            ),
-          });
+          // A legacy peer's way to end a stream (Gajim): no error.
+          this.#finish(
+            this.#legacy ? { clean: false } : {
+              clean: false,
+              error: new TransportError(
+                "The peer closed the connection without </stream:stream>",
+              ),
+            },
+          );
           return;
         }
         if (frame.type === "close") {
@@ -826,21 +936,27 @@ export class Session {
           });
         }
         const element = frame.element;
+        if (this.#ignored(element)) continue;
         if (element.is("error", STREAMS_NS)) throw receivedError(element);
-        if (
-          element.ns !== this.#ns ||
-          (element.name !== "message" && element.name !== "presence" &&
-            element.name !== "iq")
-        ) {
-          throw new StreamError("unsupported-stanza-type", {
-            sent: true,
-            text: `<${element.name} xmlns='${element.ns}'> is not a stanza`,
-          });
-        }
+        this.#checkStanza(element);
         this.#deliver(element, this.#reader.lastSize);
       }
     } catch (error) {
       await this.#fail(error);
+    }
+  }
+
+  /** A depth-1 element that is no stanza ends the stream. */
+  #checkStanza(element: Element): void {
+    if (
+      element.ns !== this.#ns ||
+      (element.name !== "message" && element.name !== "presence" &&
+        element.name !== "iq")
+    ) {
+      throw new StreamError("unsupported-stanza-type", {
+        sent: true,
+        text: `<${element.name} xmlns='${element.ns}'> is not a stanza`,
+      });
     }
   }
 
@@ -948,6 +1064,8 @@ export class Session {
    */
   #onWritten(failure?: unknown): void {
     if (failure !== undefined) {
+      // Answering a legacy peer's close: see #peerClosed().
+      if (this.#legacy && this.#peerCloseSeen) return;
       if (this.#state !== "closed") void this.#fail(failure);
       return;
     }
@@ -1034,12 +1152,19 @@ export class Session {
 
   /** The peer sent `</stream:stream>`: answer in kind, then end. */
   async #peerClosed(): Promise<void> {
+    this.#peerCloseSeen = true;
     if (this.#state === "open") this.#state = "closing";
     this.#startCloseTimer();
     try {
       await this.#sendClose();
     } catch (error) {
-      this.#finish({ clean: false, error: asError(error) });
+      // A legacy peer hangs up right after its close (libpurple): our
+      // answer finding the connection gone is no failure.
+      this.#finish(
+        this.#legacy && this.#failure === undefined
+          ? { clean: true }
+          : { clean: false, error: asError(error) },
+      );
       return;
     }
     this.#finish({ clean: true });
@@ -1135,7 +1260,7 @@ export class Session {
     );
     this.#wake();
     this.#transport.close();
-    if (result.clean) this.#stanzas.complete();
+    if (result.clean || result.error === undefined) this.#stanzas.complete();
     else this.#stanzas.error(result.error);
     this.#trace.complete();
     this.#resolveClosed(result);

@@ -186,6 +186,51 @@ for (const { name, trust } of TRANSPORTS) {
   });
 }
 
+/**
+ * What a downgrading proxy makes of the recipient's plaintext: STARTTLS
+ * stripped, or the recipient made to look like libpurple's Bonjour (no
+ * `version`, hence no features).
+ */
+const DOWNGRADES: {
+  name: string;
+  rewrite: (text: string) => string;
+  says: RegExp;
+}[] = [
+  {
+    name: "STARTTLS stripped",
+    rewrite: stripStartTls,
+    says: /did not offer starttls/,
+  },
+  {
+    name: "no version, no features",
+    says: /sent no version/,
+    rewrite: (text) =>
+      text.replace(/(<stream:stream[^>]*) version='1\.0'/, "$1").replace(
+        /<stream:features>[\s\S]*<\/stream:features>$/,
+        "",
+      ),
+  },
+];
+
+for (const { name, rewrite, says } of DOWNGRADES) {
+  Deno.test(`a proxy that downgrades the recipient (${name}) stops an initiator with legacy: true under the default policy, no stanza sent`, async () => {
+    const { listener, accepted, proxy, romeo } = await julietBehindProxy(
+      rewrite,
+    );
+    const error = await refusal(
+      romeo({ caCerts: [certificate.certPem], legacy: true }),
+    );
+    await within(proxy.done);
+    assert.ok(error instanceof NegotiationError, String(error));
+    assert.equal(error.feature, "starttls");
+    assert.match(error.message, says);
+    assert.doesNotMatch(latin1(proxy.record.up), SECRETS);
+    await listener.close();
+    assert.equal(await accepted, null);
+    await noUnhandledRejection();
+  });
+}
+
 Deno.test("STRIPTLS through a proxy: the recipient answers the initiator's close tag and ends with the StreamError undefined-condition, not open", async () => {
   const listener = await listenTcp({ tls: tlsCertificate });
   let session: Session | undefined;
