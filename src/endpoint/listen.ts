@@ -490,10 +490,11 @@ function trustOf(options: ListenOptions): Trust | undefined {
 
 /** Refuses, before anything listens, options that cannot work. */
 function checkListenOptions(options: ListenOptions): void {
-  if ((options.tls ?? "required") === "required" && !options.certificate) {
+  const tls = options.tls ?? "required";
+  if (tls !== "off" && !options.certificate) {
     throw new NegotiationError(
       "starttls",
-      'Cannot listen: TLS needs a certificate (give certificate, or tls: "off" to listen in plaintext)',
+      `Cannot listen: tls: "${tls}" offers STARTTLS, which needs a certificate (give certificate, or tls: "off" to listen in plaintext)`,
     );
   }
   const pin = options.pinnedPeerFingerprint256;

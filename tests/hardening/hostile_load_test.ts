@@ -332,7 +332,12 @@ Deno.test("listen() refuses at once what cannot work: TLS required without a cer
     listen({ from: "juliet@pronto", tls: "off", maxPending: 0 }),
     TypeError,
   );
-  // Plaintext by name, or TLS optional, needs no certificate.
+  // TLS optional still offers STARTTLS, so it needs a certificate too.
+  await assert.rejects(
+    listen({ from: "juliet@pronto", tls: "optional" }),
+    NegotiationError,
+  );
+  // Plaintext by name needs none.
   const plain = await listen({ from: "juliet@pronto", tls: "off" });
   await plain.close();
 });
