@@ -14,10 +14,12 @@
  * | {@linkcode CertificateError}, {@linkcode CertificateFailure}, {@linkcode checkCertificate} | why a peer's certificate was refused (the same `reason` on every transport), and the policy itself |
  * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-512/256/1, -PLUS with XEP-0440, PLAIN) as a stream feature, and stored keys |
  * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
+ * | {@linkcode LinkLocal}, {@linkcode advertise}, {@linkcode browse} | link-local messaging (XEP-0174): find peers on the local network over mDNS and open streams to them |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
- * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`.
+ * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`,
+ * `/linklocal`.
  *
  * @example Two endpoints over an in-memory pair (plaintext, chosen by name)
  * ```ts
@@ -104,3 +106,4 @@ export type {
   SaslInfo,
   StreamFeature,
 } from "./src/negotiation/feature.ts";
+export * from "./src/linklocal/mod.ts";

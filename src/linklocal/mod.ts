@@ -5,12 +5,15 @@
  *
  * | export | what it does |
  * | --- | --- |
+ * | {@linkcode LinkLocal} | an endpoint: advertises itself, browses, opens and accepts one TLS stream per peer, trust on first use by instance name |
  * | {@linkcode advertise}, {@linkcode Advertisement} | publish ourselves as a `_presence._tcp` instance `user@machine`: probing, renaming on a conflict, TXT updates, goodbye |
  * | {@linkcode browse} | the peers on the link as they appear, change and go |
  * | {@linkcode presenceTxt}, {@linkcode parseTxt} | the TXT record, written (personal fields opt-in) and read |
+ * | {@linkcode loadIdentity} | the endpoint's certificate, made once and kept on disk |
  * | {@linkcode MdnsError} | the sockets could not be opened, or failed |
  *
- * Both need `--allow-net` and `--allow-sys` (to list the interfaces).
+ * They need `--allow-net` and `--allow-sys` (to list the interfaces), and
+ * `LinkLocal` read and write access to its directory.
  *
  * @example Publish a presence and list who is around
  * ```ts ignore
@@ -28,6 +31,10 @@ export type { AdvertiseOptions } from "./advertise.ts";
 export { browse, PRESENCE_SERVICE } from "./browse.ts";
 export type { BrowseOptions } from "./browse.ts";
 export { MdnsError } from "./_mdns_socket.ts";
+export { LinkLocal } from "./link_local.ts";
+export type { LinkLocalOptions, LinkLocalStream } from "./link_local.ts";
+export { loadIdentity } from "./identity.ts";
+export type { Identity } from "./identity.ts";
 export type { LinkLocalAddress, LinkLocalPeer, PeerEvent } from "./peer.ts";
 export { MAX_TXT_BYTES, parseTxt, presenceTxt } from "./txt.ts";
 export type { PresenceInfo, PresenceStatus } from "./txt.ts";

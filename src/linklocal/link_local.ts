@@ -1,0 +1,529 @@
+/**
+ * A link-local endpoint (XEP-0174): advertises itself, browses for peers,
+ * and opens and accepts end-to-end streams with them, one per peer, under
+ * TLS with trust on first use keyed on the peers' instance names.
+ *
+ * @module
+ */
+
+import { BehaviorSubject, type Observable, Subject } from "rxjs";
+import { initiate } from "../endpoint/initiate.ts";
+import {
+  type E2EListener,
+  listen,
+  type ListenOptions,
+} from "../endpoint/listen.ts";
+import type { E2EStream, StreamOptions } from "../endpoint/e2e_stream.ts";
+import { CertificateError } from "../transport/cert_policy.ts";
+import { connectTcpNode } from "../transport/node_tcp.ts";
+import { KnownPeers } from "../transport/known_peers.ts";
+import type { TlsInfo, Transport } from "../transport/transport.ts";
+import { TransportError } from "../transport/transport.ts";
+import { advertise, type Advertisement, splitInstance } from "./advertise.ts";
+import { browse } from "./browse.ts";
+import { type Identity, loadIdentity } from "./identity.ts";
+import type { LinkLocalPeer, PeerEvent } from "./peer.ts";
+import type { PresenceInfo } from "./txt.ts";
+
+/** Options of {@linkcode LinkLocal.start}. */
+export interface LinkLocalOptions {
+  /** Our instance name, `user@machine` (renamed `user-1@machine` on a conflict). */
+  name: string;
+  /**
+   * Where our certificate (`cert.pem`, `key.pem`, made on first start) and
+   * the peers we met (`known_peers.json`) are kept.
+   */
+  dir: string;
+  /** Interfaces to run on. Default: every one but loopback. */
+  interfaces?: string[];
+  /** The port to listen on. Default: one the system picks. */
+  port?: number;
+  /** What our TXT record says (personal fields only when given). */
+  presence?: PresenceInfo;
+  /**
+   * Asked when a peer shows a certificate for the first time; resolve true
+   * to trust it from now on. Default: trusted (trust on first use). A peer
+   * that later shows another certificate is refused with
+   * `PeerChangedError` whatever this says.
+   */
+  approve?: (
+    peer: string,
+    fingerprint256: string,
+  ) => boolean | Promise<boolean>;
+  /** How long to try each of a peer's addresses, ms. Default 5,000. */
+  connectTimeoutMs?: number;
+  /** Stream options (limits, deadlines) for every stream. */
+  stream?: Omit<StreamOptions, "from" | "tls" | "verifyTls">;
+}
+
+/** A stream with a peer, as {@linkcode LinkLocal.streams$} tells it. */
+export interface LinkLocalStream {
+  /** The peer's instance name. */
+  peer: string;
+  /** Who opened it: we (`outgoing`) or the peer (`incoming`). */
+  direction: "incoming" | "outgoing";
+  /** The stream. */
+  stream: E2EStream;
+}
+
+/** A stream opened in the last seconds wins a crossing one (see below). */
+const CROSSING_MS = 10_000;
+
+/** How long an initiator not seen on the link yet is waited for. */
+const RESOLVE_WAIT_MS = 3000;
+
+const key = (name: string) => name.toLowerCase();
+
+/**
+ * A link-local endpoint. Start it with {@linkcode LinkLocal.start}.
+ *
+ * - **Found and finding.** It advertises `user@machine` with a TXT record
+ *   (`txtvers=1`, `port.p2pj`, `status`, and personal fields only when
+ *   given) and tells the peers it sees on {@linkcode LinkLocal.peers$}.
+ * - **One stream per peer.** {@linkcode LinkLocal.connect} returns the
+ *   open stream with a peer, or opens one; a peer's new stream replaces
+ *   its old one (which is closed). When both ends open a stream at the
+ *   same moment, both keep the one opened by the end whose name sorts
+ *   last.
+ * - **TLS, trust on first use.** Every stream runs TLS with our
+ *   certificate (made once, kept in `dir`); each end checks the other's
+ *   certificate against the one it saw first for that instance name (kept
+ *   in `dir` across restarts), and refuses a changed one with
+ *   `PeerChangedError`. A stream is accepted only from a peer advertised
+ *   on the link under the name in its header.
+ */
+export class LinkLocal {
+  readonly #options: LinkLocalOptions;
+  readonly #identity: Identity;
+  readonly #knownPeers: KnownPeers;
+  readonly #peers = new Map<string, LinkLocalPeer>();
+  readonly #peers$ = new BehaviorSubject<LinkLocalPeer[]>([]);
+  readonly #events$ = new Subject<PeerEvent>();
+  readonly #streams = new Map<
+    string,
+    { stream: E2EStream; direction: "incoming" | "outgoing"; since: number }
+  >();
+  readonly #streams$ = new Subject<LinkLocalStream>();
+  readonly #connecting = new Map<string, Promise<E2EStream>>();
+  readonly #browsing;
+  #listener: E2EListener;
+  #advertisement: Advertisement;
+  #accepting: Promise<void>;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    options: LinkLocalOptions,
+    identity: Identity,
+    knownPeers: KnownPeers,
+    listener: E2EListener,
+    advertisement: Advertisement,
+  ) {
+    this.#options = options;
+    this.#identity = identity;
+    this.#knownPeers = knownPeers;
+    this.#listener = listener;
+    this.#advertisement = advertisement;
+    this.#accepting = this.#accept(listener);
+    this.#browsing = browse(
+      options.interfaces !== undefined
+        ? { interfaces: options.interfaces }
+        : {},
+    ).subscribe({
+      next: (event) => this.#seen(event),
+      error: (error) => this.#events$.error(error),
+    });
+  }
+
+  /**
+   * Starts an endpoint: loads (or makes) its certificate, listens, then
+   * advertises (probing its name, renamed on a conflict) and browses.
+   * Needs `--allow-net`, `--allow-sys`, and `--allow-read`/`--allow-write`
+   * on `dir`.
+   *
+   * @param options Our name, where to keep our certificate and known peers,
+   *   interfaces, presence.
+   * @returns Once advertised: the endpoint.
+   * @throws {TypeError} When the name is not `user@machine`.
+   * @throws {MdnsError} When advertising fails.
+   * @throws {TransportError} When listening fails.
+   *
+   * @example Start, say hello to the first peer seen, stop
+   * ```ts ignore
+   * import { LinkLocal, message } from "@xmpp-e2e/streams/linklocal";
+   * import { filter, firstValueFrom } from "rxjs";
+   *
+   * const me = await LinkLocal.start({ name: "romeo@forza", dir: "./romeo" });
+   * const { peer } = await firstValueFrom(
+   *   me.peers$.pipe(filter((e) => e.type === "appeared")),
+   * );
+   * const stream = await me.connect(peer);
+   * await stream.send(message({ to: peer.name, body: "Hello" }));
+   * await me.close();
+   * ```
+   */
+  static async start(options: LinkLocalOptions): Promise<LinkLocal> {
+    const { machine } = splitInstance(options.name);
+    const identity = await loadIdentity(options.dir, machine);
+    const holder: { self?: LinkLocal } = {};
+    const knownPeers = await KnownPeers.open({
+      file: `${options.dir}/known_peers.json`,
+      // Only a peer on the link is met for the first time.
+      approve: async (peer, fingerprint) =>
+        holder.self !== undefined && await holder.self.isOnLink(peer) &&
+        (options.approve ? options.approve(peer, fingerprint) : true),
+    });
+    let listener = await listenOn(
+      options,
+      options.name,
+      identity,
+      knownPeers,
+      holder,
+    );
+    const port = listener.addr.port;
+    let advertisement: Advertisement;
+    try {
+      advertisement = await advertise({
+        name: options.name,
+        port,
+        ...(options.presence ? { presence: options.presence } : {}),
+        ...(options.interfaces ? { interfaces: options.interfaces } : {}),
+      });
+    } catch (error) {
+      await listener.close();
+      throw error;
+    }
+    if (advertisement.name !== options.name) {
+      // Renamed while probing: answer to the name we got, on the same port.
+      await listener.close();
+      listener = await listenOn(
+        { ...options, port },
+        advertisement.name,
+        identity,
+        knownPeers,
+        holder,
+      );
+    }
+    holder.self = new LinkLocal(
+      options,
+      identity,
+      knownPeers,
+      listener,
+      advertisement,
+    );
+    return holder.self;
+  }
+
+  /** Our instance name as advertised (renamed after a conflict). */
+  get name(): string {
+    return this.#advertisement.name;
+  }
+
+  /** The port we listen on. */
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  /** Our certificate's SHA-256 fingerprint, for a user to compare. */
+  get fingerprint256(): string {
+    return this.#identity.fingerprint256;
+  }
+
+  /** The trust-on-first-use store (to list or forget peers). */
+  get knownPeers(): KnownPeers {
+    return this.#knownPeers;
+  }
+
+  /** The peers on the link now (ourselves left out). */
+  get peers(): LinkLocalPeer[] {
+    return [...this.#peers.values()];
+  }
+
+  /** The peers as they appear, change and go (ourselves left out). */
+  get peers$(): Observable<PeerEvent> {
+    return this.#events$.asObservable();
+  }
+
+  /** The list of peers, now and each time it changes. */
+  get peerList$(): Observable<LinkLocalPeer[]> {
+    return this.#peers$.asObservable();
+  }
+
+  /** Each stream as it opens, either way. */
+  get streams$(): Observable<LinkLocalStream> {
+    return this.#streams$.asObservable();
+  }
+
+  /** Negotiations refused or failed on our listener (a changed certificate, say). */
+  get failures$(): E2EListener["failures$"] {
+    return this.#listener.failures$;
+  }
+
+  /**
+   * The open stream with a peer, if any.
+   *
+   * @param peer The peer's instance name.
+   * @returns The stream.
+   */
+  stream(peer: string): E2EStream | undefined {
+    return this.#streams.get(key(peer))?.stream;
+  }
+
+  /**
+   * Publishes a new presence (TXT record).
+   *
+   * @param presence What to publish now.
+   * @throws {TypeError} When the record would be too large.
+   */
+  setPresence(presence: PresenceInfo): void {
+    this.#advertisement.update(presence);
+  }
+
+  /**
+   * The stream with a peer: the open one, else a new one to the peer's
+   * advertised addresses (IPv4 first, then IPv6 link-local with its zone),
+   * with `from` our name and `to` the peer's, under TLS.
+   *
+   * @param peer The peer, or its instance name (it must be on the link).
+   * @returns The stream.
+   * @throws {PeerChangedError} When the peer shows another certificate than
+   *   the one first seen for its name.
+   * @throws {TransportError} When no address of the peer answers.
+   * @throws {NegotiationError} When the peer does not offer TLS.
+   * @throws {TypeError} When no such peer is on the link.
+   */
+  connect(peer: LinkLocalPeer | string): Promise<E2EStream> {
+    const name = typeof peer === "string" ? peer : peer.name;
+    const open = this.#streams.get(key(name));
+    if (open !== undefined) return Promise.resolve(open.stream);
+    const pending = this.#connecting.get(key(name));
+    if (pending !== undefined) return pending;
+    const found = this.#peers.get(key(name)) ??
+      (typeof peer === "string" ? undefined : peer);
+    if (found === undefined) {
+      return Promise.reject(
+        new TypeError(`Cannot connect to ${name}: it is not on the link`),
+      );
+    }
+    const attempt = this.#open(found).finally(() =>
+      this.#connecting.delete(key(name))
+    );
+    this.#connecting.set(key(name), attempt);
+    return attempt;
+  }
+
+  async #open(peer: LinkLocalPeer): Promise<E2EStream> {
+    if (this.#closing) {
+      throw new TypeError("Cannot connect: the endpoint is closed");
+    }
+    const transport = await this.#dial(peer);
+    const stream = await initiate({
+      ...this.#options.stream,
+      from: this.name,
+      to: peer.name,
+      transport,
+      trust: { knownPeers: this.#knownPeers },
+    });
+    this.#adopt(peer.name, stream, "outgoing");
+    return stream;
+  }
+
+  /** Each address in turn, each within the connect timeout. */
+  async #dial(peer: LinkLocalPeer): Promise<Transport> {
+    const { machine } = splitInstance(peer.name);
+    const timeoutMs = this.#options.connectTimeoutMs ?? 5000;
+    const errors: unknown[] = [];
+    for (const address of peer.addresses) {
+      const connecting = connectTcpNode({
+        hostname: address.hostname,
+        port: peer.port,
+        tls: {
+          serverName: machine,
+          leafOnly: true,
+          cert: this.#identity.cert,
+          key: this.#identity.key,
+        },
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        return await Promise.race([
+          connecting,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new TransportError(
+                    `No answer from ${address.hostname} in ${timeoutMs} ms`,
+                  ),
+                ),
+              timeoutMs,
+            );
+          }),
+        ]);
+      } catch (error) {
+        errors.push(error);
+        connecting.then((late) => late.close(), () => {});
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    throw new TransportError(
+      `Cannot connect to ${peer.name}: no address answered (${
+        errors.map((e) => e instanceof Error ? e.message : String(e)).join("; ")
+      })`,
+      { cause: errors[0] },
+    );
+  }
+
+  async #accept(listener: E2EListener): Promise<void> {
+    for await (const stream of listener) {
+      const peer = stream.info.peerAddress;
+      if (peer === undefined) {
+        void stream.error("invalid-from");
+        continue;
+      }
+      this.#adopt(peer, stream, "incoming");
+    }
+  }
+
+  /** One stream per peer: the newer replaces the older (crossing: see class). */
+  #adopt(
+    peer: string,
+    stream: E2EStream,
+    direction: "incoming" | "outgoing",
+  ): void {
+    const old = this.#streams.get(key(peer));
+    if (
+      old !== undefined && direction === "incoming" &&
+      old.direction === "outgoing" && Date.now() - old.since < CROSSING_MS &&
+      key(this.name) > key(peer)
+    ) {
+      // Both opened at once: the stream opened by the end named last wins,
+      // on both ends.
+      void stream.close();
+      return;
+    }
+    this.#streams.set(key(peer), { stream, direction, since: Date.now() });
+    if (old !== undefined) void old.stream.close();
+    void stream.closed.then(() => {
+      if (this.#streams.get(key(peer))?.stream === stream) {
+        this.#streams.delete(key(peer));
+      }
+    }, () => {
+      if (this.#streams.get(key(peer))?.stream === stream) {
+        this.#streams.delete(key(peer));
+      }
+    });
+    this.#streams$.next({ peer, direction, stream });
+  }
+
+  #seen(event: PeerEvent): void {
+    if (key(event.peer.name) === key(this.name)) return; // ourselves
+    if (event.type === "gone") this.#peers.delete(key(event.peer.name));
+    else this.#peers.set(key(event.peer.name), event.peer);
+    this.#peers$.next(this.peers);
+    this.#events$.next(event);
+  }
+
+  /**
+   * Whether a peer is advertised on the link, waiting up to 3 s for one
+   * not resolved yet (a peer may call as soon as it saw us, before we saw
+   * it).
+   *
+   * @param name The peer's instance name.
+   * @returns Whether it is on the link.
+   */
+  async isOnLink(name: string): Promise<boolean> {
+    if (this.#peers.has(key(name))) return true;
+    if (this.#closing) return false;
+    let subscription: { unsubscribe(): void } | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const found = await new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), RESOLVE_WAIT_MS);
+      subscription = this.#events$.subscribe({
+        next: (e) => {
+          if (e.type !== "gone" && key(e.peer.name) === key(name)) {
+            resolve(true);
+          }
+        },
+        complete: () => resolve(false),
+        error: () => resolve(false),
+      });
+    });
+    clearTimeout(timer);
+    subscription?.unsubscribe();
+    return found;
+  }
+
+  /**
+   * Whether a connection may go on: its header's `from` is a peer on the
+   * link, and its source one of that peer's addresses.
+   *
+   * @param claim The initiator's header and source address.
+   * @returns Whether to answer it.
+   */
+  admits(claim: { from?: string; remote?: { hostname: string } }): boolean {
+    if (claim.from === undefined) return false;
+    const peer = this.#peers.get(key(claim.from));
+    if (peer === undefined) return false;
+    if (claim.remote === undefined) return true;
+    const source = claim.remote.hostname.replace(/^::ffff:/i, "").split("%")[0]!
+      .toLowerCase();
+    return peer.addresses.some((a) =>
+      a.hostname.split("%")[0]!.toLowerCase() === source
+    );
+  }
+
+  /**
+   * Closes every stream in order, stops listening, says goodbye on the
+   * link and stops browsing. Idempotent.
+   *
+   * @returns Resolves once all is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#connecting.values()]);
+      await Promise.allSettled(
+        [...this.#streams.values()].map(({ stream }) => stream.close()),
+      );
+      await this.#listener.close();
+      await this.#accepting;
+      await this.#advertisement.close();
+      this.#browsing.unsubscribe();
+      this.#events$.complete();
+      this.#peers$.complete();
+      this.#streams$.complete();
+    })();
+    return this.#closing;
+  }
+}
+
+/** Listens as `name`, accepting only peers the endpoint admits. */
+function listenOn(
+  options: LinkLocalOptions,
+  name: string,
+  identity: Identity,
+  knownPeers: KnownPeers,
+  holder: { self?: LinkLocal },
+): Promise<E2EListener> {
+  const listenOptions: ListenOptions = {
+    ...options.stream,
+    from: name,
+    hostname: "::",
+    port: options.port ?? 0,
+    certificate: { cert: identity.cert, key: identity.key },
+    trust: { knownPeers },
+    // Right after the TLS handshake, before anything else is said: the
+    // initiator must be a peer advertised on the link under its `from`.
+    // (Where listen() takes an `admit` hook, this check and the source
+    // address are `admit: (claim) => holder.self?.admits(claim) ?? false`,
+    // before anything is answered.)
+    verifyTls: async (_tls: TlsInfo, peer: string | undefined) => {
+      if (peer !== undefined && await holder.self?.isOnLink(peer)) return;
+      throw new CertificateError(
+        "untrusted",
+        `The initiator ${peer ?? "(no from)"} is not advertised on the link`,
+      );
+    },
+  };
+  return listen(listenOptions);
+}
