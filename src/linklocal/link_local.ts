@@ -50,6 +50,14 @@ export interface LinkLocalOptions {
     peer: string,
     fingerprint256: string,
   ) => boolean | Promise<boolean>;
+  /**
+   * Peers that cannot do TLS (deployed clients such as Pidgin or Gajim)
+   * allowed by instance name: streams with them run without TLS when they
+   * do not offer it (as initiators, when they do not ask for it), and are
+   * then unencrypted and unauthenticated ({@linkcode LinkLocalStream}).
+   * Default: none; every other stream needs TLS.
+   */
+  allowPlaintext?: string[];
   /** How long to try each of a peer's addresses, ms. Default 5,000. */
   connectTimeoutMs?: number;
   /** Stream options (limits, deadlines) for every stream. */
@@ -64,6 +72,14 @@ export interface LinkLocalStream {
   direction: "incoming" | "outgoing";
   /** The stream. */
   stream: E2EStream;
+  /** Whether it runs over TLS. */
+  encrypted: boolean;
+  /**
+   * Whether the peer proved its certificate is the one known for its name
+   * (trust on first use). A stream with a peer allowed without TLS is
+   * neither: the application should tell its user so.
+   */
+  authenticated: boolean;
 }
 
 /** A stream opened in the last seconds wins a crossing one (see below). */
@@ -283,7 +299,8 @@ export class LinkLocal {
    * advertised addresses (IPv4 first, then IPv6 link-local with its zone),
    * with `from` our name and `to` the peer's, under TLS.
    *
-   * @param peer The peer, or its instance name (it must be on the link).
+   * @param peer The peer (dialed at its addresses, in their order), or its
+   *   instance name (a peer on the link).
    * @returns The stream.
    * @throws {PeerChangedError} When the peer shows another certificate than
    *   the one first seen for its name.
@@ -297,8 +314,8 @@ export class LinkLocal {
     if (open !== undefined) return Promise.resolve(open.stream);
     const pending = this.#connecting.get(key(name));
     if (pending !== undefined) return pending;
-    const found = this.#peers.get(key(name)) ??
-      (typeof peer === "string" ? undefined : peer);
+    // A peer given whole is dialed as given (its addresses in its order).
+    const found = typeof peer === "string" ? this.#peers.get(key(name)) : peer;
     if (found === undefined) {
       return Promise.reject(
         new TypeError(`Cannot connect to ${name}: it is not on the link`),
@@ -322,9 +339,10 @@ export class LinkLocal {
       to: peer.name,
       transport,
       trust: { knownPeers: this.#knownPeers },
+      // TLS when the peer offers it, else plaintext, for those allowed.
+      ...(this.#allowsPlaintext(peer.name) ? { tls: "optional" } : {}),
     });
-    this.#adopt(peer.name, stream, "outgoing");
-    return stream;
+    return this.#adopt(peer.name, stream, "outgoing");
   }
 
   /** Each address in turn, each within the connect timeout. */
@@ -381,26 +399,57 @@ export class LinkLocal {
         void stream.error("invalid-from");
         continue;
       }
-      this.#adopt(peer, stream, "incoming");
+      if (stream.info.tls === undefined) void this.#acceptPlain(peer, stream);
+      else this.#adopt(peer, stream, "incoming");
     }
   }
 
-  /** One stream per peer: the newer replaces the older (crossing: see class). */
+  /**
+   * A stream without TLS (a deployed client that cannot do it): kept only
+   * from a peer allowed by name, advertised on the link.
+   */
+  async #acceptPlain(peer: string, stream: E2EStream): Promise<void> {
+    if (this.#allowsPlaintext(peer) && await this.isOnLink(peer)) {
+      this.#adopt(peer, stream, "incoming");
+      return;
+    }
+    void stream.error(
+      "policy-violation",
+      this.#allowsPlaintext(peer)
+        ? `${peer} is not advertised on the link`
+        : "TLS is required",
+    );
+  }
+
+  #allowsPlaintext(peer: string): boolean {
+    return (this.#options.allowPlaintext ?? []).some((p) =>
+      key(p) === key(peer)
+    );
+  }
+
+  /**
+   * One stream per peer: the newer replaces the older (which is closed),
+   * unless the two crossed (see the class).
+   *
+   * @returns The stream kept.
+   */
   #adopt(
     peer: string,
     stream: E2EStream,
     direction: "incoming" | "outgoing",
-  ): void {
+  ): E2EStream {
     const old = this.#streams.get(key(peer));
     if (
-      old !== undefined && direction === "incoming" &&
-      old.direction === "outgoing" && Date.now() - old.since < CROSSING_MS &&
-      key(this.name) > key(peer)
+      old !== undefined && old.direction !== direction &&
+      Date.now() - old.since < CROSSING_MS
     ) {
-      // Both opened at once: the stream opened by the end named last wins,
-      // on both ends.
-      void stream.close();
-      return;
+      // Both ends opened one at once: both keep the stream opened by the
+      // end whose name sorts last.
+      const mineWins = key(this.name) > key(peer);
+      if ((direction === "outgoing") !== mineWins) {
+        void stream.close();
+        return old.stream;
+      }
     }
     this.#streams.set(key(peer), { stream, direction, since: Date.now() });
     if (old !== undefined) void old.stream.close();
@@ -413,7 +462,15 @@ export class LinkLocal {
         this.#streams.delete(key(peer));
       }
     });
-    this.#streams$.next({ peer, direction, stream });
+    const encrypted = stream.info.tls !== undefined;
+    this.#streams$.next({
+      peer,
+      direction,
+      stream,
+      encrypted,
+      authenticated: encrypted && stream.info.trustedBy !== undefined,
+    });
+    return stream;
   }
 
   #seen(event: PeerEvent): void {
@@ -512,6 +569,8 @@ function listenOn(
     port: options.port ?? 0,
     certificate: { cert: identity.cert, key: identity.key },
     trust: { knownPeers },
+    // Offered to all, required but from the peers allowed without it.
+    ...(options.allowPlaintext?.length ? { tls: "optional" as const } : {}),
     // Right after the TLS handshake, before anything else is said: the
     // initiator must be a peer advertised on the link under its `from`.
     // (Where listen() takes an `admit` hook, this check and the source

@@ -137,3 +137,109 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "connect() reaches a peer at its IPv6 link-local address, zone included",
+  ignore,
+  async fn() {
+    const dirA = await Deno.makeTempDir();
+    const dirB = await Deno.makeTempDir();
+    const juliet = Remote.deno(B, "_endpoint.ts", ["juliet@pronto", B, dirB]);
+    const romeo = await LinkLocal.start({
+      name: "romeo@forza",
+      dir: dirA,
+      interfaces: [A],
+    });
+    try {
+      await juliet.line((l) => l.startsWith("started "));
+      const peer = await appeared(romeo, "juliet@pronto");
+      const v6 = peer.addresses.filter((a) => a.family === "IPv6");
+      assert.deepEqual(v6.map((a) => a.hostname), [`fe80::b%${A}`]);
+      await juliet.line((l) => l === "peer romeo@forza");
+      const stream = await romeo.connect({ ...peer, addresses: v6 });
+      assert.equal(stream.info.trustedBy, "known-peers");
+      const heard = firstValueFrom(stream.stanzas$);
+      await stream.send(
+        message({ to: "juliet@pronto", body: "ping over IPv6" }),
+      );
+      assert.equal((await heard).getChildText("body"), "echo: ping over IPv6");
+      assert.deepEqual(await stream.close(), { clean: true });
+    } finally {
+      await juliet.tell("close").catch(() => {});
+      await juliet.stop();
+      await romeo.close();
+      await Deno.remove(dirA, { recursive: true });
+      await Deno.remove(dirB, { recursive: true });
+    }
+  },
+});
+
+async function pair(
+  fn: (romeo: LinkLocal, juliet: Remote) => Promise<void>,
+): Promise<void> {
+  const dirA = await Deno.makeTempDir();
+  const dirB = await Deno.makeTempDir();
+  const juliet = Remote.deno(B, "_endpoint.ts", ["juliet@pronto", B, dirB]);
+  const romeo = await LinkLocal.start({
+    name: "romeo@forza",
+    dir: dirA,
+    interfaces: [A],
+  });
+  try {
+    await juliet.line((l) => l.startsWith("started "));
+    await appeared(romeo, "juliet@pronto");
+    await juliet.line((l) => l === "peer romeo@forza");
+    await fn(romeo, juliet);
+  } finally {
+    await juliet.tell("close").catch(() => {});
+    await juliet.line((l) => l === "closed").catch(() => {});
+    await juliet.stop();
+    await romeo.close();
+    await Deno.remove(dirA, { recursive: true });
+    await Deno.remove(dirB, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "a new stream from a peer replaces its old one, which is closed in order",
+  ignore,
+  async fn() {
+    await pair(async (romeo, juliet) => {
+      const first = firstValueFrom(romeo.streams$);
+      await juliet.tell("connect romeo@forza");
+      const old = (await first).stream;
+      assert.equal(romeo.stream("juliet@pronto"), old);
+      const second = firstValueFrom(romeo.streams$);
+      await juliet.tell("fresh romeo@forza");
+      const fresh = await second;
+      assert.equal(fresh.direction, "incoming");
+      assert.notEqual(fresh.stream, old);
+      assert.equal(romeo.stream("juliet@pronto"), fresh.stream);
+      assert.deepEqual(await old.closed, { clean: true });
+      await juliet.line((l) => l === "ended romeo@forza true");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "when both ends open a stream at once, both keep the one opened by the end named last",
+  ignore,
+  async fn() {
+    await pair(async (romeo, juliet) => {
+      const [stream] = await Promise.all([
+        romeo.connect("juliet@pronto"),
+        juliet.tell("connect romeo@forza"),
+      ]);
+      await juliet.line((l) => /^(connected|failed)/.test(l));
+      await new Promise((r) => setTimeout(r, 500));
+      // "romeo@forza" sorts after "juliet@pronto": his stream is kept.
+      assert.equal(romeo.stream("juliet@pronto"), stream);
+      const heard = firstValueFrom(stream.stanzas$);
+      await stream.send(message({ to: "juliet@pronto", body: "ping, still?" }));
+      assert.equal((await heard).getChildText("body"), "echo: ping, still?");
+    });
+  },
+});
