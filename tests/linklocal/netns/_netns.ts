@@ -151,6 +151,15 @@ export class Remote {
   }
 
   /**
+   * Waits for the program to end by itself.
+   *
+   * @returns Its status.
+   */
+  exited(): Promise<Deno.CommandStatus> {
+    return this.#child.status;
+  }
+
+  /**
    * Ends the program (SIGTERM unless it ended) and waits for it.
    *
    * @param signal The signal.
