@@ -340,6 +340,8 @@ export class LinkLocal {
       transport,
       trust: { knownPeers: this.#knownPeers },
       // TLS when the peer offers it, else plaintext, for those allowed.
+      // (Where initiate() takes `legacy: true`, for deployed clients'
+      // headers without version or id, it goes here with the same test.)
       ...(this.#allowsPlaintext(peer.name) ? { tls: "optional" } : {}),
     });
     return this.#adopt(peer.name, stream, "outgoing");
@@ -570,6 +572,7 @@ function listenOn(
     certificate: { cert: identity.cert, key: identity.key },
     trust: { knownPeers },
     // Offered to all, required but from the peers allowed without it.
+    // (Where listen() takes `legacy: true`, it goes here too.)
     ...(options.allowPlaintext?.length ? { tls: "optional" as const } : {}),
     // Right after the TLS handshake, before anything else is said: the
     // initiator must be a peer advertised on the link under its `from`.

@@ -182,3 +182,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "browse() keeps no more peers than maxPeers, however many are announced",
+  ignore,
+  async fn() {
+    const { socket } = await rawSocket();
+    const events = new Events(browse({ interfaces: [A], maxPeers: 3 }));
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 20; i++) {
+        const fqdn = `flood-${i}@verona._presence._tcp.local`;
+        await socket.send(encodeResponse([
+          {
+            name: "_presence._tcp.local",
+            type: "PTR",
+            ttl: 120,
+            flush: false,
+            data: fqdn,
+          },
+          {
+            name: fqdn,
+            type: "SRV",
+            ttl: 120,
+            flush: true,
+            data: {
+              target: "verona.local",
+              port: 1000 + i,
+              priority: 0,
+              weight: 0,
+            },
+          },
+          { name: fqdn, type: "TXT", ttl: 120, flush: true, data: [] },
+          {
+            name: "verona.local",
+            type: "A",
+            ttl: 120,
+            flush: true,
+            data: "169.254.77.1",
+          },
+        ]));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      const names = new Set(events.all.map((e) => e.event.peer.name));
+      assert.equal(names.size, 3, [...names].join(", "));
+    } finally {
+      events.stop();
+      socket.close();
+    }
+  },
+});
