@@ -11,6 +11,7 @@ import { initiate } from "../endpoint/initiate.ts";
 import {
   type E2EListener,
   listen,
+  type ListenerFailure,
   type ListenOptions,
 } from "../endpoint/listen.ts";
 import type { E2EStream, StreamOptions } from "../endpoint/e2e_stream.ts";
@@ -95,7 +96,9 @@ const key = (name: string) => name.toLowerCase();
  *
  * - **Found and finding.** It advertises `user@machine` with a TXT record
  *   (`txtvers=1`, `port.p2pj`, `status`, and personal fields only when
- *   given) and tells the peers it sees on {@linkcode LinkLocal.peers$}.
+ *   given) and tells the peers it sees on {@linkcode LinkLocal.peers$}. A
+ *   name conflict, while probing or later, renames it `user-1@machine`
+ *   ({@linkcode LinkLocal.name}); new streams then use the new name.
  * - **One stream per peer.** {@linkcode LinkLocal.connect} returns the
  *   open stream with a peer, or opens one; a peer's new stream replaces
  *   its old one (which is closed). When both ends open a stream at the
@@ -123,6 +126,9 @@ export class LinkLocal {
   readonly #connecting = new Map<string, Promise<E2EStream>>();
   readonly #browsing;
   #listener: E2EListener;
+  readonly #failures$ = new Subject<ListenerFailure>();
+  readonly #renaming: { unsubscribe(): void };
+  #relisting: Promise<void> = Promise.resolve();
   #advertisement: Advertisement;
   #accepting: Promise<void>;
   #closing: Promise<void> | undefined;
@@ -140,6 +146,11 @@ export class LinkLocal {
     this.#listener = listener;
     this.#advertisement = advertisement;
     this.#accepting = this.#accept(listener);
+    this.#forward(listener);
+    // A conflict found after announcing renames us: answer to the new name.
+    this.#renaming = advertisement.renamed$.subscribe((name) => {
+      this.#relisting = this.#relisting.then(() => this.#relisten(name));
+    });
     this.#browsing = browse(
       options.interfaces !== undefined
         ? { interfaces: options.interfaces }
@@ -270,8 +281,31 @@ export class LinkLocal {
   }
 
   /** Negotiations refused or failed on our listener (a changed certificate, say). */
-  get failures$(): E2EListener["failures$"] {
-    return this.#listener.failures$;
+  get failures$(): Observable<ListenerFailure> {
+    return this.#failures$.asObservable();
+  }
+
+  #forward(listener: E2EListener): void {
+    listener.failures$.subscribe((failure) => this.#failures$.next(failure));
+  }
+
+  /** Listens again on the same port, answering to our new name. */
+  async #relisten(name: string): Promise<void> {
+    if (this.#closing) return;
+    const port = this.port;
+    await this.#listener.close();
+    await this.#accepting;
+    const listener = await listenOn(
+      { ...this.#options, port },
+      name,
+      this.#identity,
+      this.#knownPeers,
+      { self: this },
+    );
+    this.#listener = listener;
+    this.#forward(listener);
+    this.#accepting = this.#accept(listener);
+    if (this.#closing) await listener.close();
   }
 
   /**
@@ -540,6 +574,8 @@ export class LinkLocal {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#renaming.unsubscribe();
+      await this.#relisting.catch(() => {});
       await Promise.allSettled([...this.#connecting.values()]);
       await Promise.allSettled(
         [...this.#streams.values()].map(({ stream }) => stream.close()),
@@ -551,6 +587,7 @@ export class LinkLocal {
       this.#events$.complete();
       this.#peers$.complete();
       this.#streams$.complete();
+      this.#failures$.complete();
     })();
     return this.#closing;
   }

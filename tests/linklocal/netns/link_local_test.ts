@@ -243,3 +243,28 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "an endpoint renamed by a conflict after announcing answers to its new name",
+  ignore,
+  async fn() {
+    await pair(async (romeo, juliet) => {
+      const claimer = Remote.deno(B, "_claimer.ts", ["romeo@forza", B]);
+      try {
+        await claimer.line((l) => l === "claiming");
+        const deadline = Date.now() + 15_000;
+        while (romeo.name === "romeo@forza" && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(romeo.name, "romeo-1@forza");
+        await juliet.line((l) => l === "peer romeo-1@forza");
+        await juliet.tell("connect romeo-1@forza");
+        await juliet.line((l) => l === "connected romeo-1@forza");
+        assert.ok(romeo.stream("juliet@pronto"));
+      } finally {
+        await claimer.stop();
+      }
+    });
+  },
+});
