@@ -334,7 +334,8 @@ export class LinkLocal {
    * with `from` our name and `to` the peer's, under TLS.
    *
    * @param peer The peer (dialed at its addresses, in their order), or its
-   *   instance name (a peer on the link).
+   *   instance name (a peer on the link). A peer met for the first time is
+   *   trusted only while it is advertised on the link.
    * @returns The stream.
    * @throws {PeerChangedError} When the peer shows another certificate than
    *   the one first seen for its name.

@@ -233,3 +233,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "browse() drops malformed packets and goes on finding peers",
+  ignore,
+  async fn() {
+    const { socket } = await rawSocket();
+    const events = new Events(browse({ interfaces: [A] }));
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      let seed = 7;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256;
+      const whole = encodeResponse(records(120));
+      for (let i = 0; i < 200; i++) {
+        const bytes = i % 2 === 0
+          ? Uint8Array.from({ length: 12 + (i % 60) }, random)
+          : whole.map((b, j) => (j > 12 && j % 7 === i % 7 ? random() : b));
+        await socket.send(bytes);
+      }
+      await socket.send(whole);
+      const { event } = await events.next((e) =>
+        e.type !== "gone" && e.peer.name === "mercutio@verona" &&
+        e.peer.port === 5562
+      );
+      assert.deepEqual(event.peer.txt, { txtvers: "1" });
+    } finally {
+      events.stop();
+      socket.close();
+    }
+  },
+});
