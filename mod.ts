@@ -17,7 +17,9 @@
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
- * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`.
+ * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`, and
+ * `/linklocal` for link-local messaging (XEP-0174: `LinkLocal`, `advertise`,
+ * `browse`; it loads the mDNS libraries, so it is not part of this module).
  *
  * @example Two endpoints over an in-memory pair (plaintext, chosen by name)
  * ```ts

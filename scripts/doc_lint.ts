@@ -17,6 +17,7 @@ const ENTRY_POINTS = [
   "src/stanza/mod.ts",
   "src/transport/mod.ts",
   "src/sasl/mod.ts",
+  "src/linklocal/mod.ts",
 ];
 /** Types of the `rxjs` package that our public API uses on purpose. */
 const EXTERNAL_TYPES = new Set(["Observable", "OperatorFunction"]);
