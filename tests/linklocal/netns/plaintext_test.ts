@@ -118,3 +118,45 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "a libpurple-style caller (no version, close tag then hang-up) allowed without TLS is heard, and its stream ends clean",
+  ignore,
+  async fn() {
+    await withPeers(["mercutio@verona"], async (romeo, gajim) => {
+      const incoming = firstValueFrom(romeo.streams$);
+      await gajim.tell(`purple romeo@forza 169.254.77.1 ${romeo.port}`);
+      const called = await incoming;
+      assert.equal(called.peer, "mercutio@verona");
+      assert.deepEqual(
+        [called.encrypted, called.authenticated],
+        [false, false],
+      );
+      const greeting = await firstValueFrom(called.stream.stanzas$);
+      assert.equal(greeting.getChildText("body"), "Good morrow");
+      assert.equal((await called.stream.closed).clean, true);
+      await gajim.line((l) => l === "purpled");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a libpurple-style caller claiming a name not advertised on the link is refused with invalid-from, and no stream is kept",
+  ignore,
+  async fn() {
+    await withPeers(["mercutio@verona"], async (romeo, gajim) => {
+      let adopted = false;
+      const watching = romeo.streams$.subscribe(() => adopted = true);
+      // Mercutio's helper dials, but its header claims tybalt@verona.
+      await gajim.tell(
+        `purple romeo@forza 169.254.77.1 ${romeo.port} tybalt@verona`,
+      );
+      const answer = await gajim.line((l) => l.startsWith("answered"));
+      watching.unsubscribe();
+      assert.equal(answer, "answered invalid-from");
+      assert.equal(adopted, false);
+    });
+  },
+});
