@@ -7,7 +7,8 @@
  * | export | what it does |
  * | --- | --- |
  * | {@linkcode initiate}, {@linkcode listen} | open a stream to a peer; accept streams from peers |
- * | {@linkcode E2EStream} | `stanzas$`, `send`, `request`, `onIq`, `close`, `closed`, `info`, `trace$` |
+ * | {@linkcode E2EStream} | `stanzas$`, `send`, `request`, `handle`, `onIq`, `ping`, `discoInfo`, `softwareVersion`, `close`, `closed`, `info`, `trace$` |
+ * | {@linkcode IqRouter}, {@linkcode pingIq}, {@linkcode discoInfoIq}, {@linkcode versionIq} | iq routing with built-in answers: XEP-0199 ping, XEP-0030 `disco#info`, XEP-0092 software version |
  * | {@linkcode message}, {@linkcode presence}, {@linkcode iq}, {@linkcode xml} | stanza and element builders |
  * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError}, {@linkcode StreamClosedError}, {@linkcode LimitError} | addresses and typed errors |
  * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
@@ -60,6 +61,7 @@ export type {
   ListenerFailure,
   ListenerStats,
   ListenOptions,
+  PeerRequestOptions,
   RequestOptions,
   StreamInfo,
   StreamOptions,

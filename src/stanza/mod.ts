@@ -14,6 +14,10 @@
  * | {@linkcode stanzaError}, {@linkcode StanzaError}, {@linkcode STANZA_ERROR_CONDITIONS} | stanza errors, both ways |
  * | {@linkcode IqTracker} | waits for iq replies from the right peer, with deadlines |
  * | {@linkcode unhandledIqReply} | the `service-unavailable` answer to an unhandled request |
+ * | {@linkcode IqRouter} | routes inbound requests by type, payload name and namespace; answers pings and disco#info itself |
+ * | {@linkcode pingIq}, {@linkcode answerPing}, {@linkcode PING_NS} | XEP-0199 ping |
+ * | {@linkcode discoInfoIq}, {@linkcode discoInfoResult}, {@linkcode parseDiscoInfo}, {@linkcode DISCO_INFO_NS} | XEP-0030 `disco#info` |
+ * | {@linkcode versionIq}, {@linkcode versionResult}, {@linkcode parseSoftwareVersion}, {@linkcode VERSION_NS} | XEP-0092 software version |
  *
  * @example Asking the peer and answering it
  * ```ts
@@ -88,3 +92,26 @@ export {
   unhandledIqReply,
 } from "./iq_tracker.ts";
 export type { IqRequestOptions, IqTrackerOptions } from "./iq_tracker.ts";
+export { IqRouter } from "./iq_router.ts";
+export type {
+  DiscoOptions,
+  IqAnswer,
+  IqRouteHandler,
+  IqRouterOptions,
+} from "./iq_router.ts";
+export { answerPing, PING_NS, pingIq } from "./ping.ts";
+export {
+  DEFAULT_IDENTITY,
+  DISCO_INFO_NS,
+  discoInfoIq,
+  discoInfoResult,
+  parseDiscoInfo,
+} from "./service_discovery.ts";
+export type { DiscoIdentity, DiscoInfo } from "./service_discovery.ts";
+export {
+  parseSoftwareVersion,
+  VERSION_NS,
+  versionIq,
+  versionResult,
+} from "./software_version.ts";
+export type { SoftwareVersion } from "./software_version.ts";
