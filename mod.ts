@@ -15,7 +15,9 @@
  * | {@linkcode CertificateError}, {@linkcode CertificateFailure}, {@linkcode checkCertificate} | why a peer's certificate was refused (the same `reason` on every transport), and the policy itself |
  * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-512/256/1, -PLUS with XEP-0440, PLAIN) as a stream feature, and stored keys |
  * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
+ * | {@linkcode Message}, {@linkcode Presence}, {@linkcode Iq}, {@linkcode asStanza}, {@linkcode stanzas} | typed, read-only stanza views, and the operator from frames or elements to them |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
+ * | {@linkcode parseRecording}, {@linkcode parseTrace} | recorded sessions (stream restarts followed), stanza logs without a header, a stream's own trace |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
  * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`.
@@ -76,6 +78,8 @@ export type {
   TraceEntry,
 } from "./src/stream/session.ts";
 export type { StreamHeader } from "./src/stream/header.ts";
+export { parseRecording, parseTrace } from "./src/stream/recording.ts";
+export type { RecordingOptions, TracedFrame } from "./src/stream/recording.ts";
 export {
   LimitError,
   NegotiationError,

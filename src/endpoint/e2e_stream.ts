@@ -228,9 +228,11 @@ export class E2EStream {
 
   /**
    * Inbound stanzas: messages and presences, and iq replies that no request
-   * waits for. iq requests go to {@linkcode E2EStream.onIq} handlers (and are
+   * waits for. iq requests go to the {@linkcode E2EStream.handle} and
+   * {@linkcode E2EStream.onIq} handlers and the built-in answers (and are
    * answered `service-unavailable` when none does); replies go to
-   * {@linkcode E2EStream.request}. Stanzas that arrive before the first
+   * {@linkcode E2EStream.request}. Pipe them through `stanzas()` for typed
+   * views. Stanzas that arrive before the first
    * subscription are kept for it (up to `receiveBufferLimit` bytes, then
    * reading pauses, for `stallTimeoutMs` at most).
    */

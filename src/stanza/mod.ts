@@ -10,6 +10,7 @@
  * | {@linkcode iqResult}, {@linkcode iqError} | replies to an iq request |
  * | {@linkcode randomId} | unguessable stanza ids |
  * | {@linkcode Message}, {@linkcode Presence}, {@linkcode Iq}, {@linkcode asStanza} | typed views over inbound stanzas |
+ * | {@linkcode stanzas} | RxJS operator: frames or elements to typed stanza views |
  * | {@linkcode Jid}, {@linkcode jid}, {@linkcode JidError} | addresses: parse, format, compare |
  * | {@linkcode stanzaError}, {@linkcode StanzaError}, {@linkcode STANZA_ERROR_CONDITIONS} | stanza errors, both ways |
  * | {@linkcode IqTracker} | waits for iq replies from the right peer, with deadlines |
@@ -92,6 +93,8 @@ export {
   unhandledIqReply,
 } from "./iq_tracker.ts";
 export type { IqRequestOptions, IqTrackerOptions } from "./iq_tracker.ts";
+export { stanzas } from "./stanzas.ts";
+export type { StanzaKind, StanzaViews } from "./stanzas.ts";
 export { IqRouter } from "./iq_router.ts";
 export type {
   DiscoOptions,
