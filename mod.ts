@@ -18,6 +18,7 @@
  * | {@linkcode Message}, {@linkcode Presence}, {@linkcode Iq}, {@linkcode asStanza}, {@linkcode stanzas} | typed, read-only stanza views, and the operator from frames or elements to them |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
  * | {@linkcode parseRecording}, {@linkcode parseTrace} | recorded sessions (stream restarts followed), stanza logs without a header, a stream's own trace |
+ * | {@linkcode consoleTrace}, {@linkcode TraceRedactor}, {@linkcode DEBUG_ENV} | debugging: a ready-made `trace` that prints each stream with SASL payloads redacted; `XMPP_E2E_DEBUG=1` does it for every stream |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
  * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`.
@@ -79,6 +80,13 @@ export type {
 } from "./src/stream/session.ts";
 export type { StreamHeader } from "./src/stream/header.ts";
 export { parseRecording, parseTrace } from "./src/stream/recording.ts";
+export {
+  consoleTrace,
+  DEBUG_ENV,
+  REDACTED,
+  TraceRedactor,
+} from "./src/stream/debug_trace.ts";
+export type { TraceStream } from "./src/stream/debug_trace.ts";
 export type { RecordingOptions, TracedFrame } from "./src/stream/recording.ts";
 export {
   LimitError,

@@ -91,7 +91,9 @@ export interface StreamOptions extends
   maxIqHandlers?: number;
   /**
    * Called with the raw XML both ways from the first byte (the `trace$` of
-   * a stream only starts once it is negotiated).
+   * a stream only starts once it is negotiated), and the stream's info: the
+   * same object for every entry of one stream, brought up to date before
+   * each call. `consoleTrace` prints it, SASL payloads redacted.
    */
   trace?: (entry: TraceEntry, stream: StreamInfo) => void;
 }
@@ -614,7 +616,12 @@ export function traceFrom(
   trace: StreamOptions["trace"],
 ): void {
   if (trace === undefined) return;
-  session.trace$.subscribe((entry) => trace(entry, infoOf(session)));
+  // One object per stream, brought up to date before each call, so that a
+  // tracer can keep state per stream (consoleTrace's redaction).
+  const info = infoOf(session);
+  session.trace$.subscribe((entry) =>
+    trace(entry, Object.assign(info, infoOf(session)))
+  );
 }
 
 /** The options a listener or initiator passes on to its sessions. */

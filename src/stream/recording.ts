@@ -204,17 +204,61 @@ function drain(
   }
 }
 
-// Where a stream header (or the XML declaration before one) may start: an
-// XML declaration, or a start tag whose local name is `stream`. Read on
-// the bytes as Latin-1, one character per byte, so positions are offsets.
-const CANDIDATE =
-  /<(?:\?xml[ \t\r\n]|(?:[^ \t\r\n<>\/:?!]+:)?stream[ \t\r\n>\/])/g;
-// The tail of a chunk that may be the start of one, cut by the chunk's end.
-const PARTIAL = /<(?:\?(?:x(?:ml?)?)?|[^ \t\r\n<>\/?!]*)$/;
+// The tail of a chunk that may be the start of a header, cut by the
+// chunk's end: an XML declaration or a start tag, its name not ended yet.
+const PARTIAL = /^<(?:\?(?:x(?:ml?)?)?|[^ \t\r\n<>\/?!]*)$/;
 // Longer tails cannot be a header's name (names are bounded by the parser).
 const MAX_HELD = 2048;
 const EMPTY = new Uint8Array(0);
-const LF = 0x0a, CR = 0x0d;
+const LF = 0x0a, CR = 0x0d, LT = 0x3c, COLON = 0x3a;
+const NON_ASCII = /[\x80-\xff]/;
+
+/** Whether a code unit ends a name: white space, `>`, `/`. */
+function endsName(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === CR || c === LF || c === 0x3e ||
+    c === 0x2f;
+}
+
+/** Whether a code unit may be in a prefix. */
+function inPrefix(c: number): boolean {
+  return !endsName(c) && c !== LT && c !== COLON && c !== 0x3f && c !== 0x21;
+}
+
+/**
+ * Where a stream header (or the XML declaration before one) may start in
+ * `text` (bytes read as Latin-1, one character per byte): an XML
+ * declaration, or a start tag whose local name is `stream`, any prefix.
+ * Found with native searches, so that most chunks cost two `indexOf`s.
+ */
+function candidates(text: string): number[] {
+  const found: number[] = [];
+  for (
+    let i = text.indexOf("<?xml");
+    i >= 0;
+    i = text.indexOf("<?xml", i + 1)
+  ) {
+    const c = text.charCodeAt(i + 5);
+    if (c === 0x20 || c === 0x09 || c === CR || c === LF) found.push(i);
+  }
+  const declarations = found.length;
+  for (
+    let j = text.indexOf("stream");
+    j >= 0;
+    j = text.indexOf("stream", j + 1)
+  ) {
+    if (!endsName(text.charCodeAt(j + 6))) continue;
+    const before = text.charCodeAt(j - 1);
+    if (before === LT) found.push(j - 1);
+    else if (before === COLON) {
+      let k = j - 2;
+      while (k >= 0 && j - k < MAX_HELD && inPrefix(text.charCodeAt(k))) k--;
+      if (k >= 0 && k < j - 2 && text.charCodeAt(k) === LT) found.push(k);
+    }
+  }
+  return declarations > 0 && found.length > declarations
+    ? found.sort((x, y) => x - y)
+    : found;
+}
 
 /** One direction of a recording: the parser of the current stream, restarted where a header begins. */
 class RecordingReader {
@@ -267,24 +311,23 @@ class RecordingReader {
     }
     const text = this.#latin1.decode(data);
     let cursor = 0;
-    for (const match of text.matchAll(CANDIDATE)) {
-      const at = match.index;
-      this.#feed(data.subarray(cursor, at));
+    for (const at of candidates(text)) {
+      this.#feed(data.subarray(cursor, at), text.slice(cursor, at));
       cursor = at;
       if (this.#sink.header && !this.#parser.midUnit) this.#restart();
     }
-    const partial = PARTIAL.exec(text);
-    const hold = partial !== null && partial.index >= cursor &&
-        text.length - partial.index <= MAX_HELD
-      ? partial.index
+    const lt = text.lastIndexOf("<");
+    const hold = lt >= cursor && text.length - lt <= MAX_HELD &&
+        PARTIAL.test(text.slice(lt))
+      ? lt
       : text.length;
-    this.#feed(data.subarray(cursor, hold));
+    this.#feed(data.subarray(cursor, hold), text.slice(cursor, hold));
     if (hold < data.length) this.#held = data.slice(hold);
     return this.#sink.take();
   }
 
   end(): StreamFrame[] {
-    this.#feed(this.#held);
+    this.#feed(this.#held, this.#latin1.decode(this.#held));
     this.#held = EMPTY;
     // A recording may stop between two frames of an open stream; anything
     // cut short (a stanza, a character) is an error, as is no stream.
@@ -304,11 +347,12 @@ class RecordingReader {
     this.#base = { offset, line, column };
   }
 
-  #feed(bytes: Uint8Array): void {
+  /** Writes `bytes` (`text`: the same read as Latin-1) to the parser. */
+  #feed(bytes: Uint8Array, text: string): void {
     if (bytes.length === 0) return;
     this.#guard(() => this.#parser.write(bytes));
     this.#fed += bytes.length;
-    this.#advance(bytes);
+    this.#advance(bytes, text);
   }
 
   /** Runs a parser step, with error positions made those of the whole input. */
@@ -336,25 +380,29 @@ class RecordingReader {
    * Moves the end of what was written past `bytes`: lines end at LF, CRLF
    * and a lone CR; columns count UTF-16 code units, as the parser's do.
    */
-  #advance(bytes: Uint8Array): void {
+  #advance(bytes: Uint8Array, text: string): void {
     const at = this.#written;
     at.offset += bytes.length;
-    let last = -1; // the last line end in bytes
-    for (let i = bytes.indexOf(CR); i >= 0; i = bytes.indexOf(CR, i + 1)) {
+    let last = -1; // the last line end
+    for (let i = text.indexOf("\r"); i >= 0; i = text.indexOf("\r", i + 1)) {
       at.line++;
       last = i;
     }
-    for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) {
-      const afterCr = i > 0 ? bytes[i - 1] === CR : at.cr;
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
+      const afterCr = i > 0 ? text.charCodeAt(i - 1) === CR : at.cr;
       if (!afterCr) at.line++;
       if (i > last) last = i;
     }
     if (last >= 0) at.column = 1;
-    for (let i = last + 1; i < bytes.length; i++) {
-      const b = bytes[i]!;
-      if ((b & 0xc0) !== 0x80) at.column += b >= 0xf0 ? 2 : 1;
+    const line = text.slice(last + 1);
+    if (!NON_ASCII.test(line)) at.column += line.length;
+    else {
+      for (let i = 0; i < line.length; i++) {
+        const b = line.charCodeAt(i);
+        if ((b & 0xc0) !== 0x80) at.column += b >= 0xf0 ? 2 : 1;
+      }
     }
-    at.cr = bytes[bytes.length - 1] === CR;
+    at.cr = text.charCodeAt(text.length - 1) === CR;
   }
 }
 
