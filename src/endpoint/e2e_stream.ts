@@ -328,8 +328,8 @@ export class E2EStream {
 
   /**
    * Pings the peer (XEP-0199) and measures the round trip. A peer that
-   * does not know pings answers `service-unavailable` (or
-   * `feature-not-implemented`): it is there all the same.
+   * does not answer pings replies `service-unavailable`, and the promise
+   * rejects with that `StanzaError`: the peer is there all the same.
    *
    * @param options The address pinged (the stream peer when omitted), a
    *   deadline, a signal.

@@ -317,7 +317,7 @@ export class IqRouter<C = undefined> {
     ) {
       return undefined;
     }
-    const payload = iq.elements().find((child) => child.name !== "error");
+    const payload = iq.elements().find((child) => !child.is("error", iq.ns));
     // Taken now: a handler that registers or removes others changes nothing
     // for this request.
     const handlers = [

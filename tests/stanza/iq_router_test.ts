@@ -275,3 +275,17 @@ Deno.test("IqRouter refuses a bad registration with a TypeError", () => {
     TypeError,
   );
 });
+
+Deno.test("a payload named error in its own namespace is routed like any other", async () => {
+  const router = new IqRouter();
+  router.handle(
+    "set",
+    "urn:example:report",
+    "error",
+    () => xml("ok", { xmlns: "urn:example:report" }),
+  );
+  const reply = await router.route(
+    request("set", "urn:example:report", "error"),
+  );
+  assert.equal(reply?.attrs.type, "result");
+});
