@@ -26,7 +26,23 @@ const MAX_HELD = 4096;
  * `<success>` elements from one direction of a trace, whatever the
  * entries' boundaries: a tag cut by the end of an entry is held until the
  * rest comes, so no part of a payload is ever shown. Elements of those
- * names in other namespaces are redacted too.
+ * names in other namespaces are redacted too. Use one per direction of a
+ * stream.
+ *
+ * @example Redacting a stream's outbound trace
+ * ```ts
+ * import { TraceRedactor, type TraceEntry } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const out = new TraceRedactor();
+ * const entries: TraceEntry[] = [
+ *   { direction: "out", text: "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHJvbWVvAHIwbTMwIQ==</auth>", tls: true },
+ *   { direction: "out", text: "<message><body>hi</body></message>", tls: true },
+ * ];
+ * const shown = entries.map((entry) => out.redact(entry.text));
+ * assert.ok(!shown.join("").includes("AHJvbWVv"));
+ * assert.equal(shown[1], "<message><body>hi</body></message>");
+ * ```
  */
 export class TraceRedactor {
   #held = "";
