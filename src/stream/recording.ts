@@ -213,6 +213,17 @@ const EMPTY = new Uint8Array(0);
 const LF = 0x0a, CR = 0x0d, LT = 0x3c, COLON = 0x3a;
 const NON_ASCII = /[\x80-\xff]/;
 
+/** Where the run of white space that ends at `to` starts (not before `from`). */
+function spaceBefore(data: Uint8Array, from: number, to: number): number {
+  let i = to;
+  while (i > from) {
+    const b = data[i - 1];
+    if (b !== 0x20 && b !== 0x09 && b !== CR && b !== LF) break;
+    i--;
+  }
+  return i;
+}
+
 /** Whether a code unit ends a name: white space, `>`, `/`. */
 function endsName(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === CR || c === LF || c === 0x3e ||
@@ -312,15 +323,23 @@ class RecordingReader {
     const text = this.#latin1.decode(data);
     let cursor = 0;
     for (const at of candidates(text)) {
-      this.#feed(data.subarray(cursor, at), text.slice(cursor, at));
+      // A CR the parser has read waits for a possible LF, so the parser is
+      // asked before the white space that precedes the candidate (held
+      // with what follows it at the end of a chunk, see below).
+      const space = spaceBefore(data, cursor, at);
+      this.#feed(data.subarray(cursor, space), text.slice(cursor, space));
+      const between = this.#sink.header && !this.#parser.midUnit;
+      this.#feed(data.subarray(space, at), text.slice(space, at));
       cursor = at;
-      if (this.#sink.header && !this.#parser.midUnit) this.#restart();
+      if (between) this.#restart();
     }
     const lt = text.lastIndexOf("<");
-    const hold = lt >= cursor && text.length - lt <= MAX_HELD &&
+    let hold = lt >= cursor && text.length - lt <= MAX_HELD &&
         PARTIAL.test(text.slice(lt))
       ? lt
       : text.length;
+    const space = spaceBefore(data, cursor, hold);
+    if (hold - space <= MAX_HELD) hold = space;
     this.#feed(data.subarray(cursor, hold), text.slice(cursor, hold));
     if (hold < data.length) this.#held = data.slice(hold);
     return this.#sink.take();

@@ -95,6 +95,18 @@ Deno.test("a header inside a stanza's CDATA or as a child is content, not a rest
   assert.equal(body, DECL + HEADER);
 });
 
+Deno.test("a restart after a lone CR between frames is found, however the chunks are cut", async () => {
+  const text = HEADER + "<presence/>\r" + DECL + HEADER + "<message/>";
+  const bytes = utf8(text);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    assert.deepEqual(
+      await read([bytes.subarray(0, cut), bytes.subarray(cut)]),
+      ["header", "presence", "header", "message"],
+      `cut at ${cut}`,
+    );
+  }
+});
+
 Deno.test("parseRecording() reads streams one after another, each closed", async () => {
   const one = HEADER + "<presence/></stream:stream>";
   assert.deepEqual(await read([one + "\n" + one]), [
