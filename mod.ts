@@ -7,14 +7,18 @@
  * | export | what it does |
  * | --- | --- |
  * | {@linkcode initiate}, {@linkcode listen} | open a stream to a peer; accept streams from peers |
- * | {@linkcode E2EStream} | `stanzas$`, `send`, `request`, `onIq`, `close`, `closed`, `info`, `trace$` |
+ * | {@linkcode E2EStream} | `stanzas$`, `send`, `request`, `handle`, `onIq`, `ping`, `discoInfo`, `softwareVersion`, `close`, `closed`, `info`, `trace$` |
+ * | {@linkcode IqRouter}, {@linkcode pingIq}, {@linkcode discoInfoIq}, {@linkcode versionIq} | iq routing with built-in answers: XEP-0199 ping, XEP-0030 `disco#info`, XEP-0092 software version |
  * | {@linkcode message}, {@linkcode presence}, {@linkcode iq}, {@linkcode xml} | stanza and element builders |
  * | {@linkcode Jid}, {@linkcode StanzaError}, {@linkcode StreamError}, {@linkcode NegotiationError}, {@linkcode TimeoutError}, {@linkcode StreamClosedError}, {@linkcode LimitError} | addresses and typed errors |
  * | {@linkcode generateCertificate} | a self-signed certificate for an endpoint |
  * | {@linkcode CertificateError}, {@linkcode CertificateFailure}, {@linkcode checkCertificate} | why a peer's certificate was refused (the same `reason` on every transport), and the policy itself |
  * | {@linkcode sasl}, {@linkcode deriveScramCredentials} | SASL (SCRAM-SHA-512/256/1, -PLUS with XEP-0440, PLAIN) as a stream feature, and stored keys |
  * | {@linkcode Session}, {@linkcode startTls}, {@linkcode memoryPair}, {@linkcode fromStreams} | the stream layer over any transport |
+ * | {@linkcode Message}, {@linkcode Presence}, {@linkcode Iq}, {@linkcode asStanza}, {@linkcode stanzas} | typed, read-only stanza views, and the operator from frames or elements to them |
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
+ * | {@linkcode parseRecording}, {@linkcode parseTrace} | recorded sessions (stream restarts followed), stanza logs without a header, a stream's own trace |
+ * | {@linkcode consoleTrace}, {@linkcode TraceRedactor}, {@linkcode DEBUG_ENV} | debugging: a ready-made `trace` that prints each stream with SASL payloads redacted; `XMPP_E2E_DEBUG=1` does it for every stream |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
  * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`, and
@@ -65,6 +69,7 @@ export type {
   ListenerFailure,
   ListenerStats,
   ListenOptions,
+  PeerRequestOptions,
   RequestOptions,
   StreamInfo,
   StreamOptions,
@@ -79,6 +84,15 @@ export type {
   TraceEntry,
 } from "./src/stream/session.ts";
 export type { StreamHeader } from "./src/stream/header.ts";
+export { parseRecording, parseTrace } from "./src/stream/recording.ts";
+export {
+  consoleTrace,
+  DEBUG_ENV,
+  REDACTED,
+  TraceRedactor,
+} from "./src/stream/debug_trace.ts";
+export type { TraceStream } from "./src/stream/debug_trace.ts";
+export type { RecordingOptions, TracedFrame } from "./src/stream/recording.ts";
 export {
   LimitError,
   NegotiationError,

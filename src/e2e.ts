@@ -12,6 +12,7 @@ export {
   E2EStream,
   type E2EStreamSettings,
   type IqHandler,
+  type PeerRequestOptions,
   type RequestOptions,
   type StreamInfo,
   type StreamOptions,

@@ -20,10 +20,26 @@ import type { StreamHeader } from "../stream/header.ts";
 import type { TlsInfo } from "../transport/transport.ts";
 import type { SaslInfo } from "../negotiation/feature.ts";
 import {
+  checkIqTimeout,
   type IqRequestOptions,
   IqTracker,
-  unhandledIqReply,
 } from "../stanza/iq_tracker.ts";
+import {
+  type IqAnswer,
+  IqRouter,
+  type IqRouterOptions,
+} from "../stanza/iq_router.ts";
+import { pingIq } from "../stanza/ping.ts";
+import {
+  type DiscoInfo,
+  discoInfoIq,
+  parseDiscoInfo,
+} from "../stanza/service_discovery.ts";
+import {
+  parseSoftwareVersion,
+  type SoftwareVersion,
+  versionIq,
+} from "../stanza/software_version.ts";
 import { iqError } from "../stanza/stanza.ts";
 import type { TrustedBy } from "./trust.ts";
 
@@ -59,7 +75,8 @@ export interface StreamOptions extends
     | "idleTimeoutMs"
     | "sendQueueLimit"
     | "receiveBufferLimit"
-  > {
+  >,
+  IqRouterOptions {
   /** Deadline of `request()` in ms. Default 30,000. */
   iqTimeoutMs?: number;
   /**
@@ -75,7 +92,9 @@ export interface StreamOptions extends
   maxIqHandlers?: number;
   /**
    * Called with the raw XML both ways from the first byte (the `trace$` of
-   * a stream only starts once it is negotiated).
+   * a stream only starts once it is negotiated), and the stream's info: the
+   * same object for every entry of one stream, brought up to date before
+   * each call. `consoleTrace` prints it, SASL payloads redacted.
    */
   trace?: (entry: TraceEntry, stream: StreamInfo) => void;
 }
@@ -123,13 +142,32 @@ export interface StreamInfo {
   sasl: SaslInfo | undefined;
 }
 
-/** An inbound iq get/set handler: returns the reply, or undefined to pass. */
+/**
+ * An inbound iq get/set handler. It answers with the reply iq, with the
+ * payload of a `result` (any other element), with a `StanzaError` (returned
+ * or thrown) for an `error` reply, or with `undefined` to let the next
+ * handler answer.
+ *
+ * @param iq The request.
+ * @param stream The stream it came on.
+ * @returns The answer, or `undefined` to pass.
+ */
 export type IqHandler = (
   iq: Element,
-) => Element | undefined | Promise<Element | undefined>;
+  stream: E2EStream,
+) => IqAnswer | Promise<IqAnswer>;
 
 /** What {@linkcode E2EStream.request} takes besides the iq. */
 export type RequestOptions = Pick<IqRequestOptions, "timeoutMs" | "signal">;
+
+/**
+ * What {@linkcode E2EStream.ping}, {@linkcode E2EStream.discoInfo} and
+ * {@linkcode E2EStream.softwareVersion} take.
+ */
+export interface PeerRequestOptions extends RequestOptions {
+  /** The address asked; the stream peer (no `to`) when omitted. */
+  to?: string | undefined;
+}
 
 /** What an {@linkcode E2EStream} takes besides its session. */
 export interface E2EStreamSettings {
@@ -146,6 +184,10 @@ export interface E2EStreamSettings {
    * (see {@linkcode StreamInfo.authenticated}). Default false.
    */
   certificateChecked?: boolean | undefined;
+  /** The built-in iq answers (ping, disco#info, software version). */
+  answers?: IqRouterOptions | undefined;
+  /** Routers whose handlers the stream asks after its own (a listener's). */
+  inherit?: readonly IqRouter<E2EStream>[] | undefined;
 }
 
 /**
@@ -154,7 +196,7 @@ export interface E2EStreamSettings {
 export class E2EStream {
   readonly #session: Session;
   readonly #tracker: IqTracker;
-  readonly #handlers: IqHandler[] = [];
+  readonly #router: IqRouter<E2EStream>;
   readonly #maxPending: number;
   readonly #maxHandlers: number;
   readonly #handlersDone: () => void;
@@ -176,6 +218,7 @@ export class E2EStream {
     this.#maxHandlers = limits.maxIqHandlers ?? DEFAULT_MAX_IQ_HANDLERS;
     this.#trustedBy = limits.trustedBy;
     this.#certificateChecked = limits.certificateChecked ?? false;
+    this.#router = new IqRouter(limits.answers, limits.inherit);
     // Replies come from the stream peer (a server: its domain), or, for a
     // request without `to`, from our own address (the JID bound on the
     // stream, or our header's `from`).
@@ -209,9 +252,11 @@ export class E2EStream {
 
   /**
    * Inbound stanzas: messages and presences, and iq replies that no request
-   * waits for. iq requests go to {@linkcode E2EStream.onIq} handlers (and are
+   * waits for. iq requests go to the {@linkcode E2EStream.handle} and
+   * {@linkcode E2EStream.onIq} handlers and the built-in answers (and are
    * answered `service-unavailable` when none does); replies go to
-   * {@linkcode E2EStream.request}. Stanzas that arrive before the first
+   * {@linkcode E2EStream.request}. Pipe them through `stanzas()` for typed
+   * views. Stanzas that arrive before the first
    * subscription are kept for it (up to `receiveBufferLimit` bytes, then
    * reading pauses, for `stallTimeoutMs` at most).
    */
@@ -272,6 +317,9 @@ export class E2EStream {
     if (state !== "open") {
       throw new StreamClosedError(state, "Cannot send the request");
     }
+    // Nothing is sent for a request that is refused before it starts.
+    options.signal?.throwIfAborted();
+    if (options.timeoutMs !== undefined) checkIqTimeout(options.timeoutMs);
     if (this.#tracker.pending >= this.#maxPending) {
       throw new LimitError(
         "maxPendingRequests",
@@ -301,14 +349,188 @@ export class E2EStream {
   }
 
   /**
-   * Registers a handler for inbound iq get/set. Handlers are asked in
-   * order; an iq none answers gets `service-unavailable`, one whose handler
-   * throws gets `internal-server-error`.
+   * Pings the peer (XEP-0199) and measures the round trip. A peer that
+   * does not answer pings replies `service-unavailable`, and the promise
+   * rejects with that `StanzaError`: the peer is there all the same.
+   *
+   * @param options The address pinged (the stream peer when omitted), a
+   *   deadline, a signal.
+   * @returns The round trip in milliseconds.
+   * @throws {StanzaError} When the peer answers with an error.
+   * @throws {TimeoutError} When no answer comes in time.
+   * @throws {StreamClosedError} When the stream is not open, or closes
+   *   first.
+   *
+   * @example Pinging the other end
+   * ```ts
+   * import { initiate, memoryPair, Session, E2EStream } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const session = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   session.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(session);
+   * assert.ok(await romeo.ping({ timeoutMs: 5000 }) >= 0);
+   * await Promise.all([romeo.close(), juliet.closed]);
+   * ```
+   */
+  async ping(options: PeerRequestOptions = {}): Promise<number> {
+    const start = performance.now();
+    await this.request(pingIq(options.to), requestOptions(options));
+    return performance.now() - start;
+  }
+
+  /**
+   * Asks the peer who it is and what it supports (XEP-0030 `disco#info`).
+   *
+   * @param options The address asked (the stream peer when omitted), a
+   *   deadline, a signal.
+   * @returns Its identities and features.
+   * @throws {StanzaError} When the peer answers with an error.
+   * @throws {TypeError} When the result holds no `disco#info` query.
+   *
+   * @example Discovering the other end's features
+   * ```ts
+   * import { initiate, memoryPair, Session, E2EStream } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const session = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   session.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(session);
+   * juliet.handle("get", "urn:example:balcony", "query", () => undefined);
+   * const info = await romeo.discoInfo();
+   * assert.ok(info.features.includes("urn:xmpp:ping"));
+   * assert.ok(info.features.includes("urn:example:balcony"));
+   * await Promise.all([romeo.close(), juliet.closed]);
+   * ```
+   */
+  async discoInfo(options: PeerRequestOptions = {}): Promise<DiscoInfo> {
+    const reply = await this.request(
+      discoInfoIq(options.to),
+      requestOptions(options),
+    );
+    return parseDiscoInfo(reply);
+  }
+
+  /**
+   * Asks the peer which software it runs (XEP-0092). Endpoints of this
+   * package answer only when given `softwareVersion`.
+   *
+   * @param options The address asked (the stream peer when omitted), a
+   *   deadline, a signal.
+   * @returns Its name, version and, if it says, OS.
+   * @throws {StanzaError} When the peer answers with an error
+   *   (`service-unavailable` when it does not say).
+   * @throws {TypeError} When the result holds no `jabber:iq:version` query.
+   *
+   * @example Asking the other end's version
+   * ```ts
+   * import { initiate, memoryPair, Session, E2EStream } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const session = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   session.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(session, { answers: { softwareVersion: { name: "balcony", version: "1.0" } } });
+   * assert.deepEqual(await romeo.softwareVersion(), { name: "balcony", version: "1.0" });
+   * await Promise.all([romeo.close(), juliet.closed]);
+   * ```
+   */
+  async softwareVersion(
+    options: PeerRequestOptions = {},
+  ): Promise<SoftwareVersion> {
+    const reply = await this.request(
+      versionIq(options.to),
+      requestOptions(options),
+    );
+    return parseSoftwareVersion(reply);
+  }
+
+  /**
+   * Registers a handler for inbound iq requests of this type whose payload
+   * has this name and namespace. Handlers of one key are asked in the order
+   * they were registered, before those of the listener that accepted the
+   * stream, before the catch-all {@linkcode E2EStream.onIq} handlers and
+   * before the built-in answers (a ping handler replaces the built-in one).
+   * The namespace is listed in `disco#info` while the handler is registered.
+   *
+   * @param type `get` or `set`.
+   * @param ns The payload's namespace.
+   * @param name The payload's local name.
+   * @param handler Answers with the reply iq, a payload for the `result`,
+   *   a `StanzaError`, or `undefined` to pass.
+   * @returns A function that removes the handler.
+   * @throws {TypeError} When the type, name or namespace is not valid.
+   *
+   * @example Answering a custom request
+   * ```ts
+   * import { initiate, iq, memoryPair, Session, E2EStream, xml } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const session = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   session.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(session);
+   * const stop = juliet.handle("get", "urn:example:time", "time", () =>
+   *   xml("time", { xmlns: "urn:example:time" }, "dawn"));
+   * const reply = await romeo.request(iq({ type: "get" }, xml("time", { xmlns: "urn:example:time" })));
+   * assert.equal(reply.getChildText("time", "urn:example:time"), "dawn");
+   * stop();
+   * await Promise.all([romeo.close(), juliet.closed]);
+   * ```
+   */
+  handle(
+    type: "get" | "set",
+    ns: string,
+    name: string,
+    handler: IqHandler,
+  ): () => void {
+    return this.#router.handle(type, ns, name, handler);
+  }
+
+  /**
+   * Registers a catch-all handler for inbound iq get/set: asked, in order,
+   * for every request no {@linkcode E2EStream.handle} handler answered,
+   * before the built-in answers. An iq nothing answers gets
+   * `service-unavailable`, one whose handler throws gets
+   * `internal-server-error` (or the `StanzaError` it threw).
    *
    * @param handler The handler.
+   * @returns A function that removes it.
+   *
+   * @example Answering every request
+   * ```ts
+   * import { initiate, iq, iqResult, memoryPair, Session, E2EStream, xml } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const session = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   session.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(session);
+   * juliet.onIq((request) => iqResult(request));
+   * const reply = await romeo.request(iq({ type: "set" }, xml("any", { xmlns: "urn:example" })));
+   * assert.equal(reply.attrs.type, "result");
+   * await Promise.all([romeo.close(), juliet.closed]);
+   * ```
    */
-  onIq(handler: IqHandler): void {
-    this.#handlers.push(handler);
+  onIq(handler: IqHandler): () => void {
+    return this.#router.onIq(handler);
   }
 
   /**
@@ -337,11 +559,7 @@ export class E2EStream {
     // in the send queue, which bounds replies by bytes.
     this.#answering++;
     try {
-      for (const handler of this.#handlers) {
-        reply = await handler(iq);
-        if (reply !== undefined) break;
-      }
-      reply ??= unhandledIqReply(iq);
+      reply = await this.#router.route(iq, this);
     } catch (error) {
       reply = failedReply(iq, error);
     } finally {
@@ -364,6 +582,16 @@ export class E2EStream {
       );
     }
   }
+}
+
+/** The request options among a peer request's. */
+function requestOptions(options: PeerRequestOptions): RequestOptions {
+  return {
+    ...(options.timeoutMs !== undefined
+      ? { timeoutMs: options.timeoutMs }
+      : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  };
 }
 
 function failedReply(iq: Element, error: unknown): Element {
@@ -424,11 +652,13 @@ export function traceFrom(
   settings: E2EStreamSettings = {},
 ): void {
   if (trace === undefined) return;
+  // One object per stream, brought up to date before each call, so that a
+  // tracer can keep state per stream (consoleTrace's redaction).
+  const current = () =>
+    infoOf(session, settings.trustedBy, settings.certificateChecked);
+  const info = current();
   session.trace$.subscribe((entry) =>
-    trace(
-      entry,
-      infoOf(session, settings.trustedBy, settings.certificateChecked),
-    )
+    trace(entry, Object.assign(info, current()))
   );
 }
 
@@ -477,5 +707,10 @@ export function streamLimits(options: StreamOptions): E2EStreamSettings {
     iqTimeoutMs: options.iqTimeoutMs,
     maxPendingRequests: options.maxPendingRequests,
     maxIqHandlers: options.maxIqHandlers,
+    answers: {
+      ping: options.ping,
+      disco: options.disco,
+      softwareVersion: options.softwareVersion,
+    },
   };
 }

@@ -15,9 +15,11 @@ import {
   defaultMaxConnections,
 } from "./admission.ts";
 import { checkTrust, recipientCheck, type Trust, trustedBy } from "./trust.ts";
+import { IqRouter } from "../stanza/iq_router.ts";
 import {
   composeVerify,
   E2EStream,
+  type IqHandler,
   sessionOptions,
   streamLimits,
   type StreamOptions,
@@ -167,6 +169,8 @@ export class E2EListener {
   readonly #negotiating = new Map<Admitted, Session>();
   readonly #evicted = new WeakSet<Session>();
   readonly #failures = new Subject<ListenerFailure>();
+  // Only a registry: each stream answers with its own built-in answers.
+  readonly #router = new IqRouter<E2EStream>({ ping: false, disco: false });
   readonly #stats: Omit<
     ListenerStats,
     "negotiating" | "open" | "maxConnections"
@@ -258,6 +262,74 @@ export class E2EListener {
       return Promise.resolve(null);
     }
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /**
+   * Registers an iq handler for every stream this listener accepts, those
+   * accepted already included (see {@linkcode E2EStream.handle}): a stream's
+   * own handlers for the key are asked first, then the listener's. The
+   * handler gets the stream the request came on.
+   *
+   * @param type `get` or `set`.
+   * @param ns The payload's namespace.
+   * @param name The payload's local name.
+   * @param handler Answers with the reply iq, a payload for the `result`,
+   *   a `StanzaError`, or `undefined` to pass.
+   * @returns A function that removes the handler from every stream.
+   * @throws {TypeError} When the type, name or namespace is not valid.
+   *
+   * @example A time service for every peer
+   * ```ts
+   * import { generateCertificate, initiate, iq, listen, xml } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const { certPem, keyPem } = await generateCertificate({ names: ["pronto"] });
+   * const listener = await listen({ from: "juliet@pronto", certificate: { cert: certPem, key: keyPem } });
+   * listener.handle("get", "urn:example:time", "time", (_request, stream) =>
+   *   xml("time", { xmlns: "urn:example:time" }, `dawn, ${stream.info.peerAddress}`));
+   * const accepted = listener.accept();
+   * const romeo = await initiate({
+   *   from: "romeo@forza", to: "juliet@pronto",
+   *   hostname: "127.0.0.1", port: listener.addr.port, caCerts: [certPem],
+   * });
+   * const juliet = (await accepted)!;
+   * const reply = await romeo.request(iq({ type: "get" }, xml("time", { xmlns: "urn:example:time" })));
+   * assert.equal(reply.getChildText("time", "urn:example:time"), "dawn, romeo@forza");
+   * await Promise.all([romeo.close(), juliet.closed]);
+   * await listener.close();
+   * ```
+   */
+  handle(
+    type: "get" | "set",
+    ns: string,
+    name: string,
+    handler: IqHandler,
+  ): () => void {
+    return this.#router.handle(type, ns, name, handler);
+  }
+
+  /**
+   * Registers a catch-all iq handler for every stream this listener accepts
+   * (see {@linkcode E2EStream.onIq}), asked after each stream's own.
+   *
+   * @param handler The handler.
+   * @returns A function that removes it from every stream.
+   *
+   * @example Logging every request nobody routed
+   * ```ts
+   * import { listen } from "@xmpp-e2e/streams";
+   *
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * const stop = listener.onIq((request) => {
+   *   console.log("unrouted", request.attrs.id);
+   *   return undefined; // service-unavailable, as before
+   * });
+   * stop();
+   * await listener.close();
+   * ```
+   */
+  onIq(handler: IqHandler): () => void {
+    return this.#router.onIq(handler);
   }
 
   /** Streams as they are accepted. */
@@ -394,6 +466,7 @@ export class E2EListener {
       const stream = new E2EStream(session, {
         ...streamLimits(this.#options),
         ...checked,
+        inherit: [this.#router],
       });
       if (this.#done) void stream.error("system-shutdown");
       else {

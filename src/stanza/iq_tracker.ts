@@ -62,7 +62,14 @@ interface Pending {
   onAbort: (() => void) | undefined;
 }
 
-function checkTimeout(ms: number): number {
+/**
+ * Checks an iq deadline (internal to the package).
+ *
+ * @param ms The deadline in milliseconds.
+ * @returns It, when positive and at most 2^31 - 1, or `Infinity`.
+ * @throws {RangeError} Otherwise.
+ */
+export function checkIqTimeout(ms: number): number {
   if (!(ms > 0) || (ms !== Infinity && ms > MAX_TIMER_MS)) {
     throw new RangeError(
       `Cannot track iq: a timeout of ${ms} ms is not a positive number up to ${MAX_TIMER_MS} or Infinity`,
@@ -131,7 +138,9 @@ export class IqTracker {
    * @throws {RangeError} When the timeout is not positive.
    */
   constructor(options: IqTrackerOptions = {}) {
-    this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_IQ_TIMEOUT_MS);
+    this.#timeoutMs = checkIqTimeout(
+      options.timeoutMs ?? DEFAULT_IQ_TIMEOUT_MS,
+    );
     this.#streamPeer = options.streamPeer === undefined
       ? undefined
       : addressKey(options.streamPeer);
@@ -235,7 +244,7 @@ export class IqTracker {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let ms: number;
     try {
-      ms = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
+      ms = checkIqTimeout(options.timeoutMs ?? this.#timeoutMs);
     } catch (error) {
       return Promise.reject(error);
     }

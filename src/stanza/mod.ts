@@ -10,10 +10,15 @@
  * | {@linkcode iqResult}, {@linkcode iqError} | replies to an iq request |
  * | {@linkcode randomId} | unguessable stanza ids |
  * | {@linkcode Message}, {@linkcode Presence}, {@linkcode Iq}, {@linkcode asStanza} | typed views over inbound stanzas |
+ * | {@linkcode stanzas} | RxJS operator: frames or elements to typed stanza views |
  * | {@linkcode Jid}, {@linkcode jid}, {@linkcode JidError} | addresses: parse, format, compare |
  * | {@linkcode stanzaError}, {@linkcode StanzaError}, {@linkcode STANZA_ERROR_CONDITIONS} | stanza errors, both ways |
  * | {@linkcode IqTracker} | waits for iq replies from the right peer, with deadlines |
  * | {@linkcode unhandledIqReply} | the `service-unavailable` answer to an unhandled request |
+ * | {@linkcode IqRouter} | routes inbound requests by type, payload name and namespace; answers pings and disco#info itself |
+ * | {@linkcode pingIq}, {@linkcode answerPing}, {@linkcode PING_NS} | XEP-0199 ping |
+ * | {@linkcode discoInfoIq}, {@linkcode discoInfoResult}, {@linkcode parseDiscoInfo}, {@linkcode DISCO_INFO_NS} | XEP-0030 `disco#info` |
+ * | {@linkcode versionIq}, {@linkcode versionResult}, {@linkcode parseSoftwareVersion}, {@linkcode VERSION_NS} | XEP-0092 software version |
  *
  * @example Asking the peer and answering it
  * ```ts
@@ -88,3 +93,28 @@ export {
   unhandledIqReply,
 } from "./iq_tracker.ts";
 export type { IqRequestOptions, IqTrackerOptions } from "./iq_tracker.ts";
+export { stanzas } from "./stanzas.ts";
+export type { StanzaKind, StanzaViews } from "./stanzas.ts";
+export { IqRouter } from "./iq_router.ts";
+export type {
+  DiscoOptions,
+  IqAnswer,
+  IqRouteHandler,
+  IqRouterOptions,
+} from "./iq_router.ts";
+export { answerPing, PING_NS, pingIq } from "./ping.ts";
+export {
+  DEFAULT_IDENTITY,
+  DISCO_INFO_NS,
+  discoInfoIq,
+  discoInfoResult,
+  parseDiscoInfo,
+} from "./service_discovery.ts";
+export type { DiscoIdentity, DiscoInfo } from "./service_discovery.ts";
+export {
+  parseSoftwareVersion,
+  VERSION_NS,
+  versionIq,
+  versionResult,
+} from "./software_version.ts";
+export type { SoftwareVersion } from "./software_version.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { debugPrinter } from "./debug_trace.ts";
 import { Observable, Subject } from "rxjs";
 import type { Element } from "../xml/element.ts";
 import type { StreamFrame } from "../xml/events.ts";
@@ -295,6 +296,9 @@ export class Session {
       (failure) => this.#onWritten(failure),
     );
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    // XMPP_E2E_DEBUG: every stream's trace on stderr, SASL redacted.
+    const debug = debugPrinter(options.role);
+    if (debug !== undefined) this.#trace.subscribe(debug);
   }
 
   #setPolicy(policy: TlsPolicy): void {

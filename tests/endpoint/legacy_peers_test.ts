@@ -345,14 +345,14 @@ Deno.test('listen() under tls "optional" answers an iq that comes as the initiat
   await gajim.write(headerOf("gajim", PEER, US));
   assert.ok(await gajim.until("</stream:features>"));
   await gajim.write(
-    `<iq type="get" id="ping1" to="${US}"><ping xmlns="urn:xmpp:ping"/></iq>` +
-      messageOf("gajim", PEER, US, "after the ping"),
+    `<iq type="get" id="ask1" to="${US}"><query xmlns="urn:example:nobody"/></iq>` +
+      messageOf("gajim", PEER, US, "after the iq"),
   );
   const stream = (await accepted)!;
   const box = inbox(stream);
-  assert.equal((await box.next()).getChildText("body"), "after the ping");
+  assert.equal((await box.next()).getChildText("body"), "after the iq");
   const reply = await gajim.until("</iq>");
-  assert.match(reply ?? "", /<iq [^>]*id='ping1'/);
+  assert.match(reply ?? "", /<iq [^>]*id='ask1'/);
   assert.match(reply ?? "", /type='error'/);
   await gajim.hangUp();
   assert.deepEqual(await stream.closed, { clean: false });

@@ -226,6 +226,42 @@ Deno.test("a peer flooding iq requests without reading is held back by TCP, then
   }
 });
 
+Deno.test("a peer flooding disco#info and pings without reading gets the built-in answers only as far as the send queue, then connection-timeout", async () => {
+  const j = await juliet({ stallTimeoutMs: 500, closeTimeoutMs: 200 });
+  const conn = await negotiateDeno(j.target);
+  try {
+    await until(() => j.streams.length === 1, "the stream is open");
+    const stream = j.streams[0]!;
+    let requests = "";
+    for (let i = 0; i < 200; i++) {
+      requests += `<iq type='get' id='d${i}'>` +
+        "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>" +
+        `<iq type='get' id='p${i}'><ping xmlns='urn:xmpp:ping'/></iq>`;
+    }
+    let sent = 0;
+    const flooding = floodConn(
+      conn,
+      new TextEncoder().encode(requests),
+      () => false,
+      (bytes) => sent += bytes,
+    );
+    const result = await within(10_000, stream.closed);
+    assert.ok(result.error instanceof StreamError, String(result.error));
+    assert.equal(result.error.condition, "connection-timeout");
+    // Each disco#info answer is a few times its request: the send queue
+    // (1 MiB) bounds them all the same, and reading stops.
+    assert.ok(sent < 32 * 1024 * 1024, `${sent} bytes accepted`);
+    await within(10_000, flooding);
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // The listener closed it.
+    }
+    await j.close();
+  }
+});
+
 /**
  * One negotiated peer (Deno.startTls, never reading) flooding juliet with
  * `chunk`; her application accepts the stream and never subscribes.
