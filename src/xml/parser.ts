@@ -94,6 +94,18 @@ const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 
 /**
+ * A copy of `text` that holds no reference to the string it was sliced
+ * from: V8 makes a slice of 13 code units or more a view of its parent, and
+ * a cache shared by every parser must not keep a whole decoded chunk alive
+ * for one name. Only names and keys that enter a cache are copied.
+ */
+function owned(text: string): string {
+  // Flattening the concatenation copies the characters; the slice then
+  // views that copy, one code unit longer than the text.
+  return text.length < 13 ? text : (" " + text).slice(1);
+}
+
+/**
  * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
  * 1.0 with namespaces, UTF-8 only, no DTD, comments, processing instructions
  * or entities other than the five predefined ones. It reads UTF-8 byte chunks
@@ -660,6 +672,28 @@ export class XmlParser {
     }
     this.#pos = pos;
     this.#checkUnit(len);
+    this.#release();
+  }
+
+  /**
+   * Drops the input once all of it was read (and nothing waits on it): an
+   * idle stream then holds no decoded chunk, nor slices of one, between
+   * writes.
+   */
+  #release(): void {
+    if (this.#pos < this.#buf.length || this.#waitFor !== "") return;
+    this.#retire(this.#pos);
+    this.#buf = "";
+    this.#pos = 0;
+    this.#next.fill(-1);
+    this.#attrSafe = -1;
+    this.#lastName = this.#lastPrefix = this.#lastLocal = "";
+    // The scratch of the last start tag: its names and values are slices.
+    this.#attrNames.length = this.#attrValues.length = 0;
+    this.#attrPrefixes.length = this.#attrLocals.length = 0;
+    // Default namespaces of elements closed since (the open ones and the
+    // next child's stay).
+    this.#defaultNs.length = this.#depth + 1;
   }
 
   /** Reads outside the root element: BOM, declaration, white space, root tag. */
@@ -1090,7 +1124,7 @@ export class XmlParser {
         start,
       );
     }
-    const name = buf.slice(start, scanned);
+    const name = owned(buf.slice(start, scanned));
     const colon = this.#nameColon;
     NAMES[slot] = name;
     NAME_COLONS[slot] = colon;
@@ -1472,8 +1506,8 @@ export class XmlParser {
     if (cached && KEY_URIS[slot] === uri) return KEYS[slot]!;
     const key = `{${uri}}${this.#attrLocals[i]}`;
     if (cached) {
-      KEY_URIS[slot] = uri;
-      KEYS[slot] = key;
+      KEY_URIS[slot] = owned(uri);
+      KEYS[slot] = owned(key);
     }
     return key;
   }

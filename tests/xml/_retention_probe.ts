@@ -1,0 +1,66 @@
+/**
+ * Run with `--v8-flags=--expose-gc` by retention_test.ts: prints, as JSON,
+ * the live heap per parser (after a full GC) of parsers that read only a
+ * stream header and of parsers that then read a 32 KiB chunk of stanzas,
+ * each chunk different, all parsers kept.
+ *
+ * @module
+ */
+
+import { XmlParser } from "../../src/xml/parser.ts";
+import type { XmlSink } from "../../src/xml/sink.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error("Run with --v8-flags=--expose-gc");
+const encoder = new TextEncoder();
+const COUNT = 200;
+const HEADER = "<stream:stream xmlns='jabber:client' " +
+  "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+/** Stanzas with long names, namespaces and values, unique to `i`. */
+function traffic(i: number): Uint8Array {
+  let text = "";
+  for (let k = 0; text.length < 32 * 1024; k++) {
+    text += `<message to='juliet-${i}-${k}@capulet.example/balcony' ` +
+      `id='id-${i}-${k}' type='chat'><body>Deny thy father ${i} ${k}</body>` +
+      `<request xmlns='urn:xmpp:receipts:${i}'/>` +
+      `<longelementname${i % 13} xmlns='urn:example:${i}' ` +
+      `xmlns:p='urn:example:prefixed:${i}' p:attributename${i % 7}='${k}'/>` +
+      `</message>`;
+  }
+  return encoder.encode(text);
+}
+
+const sink: XmlSink = {
+  open() {},
+  start() {},
+  text() {},
+  end() {},
+  close() {},
+};
+
+function perParser(withTraffic: boolean): number {
+  gc!();
+  const before = Deno.memoryUsage().heapUsed;
+  const parsers: XmlParser[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    const parser = new XmlParser(sink, { tree: true });
+    parser.write(encoder.encode(HEADER));
+    if (withTraffic) parser.write(traffic(i));
+    parsers.push(parser);
+  }
+  gc!();
+  const after = Deno.memoryUsage().heapUsed;
+  if (parsers.length !== COUNT) throw new Error("unreachable");
+  return (after - before) / COUNT;
+}
+
+perParser(true); // warm up: code, the shared name cache
+const idle: number[] = [];
+const busy: number[] = [];
+for (let round = 0; round < 3; round++) {
+  idle.push(perParser(false));
+  busy.push(perParser(true));
+}
+const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+console.log(JSON.stringify({ idle: median(idle), busy: median(busy) }));
