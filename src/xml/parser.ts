@@ -160,6 +160,7 @@ export class XmlParser {
   #buf = "";
   #pos = 0;
   #ascii = true; // every code unit of #buf is below 0x80
+  #bufBytes = 0; // UTF-8 bytes of #buf
   #bufStart = 0; // byte offset of #buf[0] in the whole input
   #bytesIn = 0; // bytes decoded so far (excluding #carry)
   #carry: Uint8Array | undefined; // an incomplete UTF-8 sequence
@@ -465,10 +466,12 @@ export class XmlParser {
       const pos = this.#pos;
       this.#retire(pos);
       this.#buf = old.slice(pos) + text;
+      this.#bufBytes += byteLength; // #retire() left the tail's
       this.#ascii = this.#ascii && text.length === byteLength;
     } else {
       this.#retire(this.#pos);
       this.#buf = text;
+      this.#bufBytes = byteLength;
       this.#ascii = text.length === byteLength;
     }
     this.#pos = 0;
@@ -515,14 +518,10 @@ export class XmlParser {
     const buf = this.#buf;
     if (pos === 0 && buf.length === 0) return;
     // Byte offset of the new start: bytes decoded so far minus the kept tail.
-    const tailBytes = this.#ascii
-      ? buf.length - pos
-      : utf8Length(buf, pos, buf.length);
+    const tailBytes = this.#bytes(pos, buf.length);
     const newStart = this.#bytesIn - tailBytes;
     if (this.#unitStart >= 0 && this.#unitStart < pos) {
-      const before = this.#ascii
-        ? pos - this.#unitStart
-        : utf8Length(buf, this.#unitStart, pos);
+      const before = this.#bytes(this.#unitStart, pos);
       this.#unitBytesBefore += before;
       if (!this.#unitEarlier) {
         this.#unitStartByte = newStart - before;
@@ -538,9 +537,25 @@ export class XmlParser {
     this.#crBefore = pos > 0 && pos === buf.length &&
       buf.charCodeAt(pos - 1) === CR;
     this.#bufStart = newStart;
+    this.#bufBytes = tailBytes;
     if (this.#waitFor !== "") {
       this.#waitFrom = Math.max(0, this.#waitFrom - pos);
     }
+  }
+
+  /**
+   * UTF-8 bytes of `#buf[from, to)`. The size of the whole buffer is known,
+   * so a range longer than half of it is measured by what lies outside it.
+   */
+  #bytes(from: number, to: number): number {
+    if (this.#ascii) return to - from;
+    const buf = this.#buf;
+    const len = buf.length;
+    if (to - from > len >> 1) {
+      return this.#bufBytes - utf8Length(buf, 0, from) -
+        utf8Length(buf, to, len);
+    }
+    return utf8Length(buf, from, to);
   }
 
   // ---------------------------------------------------------------- errors
@@ -578,7 +593,7 @@ export class XmlParser {
     // Three bytes per code unit at most: measure exactly only when needed.
     if (this.#unitBytesBefore + 3 * (pos - start) <= max) return false;
     return this.#unitBytesBefore +
-        (this.#ascii ? pos - start : utf8Length(this.#buf, start, pos)) > max;
+        this.#bytes(start, pos) > max;
   }
 
   /** Throws policy-violation if the unit in progress exceeds the limit up to `pos`. */
