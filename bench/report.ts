@@ -19,7 +19,7 @@ import {
   toChunks,
   xmppStream,
 } from "./corpus.ts";
-import { OURS, oursFrames, oursParser } from "./_ours.ts";
+import { OURS, oursFrames, oursParser, oursPiped } from "./_ours.ts";
 import { PEERS, type Runner } from "./_peers.ts";
 import { floor } from "./_floor.ts";
 import { Expat } from "./_expat.ts";
@@ -169,12 +169,22 @@ console.log(
       ratio.toFixed(2)
     }x ${fastest.name}.`,
 );
+/** Median over rounds of a / b, both timed in the same round. */
+const sameRound = (i: number, a: Runner, b: Runner) => {
+  const bs = results[i]!.get(b)!;
+  return median(results[i]!.get(a)!.map((speed, k) => speed / bs[k]!));
+};
+const piped = corpora.map((_, i) => sameRound(i, oursPiped, oursFrames));
+console.log(
+  `Target (parseXml() + frames() within 5% of parseFrames() on every corpus): ${
+    piped.every((r) => r >= 0.95) ? "MET" : "NOT MET"
+  }: ${
+    corpora.map((c, i) => `${c.name} ${piped[i]!.toFixed(2)}x`).join(", ")
+  }.`,
+);
 if (rows.includes(EXPAT)) {
   // parseFrames() against C expat, each round's ratio from the same round.
-  const vsExpat = corpora.map((_, i) => {
-    const frames = results[i]!.get(oursFrames)!;
-    return median(results[i]!.get(EXPAT)!.map((e, k) => frames[k]! / e));
-  });
+  const vsExpat = corpora.map((_, i) => sameRound(i, oursFrames, EXPAT));
   const met = vsExpat.every((r) => r >= 1);
   console.log(
     `Target (parseFrames() >= C expat on every corpus): ${
