@@ -1397,6 +1397,11 @@ export class XmlParser {
     const names = this.#attrNames;
     const values = this.#attrValues;
     const kinds = this.#attrKinds;
+    if (depth === 0) {
+      // The root lives as long as the stream: its values (attributes and
+      // the namespaces it declares) must not keep their chunk alive.
+      for (let i = 0; i < count; i++) values[i] = owned(values[i]!);
+    }
     let defaultNs = this.#defaultNs[depth]!;
     let declarations: Record<string, string> | undefined;
     const mark = this.#undo.length;

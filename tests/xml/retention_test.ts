@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 
-Deno.test("a parser that has read a chunk whole keeps no part of it", async () => {
+Deno.test("a parser that has read a chunk whole keeps no part of it, not even through the stream header", async () => {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -16,11 +16,21 @@ Deno.test("a parser that has read a chunk whole keeps no part of it", async () =
     stderr: "piped",
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const { idle, busy } = JSON.parse(new TextDecoder().decode(stdout));
+  const { idle, busy, together } = JSON.parse(
+    new TextDecoder().decode(stdout),
+  );
   // Each chunk is 32 KiB: keeping it, or a slice of it, costs that much.
   assert.ok(
     busy - idle < 2048,
     `after 32 KiB of stanzas ${busy.toFixed(0)} bytes a parser, ` +
       `${idle.toFixed(0)} before any`,
+  );
+  // The root element (the stream header) lives as long as the stream: its
+  // names, namespaces and attribute values must not be slices of a chunk.
+  assert.ok(
+    together - idle < 2048,
+    `after a header and 32 KiB of stanzas in one chunk ${
+      together.toFixed(0)
+    } bytes a parser, ${idle.toFixed(0)} with the header alone`,
   );
 });
