@@ -18,7 +18,7 @@ import {
   utf8Length,
 } from "./_chars.ts";
 import { Element } from "./element.ts";
-import { appendText } from "./_text.ts";
+import { appendText, owned } from "./_text.ts";
 import { isNcName } from "./names.ts";
 import { type XmlCondition, XmlError } from "./errors.ts";
 import type { XmlDeclaration } from "./events.ts";
@@ -92,18 +92,6 @@ const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
 const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
-
-/**
- * A copy of `text` that holds no reference to the string it was sliced
- * from: V8 makes a slice of 13 code units or more a view of its parent, and
- * a cache shared by every parser must not keep a whole decoded chunk alive
- * for one name. Only names and keys that enter a cache are copied.
- */
-function owned(text: string): string {
-  // Flattening the concatenation copies the characters; the slice then
-  // views that copy, one code unit longer than the text.
-  return text.length < 13 ? text : (" " + text).slice(1);
-}
 
 /**
  * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
