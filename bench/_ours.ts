@@ -8,7 +8,8 @@
 
 import { from } from "rxjs";
 import { XmlParser } from "../src/xml/parser.ts";
-import { parseFrames } from "../src/xml/frames.ts";
+import { frames, parseFrames } from "../src/xml/frames.ts";
+import { parseXml } from "../src/xml/parse_xml.ts";
 import type { XmlSink } from "../src/xml/sink.ts";
 import type { Element } from "../src/xml/element.ts";
 import type { Runner } from "./_peers.ts";
@@ -72,5 +73,26 @@ export const oursFrames: Runner = {
   },
 };
 
-/** Both of ours, in table order. */
-export const OURS: readonly Runner[] = [oursParser, oursFrames];
+/**
+ * `parseXml()` piped into `frames()`: the two-operator composition (bytes,
+ * then parse events, then frames), the same StreamFrames out.
+ */
+export const oursPiped: Runner = {
+  name: "ours: parseXml() + frames() (RxJS)",
+  output: "StreamFrames through the two operators piped",
+  run(chunks) {
+    let stanzas = 0;
+    let failure: unknown;
+    from(chunks).pipe(parseXml(), frames()).subscribe({
+      next: (frame) => {
+        if (frame.type === "element") stanzas++;
+      },
+      error: (error: unknown) => failure = error,
+    });
+    if (failure !== undefined) throw failure;
+    return stanzas;
+  },
+};
+
+/** All of ours, in table order. */
+export const OURS: readonly Runner[] = [oursParser, oursFrames, oursPiped];

@@ -1,8 +1,9 @@
 /**
  * Load: one listener holds N concurrent TLS streams (the initiators run in
  * the same process), each sends and receives M stanzas, then closes in
- * order. Prints wall time, stanzas/s, delivery checks, peak memory, and the
- * memory per idle negotiated TLS stream.
+ * order. Prints wall time, stanzas/s, delivery checks, peak memory, the
+ * memory per idle negotiated TLS stream, and what an idle stream holds after
+ * traffic (the exchange, then a burst of 1 KiB stanzas) against before any.
  *
  *     deno task bench:load [--streams=N] [--stanzas=M] [--burst]
  *
@@ -65,9 +66,19 @@ for (let i = 0; i < N; i += 50) {
 }
 const recipients = await accepted;
 const negotiatedMs = performance.now() - start;
-gc?.();
+// Buffers freed by a GC leave the external count once swept, which may
+// run after gc() returns: collect twice, a little apart.
+const settle = async () => {
+  for (let i = 0; i < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gc?.();
+  }
+};
+await settle();
 const idle = Deno.memoryUsage();
 sample();
+/** What the streams hold in the heap and in buffers, after a full GC. */
+const held = (usage: Deno.MemoryUsage) => usage.heapUsed + usage.external;
 const perStream = (idle.rss - before.rss) / N;
 const perStreamHeap = (idle.heapUsed - before.heapUsed) / N;
 
@@ -120,6 +131,41 @@ clearInterval(sampler);
 const exchangeMs = performance.now() - exchange;
 gc?.();
 const liveAfter = Deno.memoryUsage().heapUsed;
+const exchanged = { delivered, inOrder };
+
+// Then a burst on every stream at once, which fills read buffers and
+// parser chunks: 32 stanzas of 1 KiB from each initiator, each answered
+// with 1 KiB. Once the streams are idle again, what they hold is compared
+// with what they held right after negotiation, before any traffic.
+const burst = 32;
+const kib = "Wherefore art thou Romeo? ".repeat(40);
+await Promise.all(
+  recipients.map((r, i) => {
+    let seen = 0;
+    return new Promise<void>((resolve) => {
+      r.stanzas$.subscribe(() => {
+        r.send(message({ body: `${i} ${kib}` })).catch(() => {});
+        if (++seen === burst) resolve();
+      });
+    });
+  }).concat(initiators.map((a, i) => {
+    let seen = 0;
+    const done = new Promise<void>((resolve) =>
+      // The exchange's handler answers each one too: two answers each.
+      a.stanzas$.subscribe(() => {
+        if (++seen === 2 * burst) resolve();
+      })
+    );
+    for (let k = 0; k < burst; k++) {
+      a.send(message({ id: `b${k}`, body: `${i} ${kib}` })).catch(() => {});
+    }
+    return done;
+  })),
+);
+await settle();
+const afterTraffic = Deno.memoryUsage();
+const retained = (held(afterTraffic) - held(idle)) / N;
+const retainedExternal = (afterTraffic.external - idle.external) / N;
 const results = await Promise.all(initiators.map((a) => a.close()));
 const theirs = await Promise.all(recipients.map((r) => r.closed));
 await listener.close();
@@ -141,9 +187,9 @@ console.log(
 );
 console.log(
   `| delivered exactly once, in order | ${
-    delivered === 2 * N * M && inOrder
+    exchanged.delivered === 2 * N * M && exchanged.inOrder
       ? "yes"
-      : `NO (${delivered}, in order: ${inOrder})`
+      : `NO (${exchanged.delivered}, in order: ${exchanged.inOrder})`
   } |`,
 );
 console.log(`| clean closes | ${clean} / ${2 * N} |`);
@@ -152,6 +198,13 @@ console.log(
   `| heap after the exchange and a full GC | ${
     mib(liveAfter)
   } MiB (before the streams: ${mib(before.heapUsed)} MiB) |`,
+);
+console.log(
+  `| idle stream after traffic, against before any (heap + external, both ends) | ${
+    retained >= 0 ? "+" : ""
+  }${(retained / 1024).toFixed(1)} KiB (${
+    (retained / 2048).toFixed(1)
+  } KiB per end; external ${(retainedExternal / 1024).toFixed(1)} KiB) |`,
 );
 console.log(
   `| memory per idle negotiated TLS stream (both ends: 2 sockets, 2 sessions) | RSS ${

@@ -19,12 +19,14 @@ import {
   toChunks,
   xmppStream,
 } from "./corpus.ts";
-import { OURS, oursParser } from "./_ours.ts";
+import { OURS, oursFrames, oursParser, oursPiped } from "./_ours.ts";
 import { PEERS, type Runner } from "./_peers.ts";
 import { floor } from "./_floor.ts";
+import { Expat } from "./_expat.ts";
 import { option } from "./_options.ts";
 
 const TARGET = 3;
+const CHUNK = 16 * 1024;
 
 const size = option("size", 20) * 1e6;
 const rounds = option("rounds", 5);
@@ -57,19 +59,37 @@ function pass(runner: Runner, corpus: Corpus, chunks: Uint8Array[]): number {
   return corpus.bytes.length / 1e3 / ms;
 }
 
-/** Median MB/s and spread of each runner on one corpus. */
-function measure(corpus: Corpus): Map<Runner, number[]> {
-  const chunks = toChunks(corpus.bytes);
-  const speeds = new Map<Runner, number[]>(runners.map((r) => [r, []]));
-  for (let i = 0; i < warmup; i++) {
-    for (const r of runners) pass(r, corpus, chunks);
-  }
-  for (let round = 0; round < rounds; round++) {
-    // Rotate the order each round so that noise spreads over all runners.
-    for (let k = 0; k < runners.length; k++) {
-      const runner = runners[(k + round) % runners.length]!;
-      speeds.get(runner)!.push(pass(runner, corpus, chunks));
+/** Where a corpus's expat speeds go in the result map. */
+const EXPAT: Runner = {
+  name: Expat.ROW,
+  output:
+    "nothing: C expat through python3, namespaces on, no handlers, timed in python (a reference row, skipped without python3)",
+  run() {
+    throw new Error("timed by python3");
+  },
+};
+
+/** Median MB/s and spread of each runner (and expat) on one corpus. */
+async function measure(corpus: Corpus): Promise<Map<Runner, number[]>> {
+  const chunks = toChunks(corpus.bytes, CHUNK);
+  const expat = await Expat.start(corpus.bytes, CHUNK, corpus.stanzas);
+  const all = expat === undefined ? runners : [...runners, EXPAT];
+  const timed = (r: Runner) =>
+    r === EXPAT ? expat!.pass() : pass(r, corpus, chunks);
+  const speeds = new Map<Runner, number[]>(all.map((r) => [r, []]));
+  try {
+    for (let i = 0; i < warmup; i++) {
+      for (const r of all) await timed(r);
     }
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order each round so that noise spreads over all runners.
+      for (let k = 0; k < all.length; k++) {
+        const runner = all[(k + round) % all.length]!;
+        speeds.get(runner)!.push(await timed(runner));
+      }
+    }
+  } finally {
+    await expat?.close();
   }
   return speeds;
 }
@@ -94,10 +114,12 @@ for (const c of corpora) {
   );
 }
 
-const results = corpora.map((c) => {
+const results: Map<Runner, number[]>[] = [];
+for (const c of corpora) {
   console.error(`measuring ${c.name} ...`);
-  return measure(c);
-});
+  results.push(await measure(c));
+}
+const rows = results[0]!.has(EXPAT) ? [...runners, EXPAT] : runners;
 const med = (i: number, r: Runner) => median(results[i]!.get(r)!);
 /** Median over rounds of ours / this runner, both timed in the same round. */
 const pairedRatio = (i: number, r: Runner) => {
@@ -114,7 +136,7 @@ const header = [
 console.log(
   `\n| ${header.join(" | ")} |\n|${header.map(() => " --- |").join("")}`,
 );
-for (const runner of runners) {
+for (const runner of rows) {
   const cells = corpora.flatMap((_, i) => {
     const speed = med(i, runner);
     const ratio = runner === oursParser
@@ -131,7 +153,7 @@ console.log(
 console.log(`\nSpread (min-max MB/s over the timed rounds):\n`);
 console.log(`| parser | ${corpora.map((c) => c.name).join(" | ")} |`);
 console.log(`| --- |${corpora.map(() => " --- |").join("")}`);
-for (const runner of runners) {
+for (const runner of rows) {
   const cells = corpora.map((_, i) => {
     const s = results[i]!.get(runner)!;
     return `${Math.min(...s).toFixed(1)}-${Math.max(...s).toFixed(1)}`;
@@ -147,4 +169,31 @@ console.log(
       ratio.toFixed(2)
     }x ${fastest.name}.`,
 );
-for (const runner of runners) console.log(`- ${runner.name}: ${runner.output}`);
+/** Median over rounds of a / b, both timed in the same round. */
+const sameRound = (i: number, a: Runner, b: Runner) => {
+  const bs = results[i]!.get(b)!;
+  return median(results[i]!.get(a)!.map((speed, k) => speed / bs[k]!));
+};
+const piped = corpora.map((_, i) => sameRound(i, oursPiped, oursFrames));
+console.log(
+  `Target (parseXml() + frames() within 5% of parseFrames() on every corpus): ${
+    piped.every((r) => r >= 0.95) ? "MET" : "NOT MET"
+  }: ${
+    corpora.map((c, i) => `${c.name} ${piped[i]!.toFixed(2)}x`).join(", ")
+  }.`,
+);
+if (rows.includes(EXPAT)) {
+  // parseFrames() against C expat, each round's ratio from the same round.
+  const vsExpat = corpora.map((_, i) => sameRound(i, oursFrames, EXPAT));
+  const met = vsExpat.every((r) => r >= 1);
+  console.log(
+    `Target (parseFrames() >= C expat on every corpus): ${
+      met ? "MET" : "NOT MET"
+    }: ${
+      corpora.map((c, i) => `${c.name} ${vsExpat[i]!.toFixed(2)}x`).join(", ")
+    }.`,
+  );
+} else {
+  console.log("C expat reference: skipped (python3 with pyexpat not found).");
+}
+for (const runner of rows) console.log(`- ${runner.name}: ${runner.output}`);

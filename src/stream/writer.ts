@@ -13,8 +13,8 @@ const encoder = new TextEncoder();
 /** The default bound of a stream's send queue: 1 MiB of UTF-8. */
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 
-// Text is encoded into batches of this size, each one transport write;
-// a text larger than a batch is encoded and written on its own.
+// Text is encoded into batches of at most this size, each one transport
+// write; a text larger than a batch fills several.
 const BATCH_BYTES = 64 * 1024;
 const FIRST_BATCH_BYTES = 4 * 1024;
 
@@ -175,7 +175,7 @@ export class WriteQueue {
   #encode(text: string): void {
     if (
       this.#flushing === undefined && this.#batch === undefined &&
-      this.#batches.length === 0
+      this.#batches.length === 0 && text.length * 3 <= BATCH_BYTES
     ) {
       // Nothing queued: this text goes out alone, encoded to its size.
       const bytes = encoder.encode(text);
@@ -183,39 +183,39 @@ export class WriteQueue {
       this.#accepted += bytes.length;
       return;
     }
-    // At most 3 bytes per UTF-16 unit: encode in place when that fits.
-    const room = this.#batch === undefined
-      ? 0
-      : this.#batch.length - this.#batchLength;
-    if (text.length * 3 <= room) {
-      const { written } = encoder.encodeInto(
-        text,
-        this.#batch!.subarray(this.#batchLength),
+    // Straight into batches of at most BATCH_BYTES, each one write: a text
+    // that does not fit the room left goes on in the next batch, so a large
+    // text is never encoded (nor written) whole.
+    if (text === "") return;
+    let rest = text;
+    for (;;) {
+      const batch = this.#batch ?? this.#newBatch(rest.length * 3);
+      const { read, written } = encoder.encodeInto(
+        rest,
+        batch.subarray(this.#batchLength),
       );
       this.#batchLength += written;
       this.#accepted += written;
-      return;
+      if (read === rest.length) return;
+      this.#seal(); // full: the rest goes in the next one
+      rest = rest.slice(read);
     }
-    if (text.length * 3 > BATCH_BYTES) {
-      this.#seal();
-      const bytes = encoder.encode(text);
-      this.#batches.push(bytes);
-      this.#accepted += bytes.length;
-      return;
-    }
-    this.#seal();
-    // Small while writes are sparse, growing while they come in bursts: a
-    // stream that sends little never allocates (nor keeps, in the
-    // allocator) a large batch.
+  }
+
+  /**
+   * Starts a batch for text of at most `need` bytes: small while writes are
+   * sparse, growing while they come in bursts (a stream that sends little
+   * never allocates, nor keeps in the allocator, a large batch).
+   */
+  #newBatch(need: number): Uint8Array {
     const size = Math.min(
       BATCH_BYTES,
-      Math.max(FIRST_BATCH_BYTES, text.length * 3, this.#batchSize * 2),
+      Math.max(FIRST_BATCH_BYTES, need, this.#batchSize * 2),
     );
     this.#batchSize = size;
     this.#batch = new Uint8Array(size);
-    const { written } = encoder.encodeInto(text, this.#batch);
-    this.#batchLength = written;
-    this.#accepted += written;
+    this.#batchLength = 0;
+    return this.#batch;
   }
 
   /** Closes the batch being filled. */

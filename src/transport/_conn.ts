@@ -66,12 +66,17 @@ const MAX_READ = 64 * 1024;
 /**
  * Reads a connection into buffers sized to what it delivers: a read that
  * fills its buffer doubles the next one (up to 64 KiB), a read that uses
- * less than a quarter halves it (down to 1 KiB). An idle connection, whose
- * read waits, holds only a small buffer; a busy one reads in large chunks.
+ * less than a quarter halves it (down to 1 KiB). A read that follows one
+ * that did not fill its buffer (the connection had nothing more) is likely
+ * to wait: it gets a 1 KiB buffer, and if that comes back full the next
+ * read has the size again. So an idle connection, whose read waits, holds
+ * only a small buffer, even right after a burst; a busy one reads in large
+ * chunks.
  */
 export class Reads {
   #size = MIN_READ;
-  #buffer: Uint8Array | undefined;
+  #drained = true; // the last read did not fill its buffer
+  #buffer: Uint8Array | undefined; // a small one, kept for the next read
 
   /**
    * Reads the next chunk of `reader`.
@@ -82,21 +87,26 @@ export class Reads {
   async next(
     reader: { read(p: Uint8Array): Promise<number | null> },
   ): Promise<Uint8Array | null> {
-    const buffer = this.#buffer ?? new Uint8Array(this.#size);
+    const probe = this.#drained;
+    const buffer = probe
+      ? this.#buffer ?? new Uint8Array(MIN_READ)
+      : new Uint8Array(this.#size);
     this.#buffer = undefined;
     const n = await reader.read(buffer);
     if (n === null) return null;
     if (n === buffer.length) {
-      this.#size = Math.min(MAX_READ, this.#size * 2);
+      this.#drained = false;
+      if (!probe) this.#size = Math.min(MAX_READ, this.#size * 2);
       return buffer; // handed out whole; the next read gets a new one
     }
-    if (n < buffer.length >> 2) {
+    this.#drained = true;
+    if (!probe && n < buffer.length >> 2) {
       this.#size = Math.max(MIN_READ, this.#size >> 1);
     }
     if (n >= buffer.length >> 1) return buffer.subarray(0, n);
-    // Little of it used: copy, and keep the buffer if it is still the size.
+    // Little of it used: copy, and keep a small buffer for the next read.
     const chunk = buffer.slice(0, n);
-    if (buffer.length === this.#size) this.#buffer = buffer;
+    if (buffer.length === MIN_READ) this.#buffer = buffer;
     return chunk;
   }
 }

@@ -10,7 +10,12 @@ import { appendText } from "./_text.ts";
 import type { Operator } from "./operator.ts";
 import { XmlError } from "./errors.ts";
 import type { StreamFrame, XmlDeclaration, XmlEvent } from "./events.ts";
-import { Collector, type ParseOptions, parseWith } from "./parse_xml.ts";
+import {
+  Collector,
+  type ParseOptions,
+  parseWith,
+  xmlOrigin,
+} from "./parse_xml.ts";
 import type { XmlSink } from "./sink.ts";
 
 const SPACE_ONLY = /^[ \t\r\n]*$/;
@@ -21,6 +26,11 @@ const SPACE_ONLY = /^[ \t\r\n]*$/;
  * directly inside the root is dropped; other text there is an `XmlError`
  * with condition `bad-format` (its position is unknown: line and column 0,
  * offset -1). The elements of the events are copied, not changed.
+ *
+ * Applied directly to what `parseXml(options)` returned, it reads the bytes
+ * itself as `parseFrames(options)` does, without event objects: same frames,
+ * errors and limits, the same subscription to the bytes. With any operator
+ * in between, it reads the events that operator gives.
  *
  * @returns An operator from parse events to frames.
  *
@@ -39,14 +49,17 @@ const SPACE_ONLY = /^[ \t\r\n]*$/;
  * ```
  */
 export function frames(): Operator<XmlEvent, StreamFrame> {
-  return (source) =>
-    defer(() => {
+  return (source) => {
+    const origin = xmlOrigin(source);
+    if (origin !== undefined) return parseFrames(origin.options)(origin.source);
+    return defer(() => {
       const open: Element[] = [];
       return source.pipe(
         map((event) => frameOf(event, open)),
         filter((frame): frame is StreamFrame => frame !== undefined),
       );
     });
+  };
 }
 
 /** The frame that `event` completes, if any; `open` holds the elements being built. */

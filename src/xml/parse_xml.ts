@@ -8,6 +8,7 @@ import {
   concat,
   defer,
   mergeMap,
+  type Observable,
   type ObservableInput,
   throwError,
 } from "rxjs";
@@ -54,7 +55,40 @@ export interface ParseOptions extends Partial<ParserLimits> {
 export function parseXml(
   options: ParseOptions = {},
 ): Operator<Uint8Array, XmlEvent> {
-  return parseWith(() => new EventSink(), { ...options, tree: false });
+  const own = { ...options };
+  const operator = parseWith(() => new EventSink(), { ...own, tree: false });
+  return (source) => {
+    const events = operator(source);
+    ORIGINS.set(events, { source, options: own });
+    return events;
+  };
+}
+
+/** What a `parseXml()` Observable parses: its byte source and options. */
+export interface XmlOrigin {
+  /** The byte chunks `parseXml()` was applied to. */
+  source: Observable<Uint8Array>;
+  /** The options it was given (a copy). */
+  options: ParseOptions;
+}
+
+// The event Observables that parseXml() returned, with what they parse, so
+// that an operator applied directly to one (frames()) can read the bytes
+// itself. Weak: an Observable nobody holds is not kept.
+const ORIGINS = new WeakMap<Observable<XmlEvent>, XmlOrigin>();
+
+/**
+ * The byte source and options of an Observable that `parseXml()` returned,
+ * or `undefined` for any other Observable (one with an operator applied
+ * after `parseXml()`, for instance). Private to the operators.
+ *
+ * @param events An Observable of parse events.
+ * @returns Where its events come from, when `parseXml()` made it.
+ */
+export function xmlOrigin(
+  events: Observable<XmlEvent>,
+): XmlOrigin | undefined {
+  return ORIGINS.get(events);
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   utf8Length,
 } from "./_chars.ts";
 import { Element } from "./element.ts";
-import { appendText } from "./_text.ts";
+import { appendText, owned } from "./_text.ts";
 import { isNcName } from "./names.ts";
 import { type XmlCondition, XmlError } from "./errors.ts";
 import type { XmlDeclaration } from "./events.ts";
@@ -148,6 +148,7 @@ export class XmlParser {
   #buf = "";
   #pos = 0;
   #ascii = true; // every code unit of #buf is below 0x80
+  #bufBytes = 0; // UTF-8 bytes of #buf
   #bufStart = 0; // byte offset of #buf[0] in the whole input
   #bytesIn = 0; // bytes decoded so far (excluding #carry)
   #carry: Uint8Array | undefined; // an incomplete UTF-8 sequence
@@ -453,10 +454,12 @@ export class XmlParser {
       const pos = this.#pos;
       this.#retire(pos);
       this.#buf = old.slice(pos) + text;
+      this.#bufBytes += byteLength; // #retire() left the tail's
       this.#ascii = this.#ascii && text.length === byteLength;
     } else {
       this.#retire(this.#pos);
       this.#buf = text;
+      this.#bufBytes = byteLength;
       this.#ascii = text.length === byteLength;
     }
     this.#pos = 0;
@@ -503,14 +506,10 @@ export class XmlParser {
     const buf = this.#buf;
     if (pos === 0 && buf.length === 0) return;
     // Byte offset of the new start: bytes decoded so far minus the kept tail.
-    const tailBytes = this.#ascii
-      ? buf.length - pos
-      : utf8Length(buf, pos, buf.length);
+    const tailBytes = this.#bytes(pos, buf.length);
     const newStart = this.#bytesIn - tailBytes;
     if (this.#unitStart >= 0 && this.#unitStart < pos) {
-      const before = this.#ascii
-        ? pos - this.#unitStart
-        : utf8Length(buf, this.#unitStart, pos);
+      const before = this.#bytes(this.#unitStart, pos);
       this.#unitBytesBefore += before;
       if (!this.#unitEarlier) {
         this.#unitStartByte = newStart - before;
@@ -526,9 +525,25 @@ export class XmlParser {
     this.#crBefore = pos > 0 && pos === buf.length &&
       buf.charCodeAt(pos - 1) === CR;
     this.#bufStart = newStart;
+    this.#bufBytes = tailBytes;
     if (this.#waitFor !== "") {
       this.#waitFrom = Math.max(0, this.#waitFrom - pos);
     }
+  }
+
+  /**
+   * UTF-8 bytes of `#buf[from, to)`. The size of the whole buffer is known,
+   * so a range longer than half of it is measured by what lies outside it.
+   */
+  #bytes(from: number, to: number): number {
+    if (this.#ascii) return to - from;
+    const buf = this.#buf;
+    const len = buf.length;
+    if (to - from > len >> 1) {
+      return this.#bufBytes - utf8Length(buf, 0, from) -
+        utf8Length(buf, to, len);
+    }
+    return utf8Length(buf, from, to);
   }
 
   // ---------------------------------------------------------------- errors
@@ -566,7 +581,7 @@ export class XmlParser {
     // Three bytes per code unit at most: measure exactly only when needed.
     if (this.#unitBytesBefore + 3 * (pos - start) <= max) return false;
     return this.#unitBytesBefore +
-        (this.#ascii ? pos - start : utf8Length(this.#buf, start, pos)) > max;
+        this.#bytes(start, pos) > max;
   }
 
   /** Throws policy-violation if the unit in progress exceeds the limit up to `pos`. */
@@ -660,6 +675,28 @@ export class XmlParser {
     }
     this.#pos = pos;
     this.#checkUnit(len);
+    this.#release();
+  }
+
+  /**
+   * Drops the input once all of it was read (and nothing waits on it): an
+   * idle stream then holds no decoded chunk, nor slices of one, between
+   * writes.
+   */
+  #release(): void {
+    if (this.#pos < this.#buf.length || this.#waitFor !== "") return;
+    this.#retire(this.#pos);
+    this.#buf = "";
+    this.#pos = 0;
+    this.#next.fill(-1);
+    this.#attrSafe = -1;
+    this.#lastName = this.#lastPrefix = this.#lastLocal = "";
+    // The scratch of the last start tag: its names and values are slices.
+    this.#attrNames.length = this.#attrValues.length = 0;
+    this.#attrPrefixes.length = this.#attrLocals.length = 0;
+    // Default namespaces of elements closed since (the open ones and the
+    // next child's stay).
+    this.#defaultNs.length = this.#depth + 1;
   }
 
   /** Reads outside the root element: BOM, declaration, white space, root tag. */
@@ -1090,7 +1127,7 @@ export class XmlParser {
         start,
       );
     }
-    const name = buf.slice(start, scanned);
+    const name = owned(buf.slice(start, scanned));
     const colon = this.#nameColon;
     NAMES[slot] = name;
     NAME_COLONS[slot] = colon;
@@ -1348,6 +1385,11 @@ export class XmlParser {
     const names = this.#attrNames;
     const values = this.#attrValues;
     const kinds = this.#attrKinds;
+    if (depth === 0) {
+      // The root lives as long as the stream: its values (attributes and
+      // the namespaces it declares) must not keep their chunk alive.
+      for (let i = 0; i < count; i++) values[i] = owned(values[i]!);
+    }
     let defaultNs = this.#defaultNs[depth]!;
     let declarations: Record<string, string> | undefined;
     const mark = this.#undo.length;
@@ -1472,8 +1514,8 @@ export class XmlParser {
     if (cached && KEY_URIS[slot] === uri) return KEYS[slot]!;
     const key = `{${uri}}${this.#attrLocals[i]}`;
     if (cached) {
-      KEY_URIS[slot] = uri;
-      KEYS[slot] = key;
+      KEY_URIS[slot] = owned(uri);
+      KEYS[slot] = owned(key);
     }
     return key;
   }

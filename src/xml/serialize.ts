@@ -13,8 +13,15 @@ const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 
 const TEXT_SPECIAL = /[&<>\r]/;
 const ATTR_SPECIAL = /[&<>"'\t\n\r]/;
-const LONE_SURROGATE =
-  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Text longer than this is checked with one pass per kind of character
+// (each a simpler scan); shorter text with one pass that finds whether it
+// needs a closer look at all: none of what is escaped, nor any code unit
+// that may not be an XML character (C0 controls, surrogates, U+FFFE/F).
+const SHORT = 256;
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const TEXT_LOOK = /[\x00-\x08\x0B\x0C\x0E-\x1F&<>\r\uD800-\uDFFF\uFFFE\uFFFF]/;
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const ATTR_LOOK = /[\x00-\x1F&<>"'\uD800-\uDFFF\uFFFE\uFFFF]/;
 
 /**
  * Escapes text content: `&`, `<`, `>` (so that `]]>` never appears) and
@@ -33,6 +40,7 @@ const LONE_SURROGATE =
  * ```
  */
 export function escapeText(text: string): string {
+  if (text.length <= SHORT && !TEXT_LOOK.test(text)) return text;
   checkChars(text);
   if (!TEXT_SPECIAL.test(text)) return text;
   return text.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c]!);
@@ -56,6 +64,7 @@ export function escapeText(text: string): string {
  * ```
  */
 export function escapeAttribute(value: string): string {
+  if (value.length <= SHORT && !ATTR_LOOK.test(value)) return value;
   checkChars(value);
   if (!ATTR_SPECIAL.test(value)) return value;
   return value.replace(/[&<>"'\t\n\r]/g, (c) => ATTR_ESCAPES[c]!);
@@ -80,7 +89,7 @@ const ATTR_ESCAPES: Record<string, string> = {
 };
 
 function checkChars(text: string): void {
-  if (NOT_XML_CHAR.test(text) || LONE_SURROGATE.test(text)) {
+  if (NOT_XML_CHAR.test(text) || !text.isWellFormed()) {
     throw new TypeError(
       "Cannot serialize: the text holds a character that XML cannot carry",
     );
@@ -127,18 +136,20 @@ function checkName(name: string): void {
  */
 export function serialize(node: Node, parentNs = ""): string {
   if (typeof node === "string") return escapeText(node);
-  const out: string[] = [];
-  write(node, parentNs, new Map(), { next: 0 }, out);
-  return out.join("");
+  return write(node, parentNs, undefined, { next: 0 });
 }
 
+/**
+ * The XML of `element`. `prefixes` maps namespace URIs to the prefixes
+ * declared by ancestors (none yet: undefined); a map is copied only where
+ * an element declares a new one.
+ */
 function write(
   element: Element,
   parentNs: string,
-  prefixes: Map<string, string>,
+  prefixes: Map<string, string> | undefined,
   counter: { next: number },
-  out: string[],
-): void {
+): string {
   const { name, ns } = element;
   checkName(name);
   let tag = name;
@@ -171,7 +182,7 @@ function write(
       if (uri === "") attrs += ` ${local}='${value}'`;
       else if (uri === XML_NS) attrs += ` xml:${local}='${value}'`;
       else {
-        let prefix = scope.get(uri);
+        let prefix = scope?.get(uri);
         if (prefix === undefined) {
           if (uri === XMLNS_NS) {
             throw new TypeError(
@@ -180,7 +191,7 @@ function write(
           }
           prefix = `ns${counter.next++}`;
           if (scope === prefixes) scope = new Map(prefixes);
-          scope.set(uri, prefix);
+          scope!.set(uri, prefix);
           head += ` xmlns:${prefix}='${escapeAttribute(uri)}'`;
         }
         attrs += ` ${prefix}:${local}='${value}'`;
@@ -198,16 +209,18 @@ function write(
       attrs += ` ${key}='${value}'`;
     }
   }
-  out.push(`<${tag}${head}${attrs}`);
   const children = element.children;
-  if (children.every((child) => child === "")) {
-    out.push("/>");
-    return;
+  let content = "";
+  let empty = true;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i]!;
+    if (typeof child === "string") {
+      if (child === "") continue;
+      content += escapeText(child);
+    } else content += write(child, defaultNs, scope, counter);
+    empty = false;
   }
-  out.push(">");
-  for (const child of children) {
-    if (typeof child === "string") out.push(escapeText(child));
-    else write(child, defaultNs, scope, counter, out);
-  }
-  out.push(`</${tag}>`);
+  return empty
+    ? `<${tag}${head}${attrs}/>`
+    : `<${tag}${head}${attrs}>${content}</${tag}>`;
 }

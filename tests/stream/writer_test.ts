@@ -78,3 +78,50 @@ Deno.test("WriteQueue rejects every pending write when the transport fails", asy
   assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
   await assert.rejects(() => queue.write("<c/>"));
 });
+
+Deno.test("WriteQueue writes a large text in bounded writes that fill each batch, multi-byte characters whole", async () => {
+  const [a] = pair();
+  const queue = new WriteQueue(a, 8 * 1024 * 1024);
+  // 3-byte, 4-byte and 1-byte characters, so that batch ends fall inside
+  // characters unless the encoder stops before them.
+  const big = "日本語🎉x".repeat(100_000);
+  const small = ["<a/>", "<b>é</b>"];
+  const done = [
+    queue.write(small[0]!),
+    queue.write(big),
+    queue.write(small[1]!),
+  ];
+  await Promise.all(done);
+  const sizes = a.written.map((bytes) => bytes.length);
+  assert.ok(
+    Math.max(...sizes) <= 64 * 1024,
+    `largest write ${Math.max(...sizes)}`,
+  );
+  // Every write but the first (which went alone) and the last is full but
+  // for the tail where the next character did not fit.
+  for (const size of sizes.slice(1, -1)) assert.ok(size > 64 * 1024 - 4);
+  assert.equal(a.writtenText(), small[0] + big + small[1]);
+  assert.equal(queue.queuedBytes, 0);
+});
+
+Deno.test("WriteQueue counts a large text in UTF-8 bytes against its bound while it waits", async () => {
+  const [a] = pair();
+  const held: (() => void)[] = [];
+  const write = a.write.bind(a);
+  a.write = (bytes) =>
+    new Promise<void>((resolve, reject) =>
+      held.push(() => write(bytes).then(resolve, reject))
+    );
+  const queue = new WriteQueue(a, 1000);
+  const first = queue.write("<a/>");
+  const big = queue.write("é".repeat(100_000)); // 200,000 bytes, taken whole
+  const after = queue.write("<b/>");
+  assert.equal(queue.queuedBytes, 4 + 200_000);
+  assert.equal(queue.full, true);
+  while (held.length > 0 || queue.queuedBytes > 0) {
+    held.shift()?.();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await Promise.all([first, big, after]);
+  assert.equal(a.writtenText(), "<a/>" + "é".repeat(100_000) + "<b/>");
+});

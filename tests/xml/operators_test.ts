@@ -7,13 +7,22 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { from, type Observable, take, tap } from "rxjs";
+import {
+  filter,
+  from,
+  identity,
+  map,
+  type Observable,
+  pipe,
+  take,
+  tap,
+} from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { Element } from "../../src/xml/element.ts";
 import { XmlError } from "../../src/xml/errors.ts";
 import type { StreamFrame, XmlEvent } from "../../src/xml/events.ts";
 import { frames, parseFrames } from "../../src/xml/frames.ts";
-import { parseXml } from "../../src/xml/parse_xml.ts";
+import { parseXml, xmlOrigin } from "../../src/xml/parse_xml.ts";
 import { runs, utf8, xmlDocument } from "./_arbitraries.ts";
 import { split, splitSeeds } from "./_mutations.ts";
 
@@ -439,6 +448,224 @@ function collect<T>(observable: Observable<T>): {
   return result;
 }
 
+// ---------------------------------------------------------------------------
+// parseXml() piped into frames(): fused when adjacent, unfused otherwise
+
+/** An operator between parseXml() and frames() that changes nothing. */
+const passThrough = map((event: XmlEvent) => event);
+
+Deno.test("parseXml() marks what it returns with its source, and nothing else is marked", () => {
+  const source = from([utf8(HEADER)]);
+  const events = source.pipe(parseXml({ maxDepth: 3 }));
+  assert.equal(xmlOrigin(events)?.source, source);
+  assert.equal(xmlOrigin(events)?.options.maxDepth, 3);
+  assert.equal(xmlOrigin(events.pipe(passThrough)), undefined);
+  assert.equal(xmlOrigin(events.pipe(identity)), xmlOrigin(events));
+});
+
+Deno.test("parseXml() piped into frames() frames a stream split inside stanzas", () => {
+  scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    const source = cold(
+      "-a-b-c---d-|",
+      bytes({
+        a: "<?xml version='1.0'?>" + HEADER + "<message><bo",
+        b: "dy>Hi</body></mess",
+        c: "age>\n<presence/>",
+        d: CLOSE,
+      }),
+    );
+    expectObservable(source.pipe(parseXml(), frames())).toBe("-h---(mp)c-|", {
+      h: HEADER_FRAME + " v1.0",
+      m: 'element <{jabber:client}message><{jabber:client}body>"Hi"</body>' +
+        "</message>",
+      p: "element <{jabber:client}presence></presence>",
+      c: "close",
+    });
+    expectSubscriptions(source.subscriptions).toBe("^----------!");
+  });
+});
+
+Deno.test("parseXml() piped into frames() gives the same frames with an operator in between", () => {
+  scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    const source = cold(
+      "-a-b-c---d-|",
+      bytes({
+        a: HEADER + "<message><bo",
+        b: "dy>Hi</body></mess",
+        c: "age>\n<presence/>",
+        d: CLOSE,
+      }),
+    );
+    expectObservable(source.pipe(parseXml(), passThrough, frames())).toBe(
+      "-h---(mp)c-|",
+      {
+        h: HEADER_FRAME,
+        m: 'element <{jabber:client}message><{jabber:client}body>"Hi"' +
+          "</body></message>",
+        p: "element <{jabber:client}presence></presence>",
+        c: "close",
+      },
+    );
+    expectSubscriptions(source.subscriptions).toBe("^----------!");
+  });
+});
+
+Deno.test("parseXml() piped into frames() honours the limits given to parseXml()", () => {
+  const max = 200;
+  const start = utf8(HEADER).length;
+  for (const between of [identity, passThrough]) {
+    scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot(
+        "-a-b-c-d-|",
+        bytes({
+          a: HEADER,
+          b: "<message><body>" + "x".repeat(150),
+          c: "x".repeat(150),
+          d: "</body></message>",
+        }),
+      );
+      expectObservable(
+        source.pipe(parseXml({ maxStanzaBytes: max }), between, frames()),
+      ).toBe(
+        "-h---#",
+        { h: HEADER_FRAME },
+        `XmlError policy-violation@${start + max}`,
+      );
+      expectSubscriptions(source.subscriptions).toBe("^----!");
+    });
+  }
+});
+
+Deno.test("parseXml() piped into frames() errors with bad-format on text directly inside the stream", () => {
+  for (const between of [identity, passThrough]) {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold("-a-b-|", bytes({ a: HEADER, b: "<presence/>hi" }));
+      expectObservable(source.pipe(parseXml(), between, frames())).toBe(
+        "-h-(p#)",
+        { h: HEADER_FRAME, p: "element <{jabber:client}presence></presence>" },
+        `XmlError bad-format@${utf8(HEADER + "<presence/>").length}`,
+      );
+      expectSubscriptions(source.subscriptions).toBe("^--!");
+    });
+  }
+});
+
+Deno.test("parseXml() piped into frames() errors where frames() does when stream is false", () => {
+  for (const between of [identity, passThrough]) {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold(
+        "-a-----b-|",
+        bytes({ a: "<doc><p/>", b: "hi<p/></doc>" }),
+      );
+      expectObservable(
+        source.pipe(parseXml({ stream: false }), between, frames()),
+      ).toBe(
+        "-(hp)--#",
+        { h: "header <{}doc>", p: "element <{}p></p>" },
+        "XmlError bad-format",
+      );
+      expectSubscriptions(source.subscriptions).toBe("^------!");
+    });
+  }
+});
+
+Deno.test("parseXml() piped into frames() reads the events of an operator in between", () => {
+  scheduler().run(({ cold, expectObservable }) => {
+    const source = cold(
+      "-a-----b-----|",
+      bytes({ a: "<doc><p/>", b: "hi<p/></doc>" }),
+    );
+    // Fused, the text would end the stream with bad-format; the operator in
+    // between drops it, and frames() reads what that operator gives.
+    const noRootText = filter((e: XmlEvent) =>
+      e.type !== "text" || e.depth > 1
+    );
+    expectObservable(
+      source.pipe(parseXml({ stream: false }), noRootText, frames()),
+    ).toBe("-(hp)--(pc)--|", {
+      h: "header <{}doc>",
+      p: "element <{}p></p>",
+      c: "close",
+    });
+  });
+});
+
+Deno.test("parseXml() piped into frames() stops and unsubscribes from its source when unsubscribed mid-stream", () => {
+  for (const between of [identity, passThrough]) {
+    scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot(
+        "-a-b-c-|",
+        bytes({ a: HEADER, b: "<message>", c: "</message>" + CLOSE }),
+      );
+      expectObservable(source.pipe(parseXml(), between, frames()), "^---!")
+        .toBe("-h", { h: HEADER_FRAME });
+      expectSubscriptions(source.subscriptions).toBe("^---!");
+    });
+  }
+});
+
+Deno.test("parseXml() piped into frames() passes an error of its source on", () => {
+  for (const between of [identity, passThrough]) {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold("-a-#", bytes({ a: HEADER }), new Error("reset"));
+      expectObservable(source.pipe(parseXml(), between, frames())).toBe(
+        "-h-#",
+        { h: HEADER_FRAME },
+        new Error("reset"),
+      );
+      expectSubscriptions(source.subscriptions).toBe("^--!");
+    });
+  }
+});
+
+Deno.test("parseXml() piped into frames() gives each subscriber a parser of its own", () => {
+  scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    const source = cold("-a-b-|", bytes({ a: HEADER, b: "<presence/>" }));
+    const framed = source.pipe(parseXml(), frames());
+    expectObservable(framed).toBe("-h-p-#", {
+      h: HEADER_FRAME,
+      p: "element <{jabber:client}presence></presence>",
+    }, "XmlError not-well-formed@" + utf8(HEADER + "<presence/>").length);
+    expectObservable(framed, "--^").toBe("---h-p-#", {
+      h: HEADER_FRAME,
+      p: "element <{jabber:client}presence></presence>",
+    }, "XmlError not-well-formed@" + utf8(HEADER + "<presence/>").length);
+    expectSubscriptions(source.subscriptions).toBe(["^----!", "--^----!"]);
+  });
+});
+
+Deno.test("parseXml() piped into frames() gives the frames and errors of the unfused operators on random streams", () => {
+  const unfused = pipe(passThrough, frames());
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        xmlDocument({ stream: true }),
+        xmlDocument({ stream: true, closed: false }),
+        xmlDocument({ depth: 2 }),
+      ),
+      fc.boolean(),
+      splitSeeds,
+      (doc, stream, seeds) => {
+        const chunks = split(utf8(doc), seeds);
+        const options = { stream, maxStanzaBytes: 300 };
+        const fused = collect(from(chunks).pipe(parseXml(options), frames()));
+        const slow = collect(from(chunks).pipe(parseXml(options), unfused));
+        assert.ok(fused.ended && slow.ended);
+        assert.deepEqual(fused.values, slow.values);
+        assert.deepEqual(describe(fused.error), describe(slow.error));
+      },
+    ),
+    { numRuns: runs(300) },
+  );
+});
+
+/** An error's class, condition, message and position, for comparison. */
+function describe(error: unknown): unknown {
+  if (!(error instanceof XmlError)) return error;
+  const { condition, message, line, column, offset } = error;
+  return { condition, message, line, column, offset };
+}
+
 Deno.test("parseFrames() gives the frames of parseXml() and frames() on random streams", () => {
   fc.assert(
     fc.property(
@@ -451,7 +678,9 @@ Deno.test("parseFrames() gives the frames of parseXml() and frames() on random s
       (doc, seeds) => {
         const chunks = split(utf8(doc), seeds);
         const fast = collect(from(chunks).pipe(parseFrames()));
-        const slow = collect(from(chunks).pipe(parseXml(), frames()));
+        const slow = collect(
+          from(chunks).pipe(parseXml(), passThrough, frames()),
+        );
         assert.ok(fast.ended && slow.ended);
         assert.deepEqual(fast.values, slow.values);
         if (fast.error === undefined) {

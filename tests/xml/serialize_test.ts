@@ -125,3 +125,39 @@ Deno.test("serialize() writes xml:lang without declaring the xml prefix", () => 
 Deno.test("serialize() keeps empty elements and empty attributes", () => {
   assertRoundTrip(new Element("a", "", { e: "" }, [new Element("b"), ""]));
 });
+
+Deno.test("serialize() refuses a character XML cannot carry, in short and long text and attributes alike", () => {
+  const bad = ["\u0000", "\u0001", "\u000B", "\u001F", "\uFFFE", "\uFFFF"];
+  const lone = ["\uD800", "\uDFFF", "a\uDC00\uD800b"];
+  for (const char of [...bad, ...lone]) {
+    for (const pad of [0, 10, 300, 20_000]) {
+      const text = "x".repeat(pad) + char + "y".repeat(pad);
+      assert.throws(
+        () => serialize(new Element("a", "", {}, [text])),
+        TypeError,
+        `text, pad ${pad}, U+${char.charCodeAt(0).toString(16)}`,
+      );
+      assert.throws(
+        () => serialize(new Element("a", "", { v: text }, [])),
+        TypeError,
+        `attribute, pad ${pad}, U+${char.charCodeAt(0).toString(16)}`,
+      );
+    }
+  }
+});
+
+Deno.test("serialize() escapes short and long text and attributes alike, and keeps tab, LF and pairs in text", () => {
+  for (const pad of [0, 300, 20_000]) {
+    const x = "x".repeat(pad);
+    const text = `${x}a<b&c>\r\t\n🎉${x}`;
+    assert.equal(
+      serialize(new Element("a", "", { v: text }, [text])),
+      `<a v='${x}a&lt;b&amp;c&gt;&#xD;&#x9;&#xA;🎉${x}'>` +
+        `${x}a&lt;b&amp;c&gt;&#xD;\t\n🎉${x}</a>`,
+    );
+    assert.equal(
+      serialize(new Element("a", "", {}, [x + "ok"])),
+      `<a>${x}ok</a>`,
+    );
+  }
+});

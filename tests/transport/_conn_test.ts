@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { Reads } from "../../src/transport/_conn.ts";
+
+/**
+ * A connection with `available` bytes waiting: each read takes what fits,
+ * and records the size of the buffer it was given.
+ */
+class FakeConn {
+  available = 0;
+  readonly buffers: number[] = [];
+  read(p: Uint8Array): Promise<number | null> {
+    this.buffers.push(p.length);
+    const n = Math.min(this.available, p.length);
+    this.available -= n;
+    return Promise.resolve(n);
+  }
+}
+
+Deno.test("Reads grows its buffer while reads fill it, and gives the read after a burst a 1 KiB buffer", async () => {
+  const conn = new FakeConn();
+  const reads = new Reads();
+  conn.available = 200_000;
+  let got = 0;
+  while (conn.available > 0) got += (await reads.next(conn))!.length;
+  // A probe of 1 KiB, then doubling up to 64 KiB.
+  assert.deepEqual(
+    conn.buffers.slice(0, 9),
+    [1024, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 65536],
+  );
+  // The connection is drained: the next read, which an idle connection
+  // leaves pending, holds 1 KiB, not 64.
+  conn.available = 0;
+  const before = conn.buffers.length;
+  assert.equal((await reads.next(conn))!.length, 0);
+  assert.equal(conn.buffers[before], 1024);
+  // More comes: a full probe brings the large size back at once.
+  conn.available = 100_000;
+  got = 0;
+  got += (await reads.next(conn))!.length;
+  got += (await reads.next(conn))!.length;
+  assert.equal(got, 1024 + conn.buffers.at(-1)!);
+  assert.ok(conn.buffers.at(-1)! >= 32768, `${conn.buffers.at(-1)}`);
+});
+
+Deno.test("Reads hands out exactly the bytes read, copying a chunk that fills little of its buffer", async () => {
+  const conn = new FakeConn();
+  const reads = new Reads();
+  conn.available = 10;
+  const chunk = (await reads.next(conn))!;
+  assert.equal(chunk.length, 10);
+  assert.equal(chunk.buffer.byteLength, 10);
+  assert.equal(await reads.next({ read: () => Promise.resolve(null) }), null);
+});

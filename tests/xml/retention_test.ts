@@ -1,0 +1,36 @@
+/**
+ * What a parser keeps after input: nothing of a chunk it has read whole.
+ * Measured in a child process with a forced GC (see _retention_probe.ts).
+ */
+
+import assert from "node:assert/strict";
+
+Deno.test("a parser that has read a chunk whole keeps no part of it, not even through the stream header", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--v8-flags=--expose-gc",
+      new URL("./_retention_probe.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const { idle, busy, together } = JSON.parse(
+    new TextDecoder().decode(stdout),
+  );
+  // Each chunk is 32 KiB: keeping it, or a slice of it, costs that much.
+  assert.ok(
+    busy - idle < 2048,
+    `after 32 KiB of stanzas ${busy.toFixed(0)} bytes a parser, ` +
+      `${idle.toFixed(0)} before any`,
+  );
+  // The root element (the stream header) lives as long as the stream: its
+  // names, namespaces and attribute values must not be slices of a chunk.
+  assert.ok(
+    together - idle < 2048,
+    `after a header and 32 KiB of stanzas in one chunk ${
+      together.toFixed(0)
+    } bytes a parser, ${idle.toFixed(0)} with the header alone`,
+  );
+});
