@@ -78,10 +78,9 @@ export async function* lines(
  * @returns The text to print.
  */
 export function printable(text: string): string {
-  return text.replace(/\r/g, "").replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    "\ufffd",
-  );
+  // deno-lint-ignore no-control-regex -- control characters are the point
+  const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+  return text.replace(/\r/g, "").replace(controls, "\ufffd");
 }
 
 /**
