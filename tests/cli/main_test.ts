@@ -191,11 +191,14 @@ Deno.test("a changed certificate is refused loudly with exit code 5, until trust
       /WARNING: THE CERTIFICATE OF juliet@pronto HAS CHANGED/,
     );
     assert.match(refused.err, /xmpp-e2e trust forget juliet@pronto/);
-    // The listener is still waiting for a peer; Ctrl-C ends it.
-    other.listener.kill("SIGINT");
-    const interrupted = await other.listener.done();
-    assert.equal(interrupted.code, 130, interrupted.err);
-    assert.equal(interrupted.out, "");
+    // The listener heard why, from romeo's side, under TLS.
+    const told = await other.listener.done();
+    assert.equal(told.code, 1, told.err);
+    assert.match(
+      told.err,
+      /not-authorized.*the certificate of juliet@pronto changed/,
+    );
+    assert.equal(told.out, "");
 
     // Forgetting juliet lets the new certificate be trusted on first use.
     const forget = await cli(["trust", "forget", JULIET], `${dir}/romeo`)
@@ -232,6 +235,19 @@ Deno.test("the configuration directory comes from XMPP_E2E_CONFIG_DIR, else XDG_
       list.err.includes(`No known peers yet (in ${dir}/xdg/xmpp-e2e)`),
       list.err,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Ctrl-C stops a listener that waits for a peer, with exit code 130", async () => {
+  const dir = await tempDir();
+  try {
+    const { listener } = await listening(JULIET, dir);
+    listener.kill("SIGINT");
+    const result = await listener.done();
+    assert.equal(result.code, 130, result.err);
+    assert.match(result.err, /Interrupted before any peer came/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
