@@ -1,6 +1,11 @@
 // E2EStream, the negotiated stream both initiate() and listen() hand out,
 // and the options both roles share.
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import type { Observable } from "rxjs";
 import type { Element } from "../xml/element.ts";
 import { CLIENT_NS } from "../stream/constants.ts";

@@ -1,6 +1,11 @@
 // listen(): the recipient's side, with admission control in front of
 // negotiation.
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { type Observable, Subject } from "rxjs";
 import { NegotiationError, TimeoutError } from "../stream/errors.ts";
 import { Session } from "../stream/session.ts";

@@ -6,6 +6,11 @@
  * @module
  */
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { Observable, Subject } from "rxjs";
 import type { Element } from "../xml/element.ts";
 import type { StreamFrame } from "../xml/events.ts";
