@@ -410,7 +410,7 @@ type ServerState = "initial" | "first" | "done";
  * @example Rejecting a wrong password
  * ```ts
  * import assert from "node:assert/strict";
- * import { SaslError } from "./errors.ts";
+ * import { SaslError } from "@xmpp-e2e/streams/sasl";
  *
  * const creds = await deriveScramCredentials("pencil", "SHA-1");
  * const server = new ScramServer({

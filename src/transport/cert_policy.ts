@@ -65,7 +65,7 @@ export interface CertificateErrorOptions extends ErrorOptions {
  *
  * @example Tell a refused certificate from other failures
  * ```ts
- * import { CertificateError, TransportError } from "./mod.ts";
+ * import { CertificateError, TransportError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const error = new CertificateError(
@@ -93,7 +93,7 @@ export class CertificateError extends TransportError {
    *
    * @example A pin mismatch with the certificate that was presented
    * ```ts
-   * import { CertificateError } from "./mod.ts";
+   * import { CertificateError } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const error = new CertificateError("pin-mismatch", "Not the pinned one", {
@@ -143,7 +143,7 @@ export interface CertificatePolicyOptions {
  *   checkCertificate,
  *   generateCertificate,
  *   pemToDer,
- * } from "./mod.ts";
+ * } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["pronto.example"] });
@@ -184,7 +184,7 @@ export async function checkCertificate(
  *
  * @example Refuse an initiator's certificate
  * ```ts
- * import { pinMismatchError } from "./mod.ts";
+ * import { pinMismatchError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const error = pinMismatchError("AB:".repeat(31) + "AB");

@@ -188,7 +188,7 @@ function checkClientTls(options: ConnectTlsOptions): void {
  *
  * @example Pin the recipient's certificate over loopback
  * ```ts
- * import { connectTcpNode, generateCertificate, listenTcp } from "./mod.ts";
+ * import { connectTcpNode, generateCertificate, listenTcp } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["localhost"] });
@@ -357,7 +357,7 @@ class DenoTcpListener implements TcpListener {
  *
  * @example Echo one chunk over loopback
  * ```ts
- * import { connectTcpNode, listenTcp } from "./mod.ts";
+ * import { connectTcpNode, listenTcp } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const listener = await listenTcp();

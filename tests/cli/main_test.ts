@@ -313,3 +313,51 @@ Deno.test("every subcommand has --help, and discover says it is not in this buil
   assert.equal(discover.code, 6);
   assert.match(discover.err, /not available in this build/);
 });
+
+Deno.test("deno install makes an xmpp-e2e command that runs from anywhere", async () => {
+  const dir = await tempDir();
+  try {
+    const root = new URL("../../", import.meta.url);
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "install",
+        "--global",
+        "--root",
+        dir,
+        "--config",
+        "deno.json",
+        "--node-modules-dir=none",
+        "--lock=deno.runtime.lock",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--name",
+        "xmpp-e2e",
+        "src/cli/main.ts",
+      ],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+    const bin = Deno.build.os === "windows"
+      ? `${dir}\\bin\\xmpp-e2e.cmd`
+      : `${dir}/bin/xmpp-e2e`;
+    const run = await new Deno.Command(bin, {
+      args: ["--version"],
+      cwd: dir,
+      env: {
+        PATH: `${Deno.execPath().replace(/[\\/][^\\/]+$/, "")}:${
+          Deno.env.get("PATH") ?? ""
+        }`,
+      },
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.match(
+      new TextDecoder().decode(run.stdout),
+      /^xmpp-e2e \d+\.\d+\.\d+\n$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
