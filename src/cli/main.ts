@@ -24,17 +24,29 @@ import { EXIT, outcomeOf } from "./exit.ts";
 import { status } from "./io.ts";
 import { trustCommand } from "./trust.ts";
 
-/** The version this command reports. */
+/**
+ * The version this command reports.
+ *
+ * @example The value
+ * ```ts
+ * import { VERSION } from "@xmpp-e2e/streams/cli";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(VERSION, /^\d+\.\d+\.\d+$/);
+ * ```
+ */
 export const VERSION = "0.1.0";
 
 /**
  * Runs the command.
  *
- * @example Printing the help
- * ```ts ignore
+ * @example Running it from a program of one's own
+ * ```ts
  * import { main } from "@xmpp-e2e/streams/cli";
+ * import assert from "node:assert/strict";
  *
- * Deno.exit(await main(["--help"]));
+ * assert.equal(await main(["--version"]), 0); // prints "xmpp-e2e 0.1.0"
+ * assert.equal(await main(["no-such-subcommand"]), 2); // the usage code
  * ```
  *
  * @param argv The arguments after the program name.

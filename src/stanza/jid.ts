@@ -37,6 +37,14 @@ export class JidError extends TypeError {
   /**
    * Makes a JID error.
    *
+   * @example Thrown by jid()
+   * ```ts
+   * import { jid, JidError } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.throws(() => jid("@pronto"), JidError);
+   * ```
+   *
    * @param input The string that was parsed.
    * @param part The part at fault.
    * @param reason Why, in a few words.

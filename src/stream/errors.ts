@@ -253,6 +253,16 @@ export class LimitError extends RangeError {
   /**
    * Makes the error.
    *
+   * @example Making one
+   * ```ts
+   * import { LimitError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new LimitError("maxPendingRequests", 1000, "Cannot send the request");
+   * assert.ok(error instanceof RangeError);
+   * assert.equal(error.max, 1000);
+   * ```
+   *
    * @param limit The option that sets the limit.
    * @param max Its value.
    * @param what What could not be done, as the start of the message.

@@ -49,6 +49,14 @@ export type CertificateFailure =
 /**
  * How far outside its validity a certificate may be, in milliseconds, where
  * this package checks the dates itself: clocks of two peers differ.
+ *
+ * @example The value
+ * ```ts
+ * import { CERTIFICATE_CLOCK_SKEW_MS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(CERTIFICATE_CLOCK_SKEW_MS > 0);
+ * ```
  */
 export const CERTIFICATE_CLOCK_SKEW_MS: number = CLOCK_SKEW_MS;
 

@@ -11,7 +11,18 @@ import { ConnTransport, failure } from "./_conn.ts";
 import { nodeTls, normalizePin } from "./_node_socket.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 
-/** The one value that turns certificate verification off. */
+/**
+ * The one value that turns certificate verification off.
+ *
+ * @example The sentence that turns verification off
+ * ```ts
+ * import { INSECURE_SKIP_VERIFY } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * // initiate({ ..., insecureSkipVerify: INSECURE_SKIP_VERIFY }) for tests only.
+ * assert.equal(INSECURE_SKIP_VERIFY, "I understand this disables certificate verification");
+ * ```
+ */
 export const INSECURE_SKIP_VERIFY =
   "I understand this disables certificate verification" as const;
 
