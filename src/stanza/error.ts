@@ -239,6 +239,16 @@ export class StanzaError extends Error {
   /**
    * Makes a stanza error.
    *
+   * @example An error to answer with
+   * ```ts
+   * import { StanzaError } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new StanzaError("item-not-found", { text: "No such item" });
+   * assert.equal(error.type, "cancel"); // the condition's default type
+   * assert.equal(error.toElement().name, "error");
+   * ```
+   *
    * @param condition The RFC 6120 condition.
    * @param options Type (defaults per condition), text and the rest; the
    *   stanza it came from; a cause.

@@ -109,6 +109,15 @@ export class Jid {
   /**
    * Makes a JID from its parts, checking and normalising each.
    *
+   * @example From its parts, normalised
+   * ```ts
+   * import { Jid } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const romeo = new Jid("Romeo", "Forza.example", "orchard");
+   * assert.equal(romeo.toString(), "romeo@forza.example/orchard");
+   * ```
+   *
    * @param local The localpart, or `undefined`.
    * @param domain The domainpart.
    * @param resource The resourcepart, or `undefined`.

@@ -63,7 +63,20 @@ export const STANZA_NAMESPACES: readonly string[] = Object.freeze([
   SERVER_NS,
 ]);
 
-/** What every stanza view reads: addresses, id, language, error. */
+/**
+ * What every stanza view reads: addresses, id, language, error.
+ *
+ * @example Every view reads addresses, id, language and error alike
+ * ```ts
+ * import { asStanza, message, type StanzaView } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * const view: StanzaView = asStanza(message({ from: "romeo@forza", id: "m1", body: "hi" }))!;
+ * assert.equal(view.kind, "message");
+ * assert.equal(view.from?.toString(), "romeo@forza");
+ * assert.equal(view.id, "m1");
+ * ```
+ */
 export abstract class StanzaView {
   /** Which stanza this is. */
   abstract readonly kind: "message" | "presence" | "iq";
@@ -228,6 +241,15 @@ export class Message extends StanzaView {
   /**
    * Wraps a message.
    *
+   * @example Wrapping a message, and refusing what is not one
+   * ```ts
+   * import { message, Message, presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Message(message({ body: "hi" })).body, "hi");
+   * assert.throws(() => new Message(presence()), TypeError);
+   * ```
+   *
    * @param element The stanza.
    * @throws {TypeError} When it is not a `<message/>` stanza.
    */
@@ -326,6 +348,14 @@ export class Presence extends StanzaView {
 
   /**
    * Wraps a presence.
+   *
+   * @example Wrapping a presence
+   * ```ts
+   * import { presence, Presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Presence(presence({ type: "unavailable" })).type, "unavailable");
+   * ```
    *
    * @param element The stanza.
    * @throws {TypeError} When it is not a `<presence/>` stanza.
@@ -431,6 +461,14 @@ export class Iq extends StanzaView {
 
   /**
    * Wraps an iq.
+   *
+   * @example Wrapping an iq
+   * ```ts
+   * import { iq, Iq, xml } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Iq(iq({ type: "set" }, xml("query", { xmlns: "jabber:iq:roster" }))).type, "set");
+   * ```
    *
    * @param element The stanza.
    * @throws {TypeError} When it is not an `<iq/>` stanza.

@@ -75,6 +75,15 @@ export class StreamError extends Error {
   /**
    * Makes a stream error.
    *
+   * @example A stream error we sent
+   * ```ts
+   * import { StreamError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new StreamError("host-unknown", { sent: true, text: "No such host here" });
+   * assert.equal(error.message, "Stream error <host-unknown/> sent: No such host here");
+   * ```
+   *
    * @param condition The RFC 6120 condition.
    * @param options Whether it was sent or received, its text, its cause.
    */
@@ -215,6 +224,15 @@ export class StreamClosedError extends Error {
 
   /**
    * Makes the error.
+   *
+   * @example Sending on a closed stream
+   * ```ts
+   * import { StreamClosedError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new StreamClosedError("closed");
+   * assert.equal(error.message, "Cannot send: the stream is closed");
+   * ```
    *
    * @param state The stream's state.
    * @param what What could not be done, as the start of the message.
