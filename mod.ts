@@ -17,7 +17,8 @@
  * | {@linkcode parseXml}, {@linkcode frames}, {@linkcode parseFrames}, {@linkcode XmlParser} | the restricted-XML parser as RxJS operators |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
- * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`.
+ * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`, and
+ * `/cli`, the `xmpp-e2e` command (`deno run -A jsr:@xmpp-e2e/streams/cli --help`).
  *
  * @example Two endpoints over an in-memory pair (plaintext, chosen by name)
  * ```ts
