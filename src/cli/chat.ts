@@ -95,7 +95,9 @@ async function sendLines(
       );
     } catch (error) {
       if (error instanceof StreamClosedError) return "peer";
-      throw error;
+      if (!(error instanceof TypeError)) throw error;
+      // serialize() refuses what XML cannot carry; the stream goes on.
+      status(`Not sent: ${error.message}`);
     }
   }
 }

@@ -204,9 +204,14 @@ export async function sendCommand(args: DialArgs): Promise<number> {
     return EXIT.usage;
   }
   const stream = await dial(args);
-  await stream.send(
-    message({ from: args.as, to: args.to, type: "chat", body }),
-  );
+  try {
+    await stream.send(
+      message({ from: args.as, to: args.to, type: "chat", body }),
+    );
+  } catch (error) {
+    await stream.close(); // nothing was sent; still close in order
+    throw error;
+  }
   const result = await stream.close();
   if (result.clean) {
     status("Sent; closed in order");

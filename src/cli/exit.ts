@@ -105,7 +105,10 @@ export function outcomeOf(error: unknown): Outcome {
   ) {
     return { message: cause.message, code: EXIT.failed };
   }
-  if (cause instanceof Deno.errors.PermissionDenied) {
+  if (
+    cause instanceof Deno.errors.NotCapable ||
+    cause instanceof Deno.errors.PermissionDenied
+  ) {
     return {
       message: `${cause.message} (run with --allow-net --allow-read ` +
         `--allow-write --allow-env)`,

@@ -113,6 +113,28 @@ Deno.test("connect ends when the peer closes, and a peer that ends its input clo
   }
 });
 
+Deno.test("a line XML cannot carry is not sent, said so, and the chat goes on", async () => {
+  const dir = await tempDir();
+  try {
+    const { listener, port } = await listening(JULIET, `${dir}/juliet`);
+    const connect = cli(dialArgs("connect", port), `${dir}/romeo`);
+    await connect.stderr(/Connected with juliet@pronto/);
+    await connect.writeLine("bell \u0007 rings");
+    await connect.writeLine("after the bell");
+    await listener.stdout(/^after the bell$/m);
+    await connect.endInput();
+    const [romeo, juliet] = await Promise.all([
+      connect.done(),
+      listener.done(),
+    ]);
+    assert.equal(romeo.code, 0, romeo.err);
+    assert.match(romeo.err, /Not sent: /);
+    assert.equal(juliet.out, "after the bell\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("send delivers one message and closes in order; ping finds the peer reachable", async () => {
   const dir = await tempDir();
   try {
