@@ -21,9 +21,10 @@
  * | {@linkcode consoleTrace}, {@linkcode TraceRedactor}, {@linkcode DEBUG_ENV} | debugging: a ready-made `trace` that prints each stream with SASL payloads redacted; `XMPP_E2E_DEBUG=1` does it for every stream |
  * | {@linkcode serialize}, {@linkcode parseDocument}, {@linkcode Element}, {@linkcode XmlError} | the XML model |
  *
- * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`, and
+ * Subpaths: `@xmpp-e2e/streams/xml`, `/stanza`, `/transport`, `/sasl`;
  * `/linklocal` for link-local messaging (XEP-0174: `LinkLocal`, `advertise`,
- * `browse`; it loads the mDNS libraries, so it is not part of this module).
+ * `browse`; it loads the mDNS libraries, so it is not part of this module);
+ * `/cli`, the `xmpp-e2e` command (`deno run -A jsr:@xmpp-e2e/streams/cli --help`).
  *
  * @example Two endpoints over an in-memory pair (plaintext, chosen by name)
  * ```ts

@@ -18,7 +18,7 @@ import {
   listen,
   message,
   sasl,
-} from "../mod.ts";
+} from "@xmpp-e2e/streams";
 
 const julietCert = await generateCertificate({ names: ["pronto"] });
 const romeoCert = await generateCertificate({ names: ["forza"] });

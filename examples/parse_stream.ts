@@ -13,7 +13,7 @@
  */
 
 import { from, type Observable } from "rxjs";
-import { parseFrames, serialize, XmlError } from "../src/xml/mod.ts";
+import { parseFrames, serialize, XmlError } from "@xmpp-e2e/streams/xml";
 
 /** Lifts a byte stream into an Observable of chunks, cancelling it on unsubscribe. */
 function bytes$(stream: ReadableStream<Uint8Array>): Observable<Uint8Array> {

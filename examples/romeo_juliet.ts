@@ -9,10 +9,13 @@
  * @module
  */
 
-import { initiate, listen } from "../src/e2e.ts";
-import { message } from "../src/stanza/stanza.ts";
-import { generateCertificate } from "../src/transport/certificate.ts";
-import type { TraceEntry } from "../src/stream/session.ts";
+import {
+  generateCertificate,
+  initiate,
+  listen,
+  message,
+  type TraceEntry,
+} from "@xmpp-e2e/streams";
 import { firstValueFrom } from "rxjs";
 
 const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
@@ -53,7 +56,7 @@ const romeo = await initiate({
   to: "juliet@pronto",
   hostname: "127.0.0.1",
   port: listener.addr.port,
-  caCerts: [certificate.certPem],
+  trust: { caCerts: [certificate.certPem] }, // exactly juliet's certificate
   trace: (entry) => show("romeo", entry),
 });
 const reply = firstValueFrom(romeo.stanzas$);

@@ -1,6 +1,11 @@
 // E2EStream, the negotiated stream both initiate() and listen() hand out,
 // and the options both roles share.
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import type { Observable } from "rxjs";
 import type { Element } from "../xml/element.ts";
 import { CLIENT_NS } from "../stream/constants.ts";
@@ -43,9 +48,29 @@ import {
 import { iqError } from "../stanza/stanza.ts";
 import type { TrustedBy } from "./trust.ts";
 
-/** The default of {@linkcode StreamOptions.maxPendingRequests}. */
+/**
+ * The default of {@linkcode StreamOptions.maxPendingRequests}.
+ *
+ * @example The default
+ * ```ts
+ * import { DEFAULT_MAX_PENDING_REQUESTS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_PENDING_REQUESTS, 1000);
+ * ```
+ */
 export const DEFAULT_MAX_PENDING_REQUESTS = 1000;
-/** The default of {@linkcode StreamOptions.maxIqHandlers}. */
+/**
+ * The default of {@linkcode StreamOptions.maxIqHandlers}.
+ *
+ * @example The default
+ * ```ts
+ * import { DEFAULT_MAX_IQ_HANDLERS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_IQ_HANDLERS, 64);
+ * ```
+ */
 export const DEFAULT_MAX_IQ_HANDLERS = 64;
 
 /**
@@ -192,6 +217,34 @@ export interface E2EStreamSettings {
 
 /**
  * One negotiated end-to-end stream.
+ *
+ * @example Both ends of a stream: a message one way, an ordered close
+ * ```ts
+ * import {
+ *   E2EStream,
+ *   initiate,
+ *   memoryPair,
+ *   Session,
+ *   message,
+ * } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * // Two ends in one process, over memory, in plaintext (chosen by name).
+ * const [a, b] = memoryPair();
+ * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+ * const [romeo] = await Promise.all([
+ *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+ *   recipient.negotiate(),
+ * ]);
+ * const juliet = new E2EStream(recipient);
+ * import { firstValueFrom } from "rxjs";
+ *
+ * const heard = firstValueFrom(juliet.stanzas$);
+ * await romeo.send(message({ to: "juliet@pronto", body: "Art thou not Romeo?" }));
+ * assert.equal((await heard).getChildText("body"), "Art thou not Romeo?");
+ * assert.deepEqual(await romeo.close(), { clean: true });
+ * assert.deepEqual(await juliet.closed, { clean: true });
+ * ```
  */
 export class E2EStream {
   readonly #session: Session;
@@ -206,6 +259,25 @@ export class E2EStream {
 
   /**
    * Wraps a negotiated session.
+   *
+   * @example Wrapping a recipient session once it is negotiated
+   * ```ts
+   * import { E2EStream, initiate, memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * assert.equal(juliet.state, "open");
+   * assert.equal(juliet.info.peerAddress, "romeo@forza");
+   * await romeo.close();
+   * ```
    *
    * @param session The session, negotiated.
    * @param limits Deadline of `request()`, and the iq limits.
@@ -259,27 +331,151 @@ export class E2EStream {
    * views. Stanzas that arrive before the first
    * subscription are kept for it (up to `receiveBufferLimit` bytes, then
    * reading pauses, for `stallTimeoutMs` at most).
+   *
+   * @example Reading messages as they come
+   * ```ts
+   * import {
+   *   E2EStream,
+   *   initiate,
+   *   memoryPair,
+   *   Session,
+   *   message,
+   * } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   * import { filter, firstValueFrom, map } from "rxjs";
+   *
+   * const bodies = juliet.stanzas$.pipe(
+   *   filter((stanza) => stanza.name === "message"),
+   *   map((stanza) => stanza.getChildText("body")),
+   * );
+   * const first = firstValueFrom(bodies);
+   * await romeo.send(message({ to: "juliet@pronto", body: "O, speak again" }));
+   * assert.equal(await first, "O, speak again");
+   * await romeo.close();
+   * ```
    */
   get stanzas$(): Observable<Element> {
     return this.#session.stanzas$;
   }
 
-  /** The raw XML both ways. */
+  /**
+   * The raw XML both ways.
+   *
+   * @example Watching the raw XML
+   * ```ts
+   * import {
+   *   E2EStream,
+   *   initiate,
+   *   memoryPair,
+   *   Session,
+   *   message,
+   * } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   * import { filter, firstValueFrom } from "rxjs";
+   *
+   * const out = firstValueFrom(romeo.trace$.pipe(filter((entry) => entry.direction === "out")));
+   * await romeo.send(message({ to: "juliet@pronto", body: "hi" }));
+   * assert.match((await out).text, /<body>hi<\/body>/);
+   * await romeo.close();
+   * ```
+   */
   get trace$(): Observable<TraceEntry> {
     return this.#session.trace$;
   }
 
-  /** negotiating, open, closing or closed. */
+  /**
+   * negotiating, open, closing or closed.
+   *
+   * @example From open to closed
+   * ```ts
+   * import { E2EStream, initiate, memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * assert.equal(romeo.state, "open");
+   * await romeo.close();
+   * assert.equal(romeo.state, "closed");
+   * ```
+   */
   get state(): SessionState {
     return this.#session.state;
   }
 
-  /** Stream id, peer header and address, TLS facts, who authenticated. */
+  /**
+   * Stream id, peer header and address, TLS facts, who authenticated.
+   *
+   * @example What negotiation established
+   * ```ts
+   * import { E2EStream, initiate, memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * assert.equal(romeo.info.peerAddress, "juliet@pronto");
+   * assert.equal(romeo.info.id, juliet.info.id); // the recipient's id, on both ends
+   * assert.equal(romeo.info.tls, undefined); // plaintext here
+   * await romeo.close();
+   * ```
+   */
   get info(): StreamInfo {
     return infoOf(this.#session, this.#trustedBy, this.#certificateChecked);
   }
 
-  /** Resolves when the stream ended, with whether it ended cleanly. */
+  /**
+   * Resolves when the stream ended, with whether it ended cleanly.
+   *
+   * @example Waiting for the peer to close
+   * ```ts
+   * import { E2EStream, initiate, memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * const ended = romeo.closed;
+   * await juliet.close(); // romeo answers with his own </stream:stream>
+   * assert.deepEqual(await ended, { clean: true });
+   * ```
+   */
   get closed(): Promise<CloseResult> {
     return this.#session.closed;
   }
@@ -288,6 +484,33 @@ export class E2EStream {
    * Sends a stanza. When more than `sendQueueLimit` bytes wait for a peer
    * that reads slowly, it waits its turn (and reading from that peer pauses
    * meanwhile).
+   *
+   * @example Sending a message
+   * ```ts
+   * import {
+   *   E2EStream,
+   *   initiate,
+   *   memoryPair,
+   *   Session,
+   *   message,
+   * } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   * import { firstValueFrom } from "rxjs";
+   *
+   * const heard = firstValueFrom(juliet.stanzas$);
+   * await romeo.send(message({ to: "juliet@pronto", type: "chat", body: "Good night" }));
+   * assert.equal((await heard).attrs.type, "chat");
+   * await romeo.close();
+   * ```
    *
    * @param stanza A message, presence or iq in the stream's namespace.
    * @returns Resolves once written to the transport.
@@ -301,6 +524,41 @@ export class E2EStream {
    * Sends an iq get/set and waits for its result. Every call settles: with
    * the reply, the peer's error, the deadline, the signal, or the stream's
    * end.
+   *
+   * @example Asking the peer and waiting for its answer
+   * ```ts
+   * import {
+   *   E2EStream,
+   *   initiate,
+   *   memoryPair,
+   *   Session,
+   *   iq,
+   *   iqResult,
+   *   xml,
+   * } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * juliet.onIq((request) =>
+   *   request.getChild("time", "urn:xmpp:time")
+   *     ? iqResult(request, xml("time", { xmlns: "urn:xmpp:time" }, xml("utc", null, "2026-01-01T00:00:00Z")))
+   *     : undefined
+   * );
+   * const reply = await romeo.request(
+   *   iq({ type: "get", to: "juliet@pronto" }, xml("time", { xmlns: "urn:xmpp:time" })),
+   *   { timeoutMs: 5000 },
+   * );
+   * assert.equal(reply.getChild("time", "urn:xmpp:time")?.getChildText("utc"), "2026-01-01T00:00:00Z");
+   * await romeo.close();
+   * ```
    *
    * @param iq The request (with an id).
    * @param options A deadline for this request (ms) in place of
@@ -508,6 +766,42 @@ export class E2EStream {
    * `service-unavailable`, one whose handler throws gets
    * `internal-server-error` (or the `StanzaError` it threw).
    *
+   * @example Answering requests, and refusing the rest
+   * ```ts
+   * import {
+   *   E2EStream,
+   *   initiate,
+   *   memoryPair,
+   *   Session,
+   *   iq,
+   *   iqResult,
+   *   StanzaError,
+   *   xml,
+   * } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * juliet.onIq((request) =>
+   *   request.getChild("query", "urn:example:echo") ? iqResult(request) : undefined
+   * );
+   * const echo = iq({ type: "get", to: "juliet@pronto" }, xml("query", { xmlns: "urn:example:echo" }));
+   * assert.equal((await romeo.request(echo)).attrs.type, "result");
+   * // What no handler answers gets an error.
+   * await assert.rejects(
+   *   romeo.request(iq({ type: "get", to: "juliet@pronto" }, xml("query", { xmlns: "urn:example:other" }))),
+   *   StanzaError,
+   * );
+   * await romeo.close();
+   * ```
+   *
    * @param handler The handler.
    * @returns A function that removes it.
    *
@@ -536,6 +830,33 @@ export class E2EStream {
   /**
    * Ends the stream with a stream error of ours (any RFC 6120 condition).
    *
+   * @example Ending a stream with a stream error
+   * ```ts
+   * import {
+   *   E2EStream,
+   *   initiate,
+   *   memoryPair,
+   *   Session,
+   *   StreamError,
+   * } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * const result = await romeo.error("policy-violation", "Too many messages");
+   * assert.equal(result.clean, false);
+   * const seen = await juliet.closed;
+   * assert.ok(seen.error instanceof StreamError);
+   * assert.equal(seen.error.condition, "policy-violation");
+   * ```
+   *
    * @param condition The condition.
    * @param text An optional text.
    * @returns How it ended (never clean).
@@ -546,6 +867,24 @@ export class E2EStream {
 
   /**
    * Closes in order (see `Session.close`). Idempotent.
+   *
+   * @example Closing in order, twice
+   * ```ts
+   * import { E2EStream, initiate, memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Two ends in one process, over memory, in plaintext (chosen by name).
+   * const [a, b] = memoryPair();
+   * const recipient = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * const [romeo] = await Promise.all([
+   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+   *   recipient.negotiate(),
+   * ]);
+   * const juliet = new E2EStream(recipient);
+   *
+   * assert.deepEqual(await romeo.close(), { clean: true });
+   * assert.deepEqual(await romeo.close(), { clean: true }); // idempotent
+   * ```
    *
    * @returns How it ended.
    */

@@ -57,6 +57,30 @@ export interface InitiateOptions extends StreamOptions {
  * A recipient that answers from another address than `to` is refused
  * (`invalid-from`); the address the stream reached is `info.peerAddress`.
  *
+ * @example Opening a stream with STARTTLS to a peer with a known certificate
+ * ```ts
+ * import { generateCertificate, initiate, listen } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const pronto = await generateCertificate({ names: ["pronto"] });
+ * const listener = await listen({
+ *   from: "juliet@pronto",
+ *   certificate: { cert: pronto.certPem, key: pronto.keyPem },
+ * });
+ * listener.accept();
+ * const romeo = await initiate({
+ *   from: "romeo@forza",
+ *   to: "juliet@pronto", // the certificate must name "pronto"
+ *   hostname: "127.0.0.1",
+ *   port: listener.addr.port,
+ *   trust: { caCerts: [pronto.certPem] },
+ * });
+ * assert.equal(romeo.info.peerAddress, "juliet@pronto");
+ * assert.ok(romeo.info.tls !== undefined); // upgraded with STARTTLS
+ * assert.deepEqual(await romeo.close(), { clean: true });
+ * await listener.close();
+ * ```
+ *
  * @param options Addresses, transport or host and port, TLS trust.
  * @returns The negotiated stream.
  * @throws {NegotiationError} When TLS is required and not offered, or fails.

@@ -1,6 +1,11 @@
 // listen(): the recipient's side, with admission control in front of
 // negotiation.
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { type Observable, Subject } from "rxjs";
 import { NegotiationError, TimeoutError } from "../stream/errors.ts";
 import { Session } from "../stream/session.ts";
@@ -26,9 +31,29 @@ import {
   traceFrom,
 } from "./e2e_stream.ts";
 
-/** The default of {@linkcode ListenOptions.maxPending}. */
+/**
+ * The default of {@linkcode ListenOptions.maxPending}.
+ *
+ * @example The default
+ * ```ts
+ * import { DEFAULT_MAX_PENDING } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_PENDING, 256);
+ * ```
+ */
 export const DEFAULT_MAX_PENDING = 256;
-/** The default of {@linkcode ListenOptions.maxPendingPerAddress}. */
+/**
+ * The default of {@linkcode ListenOptions.maxPendingPerAddress}.
+ *
+ * @example The default
+ * ```ts
+ * import { DEFAULT_MAX_PENDING_PER_ADDRESS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_PENDING_PER_ADDRESS, 8);
+ * ```
+ */
 export const DEFAULT_MAX_PENDING_PER_ADDRESS = 8;
 
 /** What an initiator claims, as {@linkcode ListenOptions.admit} sees it. */
@@ -159,6 +184,31 @@ const ACCEPT_ERRORS = new WeakMap<E2EListener, (error: Error) => void>();
  * become ready, so a slow, silent or hostile client holds up no one else.
  * Past 64 negotiated streams waiting to be accepted, the listener stops
  * taking connections (they wait in the system's backlog).
+ *
+ * @example Accepting streams in a loop
+ * ```ts
+ * import { initiate, listen } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+ * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+ * const served = (async () => {
+ *   for await (const stream of listener) {
+ *     assert.equal(stream.info.peerAddress, "romeo@forza");
+ *     await stream.closed;
+ *   }
+ * })();
+ * const romeo = await initiate({
+ *   from: "romeo@forza",
+ *   to: "juliet@pronto",
+ *   hostname: "127.0.0.1",
+ *   port: listener.addr.port,
+ *   tls: "off",
+ * });
+ * await romeo.close();
+ * await listener.close(); // ends the loop
+ * await served;
+ * ```
  */
 export class E2EListener {
   readonly #listener: TcpListener;
@@ -193,6 +243,17 @@ export class E2EListener {
   /**
    * Wraps a TCP listener.
    *
+   * @example Made by listen()
+   * ```ts
+   * import { initiate, listen } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * assert.equal(listener.addr.hostname, "127.0.0.1");
+   * await listener.close();
+   * ```
+   *
    * @param listener The listener.
    * @param options Stream options.
    */
@@ -221,12 +282,48 @@ export class E2EListener {
     }
   }
 
-  /** The bound address. */
+  /**
+   * The bound address.
+   *
+   * @example The port picked
+   * ```ts
+   * import { initiate, listen } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * assert.ok(listener.addr.port > 0);
+   * await listener.close();
+   * ```
+   */
   get addr(): { hostname: string; port: number } {
     return this.#listener.addr;
   }
 
-  /** Counters since the listener started. */
+  /**
+   * Counters since the listener started.
+   *
+   * @example Counting streams
+   * ```ts
+   * import { initiate, listen } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * const accepted = listener.accept();
+   * const romeo = await initiate({
+   *   from: "romeo@forza",
+   *   to: "juliet@pronto",
+   *   hostname: "127.0.0.1",
+   *   port: listener.addr.port,
+   *   tls: "off",
+   * });
+   * await accepted;
+   * assert.equal(listener.stats.negotiated, 1);
+   * await romeo.close();
+   * await listener.close();
+   * ```
+   */
   get stats(): ListenerStats {
     return {
       ...this.#stats,
@@ -240,6 +337,25 @@ export class E2EListener {
    * Negotiations that failed, with the connection's source and the typed
    * error, as they happen (connections refused or cut by admission control
    * are only counted in {@linkcode E2EListener.stats}).
+   *
+   * @example Hearing about failed negotiations
+   * ```ts
+   * import { initiate, listen, StreamError } from "@xmpp-e2e/streams";
+   * import { firstValueFrom } from "rxjs";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * const failure = firstValueFrom(listener.failures$);
+   * listener.accept(); // negotiation starts with the first accept()
+   * // An initiator that asks for an address this listener does not serve.
+   * await assert.rejects(
+   *   initiate({ from: "romeo@forza", to: "nurse@pronto", hostname: "127.0.0.1", port: listener.addr.port, tls: "off" }),
+   *   StreamError,
+   * );
+   * const { error } = await failure;
+   * assert.ok(error instanceof StreamError && error.condition === "host-unknown");
+   * await listener.close();
+   * ```
    */
   get failures$(): Observable<ListenerFailure> {
     return this.#failures.asObservable();
@@ -248,6 +364,28 @@ export class E2EListener {
   /**
    * The next stream a peer opened, negotiated. A connection whose
    * negotiation fails is closed (with the right stream error) and skipped.
+   *
+   * @example One stream, then no more
+   * ```ts
+   * import { initiate, listen } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * const accepted = listener.accept();
+   * const romeo = await initiate({
+   *   from: "romeo@forza",
+   *   to: "juliet@pronto",
+   *   hostname: "127.0.0.1",
+   *   port: listener.addr.port,
+   *   tls: "off",
+   * });
+   * const juliet = await accepted;
+   * assert.equal(juliet?.info.peerAddress, "romeo@forza");
+   * await romeo.close();
+   * await listener.close();
+   * assert.equal(await listener.accept(), null);
+   * ```
    *
    * @returns The stream, or `null` once the listener is closed.
    */
@@ -332,7 +470,31 @@ export class E2EListener {
     return this.#router.onIq(handler);
   }
 
-  /** Streams as they are accepted. */
+  /**
+   * Streams as they are accepted.
+   *
+   * @example for await over the streams
+   * ```ts
+   * import { initiate, listen } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * const first = (async () => {
+   *   for await (const stream of listener) return stream;
+   * })();
+   * const romeo = await initiate({
+   *   from: "romeo@forza",
+   *   to: "juliet@pronto",
+   *   hostname: "127.0.0.1",
+   *   port: listener.addr.port,
+   *   tls: "off",
+   * });
+   * assert.equal((await first)?.info.peerAddress, "romeo@forza");
+   * await romeo.close();
+   * await listener.close();
+   * ```
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<E2EStream> {
     for (;;) {
       const stream = await this.accept();
@@ -345,6 +507,17 @@ export class E2EListener {
    * Stops listening. Streams already accepted go on; negotiations under way
    * are cut, and negotiated streams nobody accepted end with
    * `system-shutdown`.
+   *
+   * @example Closing the listener
+   * ```ts
+   * import { initiate, listen } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * // Plaintext on loopback, chosen by name (TLS needs a certificate: see listen()).
+   * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+   * await listener.close();
+   * assert.equal(await listener.accept(), null);
+   * ```
    */
   async close(): Promise<void> {
     this.#done = true;
@@ -512,6 +685,34 @@ export class E2EListener {
 
 /**
  * Listens for streams over TCP on loopback (by default).
+ *
+ * @example Listening with STARTTLS, and a peer that trusts exactly this certificate
+ * ```ts
+ * import { generateCertificate, initiate, listen, message } from "@xmpp-e2e/streams";
+ * import { firstValueFrom } from "rxjs";
+ * import assert from "node:assert/strict";
+ *
+ * const pronto = await generateCertificate({ names: ["pronto"] });
+ * const listener = await listen({
+ *   from: "juliet@pronto",
+ *   certificate: { cert: pronto.certPem, key: pronto.keyPem },
+ * });
+ * const accepted = listener.accept();
+ * const romeo = await initiate({
+ *   from: "romeo@forza",
+ *   to: "juliet@pronto",
+ *   hostname: "127.0.0.1",
+ *   port: listener.addr.port,
+ *   trust: { caCerts: [pronto.certPem] },
+ * });
+ * const juliet = (await accepted)!;
+ * assert.ok(juliet.info.tls !== undefined);
+ * const heard = firstValueFrom(juliet.stanzas$);
+ * await romeo.send(message({ to: "juliet@pronto", body: "hi" }));
+ * assert.equal((await heard).getChildText("body"), "hi");
+ * await romeo.close();
+ * await listener.close();
+ * ```
  *
  * @param options Address, certificate, admission limits, stream options.
  * @returns The listener.

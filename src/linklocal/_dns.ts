@@ -3,6 +3,7 @@
 // undefined, and records of other types are dropped here.
 
 import { Buffer } from "node:buffer";
+// @ts-types="./_dns_packet.d.ts"
 import dnsPacket from "dns-packet";
 
 /** A record this package reads: its name, type, TTL and cache-flush bit. */

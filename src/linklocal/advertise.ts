@@ -9,8 +9,13 @@
  * @module
  */
 
-import ciao from "@homebridge/ciao";
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { type Observable, Subject } from "rxjs";
+import ciao from "@homebridge/ciao";
 import { MdnsError } from "./_mdns_socket.ts";
 import { type PresenceInfo, presenceTxt } from "./txt.ts";
 

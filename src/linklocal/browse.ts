@@ -7,6 +7,11 @@
  * @module
  */
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { Observable } from "rxjs";
 import {
   decodeMessage,

@@ -6,6 +6,11 @@
  * @module
  */
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { BehaviorSubject, type Observable, Subject } from "rxjs";
 import { initiate } from "../endpoint/initiate.ts";
 import {

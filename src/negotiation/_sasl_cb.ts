@@ -9,7 +9,17 @@ import type { ChannelBindingType, TlsInfo } from "../transport/transport.ts";
 import { endPointBinding } from "../transport/_channel_binding.ts";
 import { pemToDer } from "../transport/certificate.ts";
 
-/** The XEP-0440 namespace. */
+/**
+ * The XEP-0440 namespace.
+ *
+ * @example The XEP-0440 namespace
+ * ```ts
+ * import { SASL_CB_NS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SASL_CB_NS, "urn:xmpp:sasl-cb:0");
+ * ```
+ */
 export const SASL_CB_NS = "urn:xmpp:sasl-cb:0";
 
 /** Binding types, strongest first (XEP-0440 section 4: above all, not only tls-server-end-point). */

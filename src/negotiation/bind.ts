@@ -12,7 +12,17 @@ import { NegotiationError } from "../stream/errors.ts";
 import { streamId } from "../stream/header.ts";
 import type { StreamFeature } from "./feature.ts";
 
-/** The resource binding namespace. */
+/**
+ * The resource binding namespace.
+ *
+ * @example The namespace
+ * ```ts
+ * import { BIND_NS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(BIND_NS, "urn:ietf:params:xml:ns:xmpp-bind");
+ * ```
+ */
 export const BIND_NS = "urn:ietf:params:xml:ns:xmpp-bind";
 
 /**
@@ -24,6 +34,48 @@ export const BOUND_JID = "bind";
 /**
  * The bind feature for an initiator: binds `resource` (or one the server
  * picks) and sets the stream's identity to the full JID the server returns.
+ *
+ * @example Binding a resource with a server (its side written out here)
+ * ```ts
+ * import {
+ *   bind,
+ *   BIND_NS,
+ *   CLIENT_NS,
+ *   initiate,
+ *   memoryPair,
+ *   Session,
+ *   type StreamFeature,
+ *   xml,
+ * } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * // The server's side, as a server such as Prosody does it.
+ * const server: StreamFeature = {
+ *   name: "bind",
+ *   ns: BIND_NS,
+ *   offer: () => xml("bind", { xmlns: BIND_NS }),
+ *   mandatory: () => true, // the recipient waits for it
+ *   starts: (element) => element.name === "iq" && element.getChild("bind", BIND_NS) !== undefined,
+ *   async receive(request, context) {
+ *     const resource = request.getChild("bind", BIND_NS)?.getChildText("resource", BIND_NS);
+ *     await context.send(
+ *       xml("iq", { xmlns: CLIENT_NS, type: "result", id: request.attrs.id },
+ *         xml("bind", { xmlns: BIND_NS }, xml("jid", null, `romeo@forza/${resource}`))),
+ *     );
+ *     return false;
+ *   },
+ *   wanted: () => false,
+ *   initiate: () => Promise.resolve(false),
+ * };
+ * const [a, b] = memoryPair();
+ * const juliet = new Session({ role: "recipient", transport: b, from: "forza", tls: "off", features: [server] });
+ * const [romeo] = await Promise.all([
+ *   initiate({ transport: a, to: "forza", tls: "off", features: [bind({ resource: "balcony" })] }),
+ *   juliet.negotiate(),
+ * ]);
+ * assert.equal(romeo.info.identity, "romeo@forza/balcony");
+ * await romeo.close();
+ * ```
  *
  * @param options The resource to ask for, if any.
  * @returns The feature.

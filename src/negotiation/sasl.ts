@@ -38,7 +38,17 @@ import {
 
 export { SASL_CB_NS, type SaslChannelBinding };
 
-/** The SASL namespace. */
+/**
+ * The SASL namespace.
+ *
+ * @example The namespace
+ * ```ts
+ * import { SASL_NS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SASL_NS, "urn:ietf:params:xml:ns:xmpp-sasl");
+ * ```
+ */
 export const SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
 
 const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
@@ -56,6 +66,15 @@ const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
  * hash, then PLAIN. The initiator's default; the recipient offers the same
  * without SCRAM-SHA-512 unless it is listed (see
  * {@linkcode SaslServerOptions.mechanisms}).
+ *
+ * @example Bound mechanisms first
+ * ```ts
+ * import { DEFAULT_MECHANISMS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MECHANISMS[0], "SCRAM-SHA-512-PLUS");
+ * assert.equal(DEFAULT_MECHANISMS.at(-1), "PLAIN");
+ * ```
  */
 export const DEFAULT_MECHANISMS: readonly string[] = Object.freeze([
   "SCRAM-SHA-512-PLUS",
@@ -159,6 +178,47 @@ const STATE = "sasl";
  * and advertises their types with XEP-0440's
  * `<sasl-channel-binding/>`; see {@linkcode SaslClientOptions.channelBinding}
  * for how the initiator chooses.
+ *
+ * @example SCRAM-SHA-256 between two ends, the recipient keeping only derived keys
+ * ```ts
+ * import {
+ *   deriveScramCredentials,
+ *   initiate,
+ *   memoryPair,
+ *   sasl,
+ *   Session,
+ * } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const keys = await deriveScramCredentials("wherefore", "SHA-256");
+ * const [a, b] = memoryPair();
+ * // Plaintext in memory for the example; over TCP, STARTTLS comes first.
+ * const juliet = new Session({
+ *   role: "recipient",
+ *   transport: b,
+ *   from: "pronto",
+ *   tls: "off",
+ *   features: [sasl({
+ *     server: {
+ *       mechanisms: ["SCRAM-SHA-256"],
+ *       credentials: (user, hash) =>
+ *         Promise.resolve(user === "romeo" && hash === "SHA-256" ? keys : undefined),
+ *     },
+ *   })],
+ * });
+ * const [romeo] = await Promise.all([
+ *   initiate({
+ *     transport: a,
+ *     to: "pronto",
+ *     tls: "off",
+ *     features: [sasl({ client: { username: "romeo", password: "wherefore", mechanisms: ["SCRAM-SHA-256"] } })],
+ *   }),
+ *   juliet.negotiate(),
+ * ]);
+ * assert.equal(juliet.identity, "romeo");
+ * assert.equal(romeo.info.sasl?.mechanism, "SCRAM-SHA-256");
+ * await romeo.close();
+ * ```
  *
  * @param options The role's options.
  * @returns The feature.

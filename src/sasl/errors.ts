@@ -56,6 +56,15 @@ export class SaslError extends Error {
   /**
    * Creates a SASL failure.
    *
+   * @example Making one
+   * ```ts
+   * import { SaslError } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new SaslError("not-authorized", "Wrong password");
+   * assert.equal(error.message, "SASL failure: not-authorized: Wrong password");
+   * ```
+   *
    * @param condition The RFC 6120 SASL failure condition.
    * @param text Optional human-readable detail.
    */

@@ -21,7 +21,7 @@
  * @example SCRAM-SHA-256-PLUS end to end
  * ```ts
  * import assert from "node:assert/strict";
- * import { deriveScramCredentials, ScramClient, ScramServer } from "./mod.ts";
+ * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
  *
  * const channelBinding = {
  *   type: "tls-server-end-point" as const,

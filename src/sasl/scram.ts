@@ -67,12 +67,28 @@ export interface ScramChannelBinding {
 /**
  * The default and minimum PBKDF2 iteration count (RFC 7677 section 4), and
  * the default for SCRAM-SHA-1 and SCRAM-SHA-256.
+ *
+ * @example The value
+ * ```ts
+ * import { SCRAM_DEFAULT_ITERATIONS } from "@xmpp-e2e/streams/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SCRAM_DEFAULT_ITERATIONS, 4096);
+ * ```
  */
 export const SCRAM_DEFAULT_ITERATIONS = 4096;
 
 /**
  * The default iteration count for SCRAM-SHA-512: draft-melnikov-scram-sha-512
  * section 3 asks servers for at least 10,000.
+ *
+ * @example The value
+ * ```ts
+ * import { SCRAM_SHA512_DEFAULT_ITERATIONS } from "@xmpp-e2e/streams/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SCRAM_SHA512_DEFAULT_ITERATIONS, 10_000);
+ * ```
  */
 export const SCRAM_SHA512_DEFAULT_ITERATIONS = 10_000;
 
@@ -198,6 +214,21 @@ export class ScramClient {
   /**
    * Creates a SCRAM client.
    *
+   * @example A client for SCRAM-SHA-256
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * assert.equal(client.mechanism, "SCRAM-SHA-256");
+   * ```
+   *
    * @param o The client options.
    * @throws {TypeError} If `plus` lacks `channelBinding`, if the server
    * offers -PLUS and binding data is present but `plus` is not set, or if
@@ -242,6 +273,21 @@ export class ScramClient {
   /**
    * Builds the client-first-message.
    *
+   * @example The client-first-message
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * assert.match(client.first(), /^n,,n=user,r=/);
+   * ```
+   *
    * @returns The client-first-message (gs2 header and client-first-bare).
    */
   first(): string {
@@ -251,6 +297,22 @@ export class ScramClient {
 
   /**
    * Checks the server-first-message and builds the client-final-message.
+   *
+   * @example The client-final-message, with the proof
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * const serverFirst = await server.first(client.first());
+   * assert.match(await client.final(serverFirst), /,p=/);
+   * ```
    *
    * @param serverFirst The server-first-message.
    * @returns The client-final-message, carrying the client proof.
@@ -301,6 +363,23 @@ export class ScramClient {
   /**
    * Checks the server-final-message: the server signature proves that the
    * server knows the credentials (mutual authentication).
+   *
+   * @example Checking the server's signature
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * const serverFirst = await server.first(client.first());
+   * const { serverFinal } = await server.final(await client.final(serverFirst));
+   * await client.verify(serverFinal); // rejects unless the server knew the keys
+   * ```
    *
    * @param serverFinal The server-final-message (`v=...` or `e=...`).
    * @throws {SaslError} `not-authorized` ("server signature mismatch") if
@@ -410,7 +489,7 @@ type ServerState = "initial" | "first" | "done";
  * @example Rejecting a wrong password
  * ```ts
  * import assert from "node:assert/strict";
- * import { SaslError } from "./errors.ts";
+ * import { SaslError } from "@xmpp-e2e/streams/sasl";
  *
  * const creds = await deriveScramCredentials("pencil", "SHA-1");
  * const server = new ScramServer({
@@ -446,6 +525,21 @@ export class ScramServer {
   /**
    * Creates a SCRAM server for one exchange.
    *
+   * @example A server for one exchange
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * assert.match(await server.first(client.first()), /^r=.*,s=.*,i=4096$/);
+   * ```
+   *
    * @param o The server options.
    * @throws {TypeError} If `nonce` is not a valid nonce.
    */
@@ -458,6 +552,22 @@ export class ScramServer {
 
   /**
    * Checks the client-first-message and builds the server-first-message.
+   *
+   * @example The server-first-message
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * const serverFirst = await server.first(client.first());
+   * assert.match(serverFirst, /^r=/);
+   * ```
    *
    * @param clientFirst The client-first-message.
    * @returns The server-first-message (`r=...,s=...,i=...`).
@@ -538,6 +648,23 @@ export class ScramServer {
   /**
    * Checks the client-final-message and its proof, and builds the
    * server-final-message.
+   *
+   * @example Authenticating the client
+   * ```ts
+   * import { deriveScramCredentials, ScramClient, ScramServer } from "@xmpp-e2e/streams/sasl";
+   * import assert from "node:assert/strict";
+   *
+   * const creds = await deriveScramCredentials("pencil", "SHA-256");
+   * const server = new ScramServer({
+   *   hash: "SHA-256",
+   *   offeredPlus: false,
+   *   lookup: (name) => Promise.resolve(name === "user" ? creds : undefined),
+   * });
+   * const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+   * const serverFirst = await server.first(client.first());
+   * const result = await server.final(await client.final(serverFirst));
+   * assert.equal(result.username, "user");
+   * ```
    *
    * @param clientFinal The client-final-message.
    * @returns The server-final-message and the authenticated identities.

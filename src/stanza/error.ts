@@ -8,10 +8,30 @@
 import type { Element } from "../xml/element.ts";
 import { xml } from "./xml.ts";
 
-/** The namespace of stanza error conditions and of their `<text/>`. */
+/**
+ * The namespace of stanza error conditions and of their `<text/>`.
+ *
+ * @example The value
+ * ```ts
+ * import { STANZA_ERROR_NS } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(STANZA_ERROR_NS, "urn:ietf:params:xml:ns:xmpp-stanzas");
+ * ```
+ */
 export const STANZA_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
-/** Every stanza error condition of RFC 6120 section 8.3.3. */
+/**
+ * Every stanza error condition of RFC 6120 section 8.3.3.
+ *
+ * @example The value
+ * ```ts
+ * import { STANZA_ERROR_CONDITIONS } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(STANZA_ERROR_CONDITIONS.includes("service-unavailable"));
+ * ```
+ */
 export const STANZA_ERROR_CONDITIONS = [
   "bad-request",
   "conflict",
@@ -40,7 +60,17 @@ export const STANZA_ERROR_CONDITIONS = [
 /** One RFC 6120 stanza error condition. */
 export type StanzaErrorCondition = typeof STANZA_ERROR_CONDITIONS[number];
 
-/** The error types of RFC 6120 section 8.3.2. */
+/**
+ * The error types of RFC 6120 section 8.3.2.
+ *
+ * @example The value
+ * ```ts
+ * import { STANZA_ERROR_TYPES } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual([...STANZA_ERROR_TYPES].sort(), ["auth", "cancel", "continue", "modify", "wait"]);
+ * ```
+ */
 export const STANZA_ERROR_TYPES = [
   "auth",
   "cancel",
@@ -55,6 +85,14 @@ export type StanzaErrorType = typeof STANZA_ERROR_TYPES[number];
 /**
  * The error type RFC 6120 section 8.3.3 gives (or uses in its example) for
  * each condition; used when no type is given, or a received one is invalid.
+ *
+ * @example The value
+ * ```ts
+ * import { DEFAULT_ERROR_TYPES } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_ERROR_TYPES["service-unavailable"], "cancel");
+ * ```
  */
 export const DEFAULT_ERROR_TYPES: Readonly<
   Record<StanzaErrorCondition, StanzaErrorType>
@@ -200,6 +238,16 @@ export class StanzaError extends Error {
 
   /**
    * Makes a stanza error.
+   *
+   * @example An error to answer with
+   * ```ts
+   * import { StanzaError } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new StanzaError("item-not-found", { text: "No such item" });
+   * assert.equal(error.type, "cancel"); // the condition's default type
+   * assert.equal(error.toElement().name, "error");
+   * ```
    *
    * @param condition The RFC 6120 condition.
    * @param options Type (defaults per condition), text and the rest; the

@@ -12,7 +12,17 @@ import { Jid } from "./jid.ts";
 import { iqError } from "./stanza.ts";
 import { STANZA_NAMESPACES } from "./view.ts";
 
-/** The default deadline of an iq request, in milliseconds. */
+/**
+ * The default deadline of an iq request, in milliseconds.
+ *
+ * @example The value
+ * ```ts
+ * import { DEFAULT_IQ_TIMEOUT_MS } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_IQ_TIMEOUT_MS, 30_000);
+ * ```
+ */
 export const DEFAULT_IQ_TIMEOUT_MS = 30_000;
 
 // setTimeout fires at once beyond this delay.
@@ -133,6 +143,16 @@ export class IqTracker {
 
   /**
    * Makes a tracker.
+   *
+   * @example A tracker with a short deadline
+   * ```ts
+   * import { iq, IqTracker, TimeoutError, xml } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const tracker = new IqTracker({ timeoutMs: 20 });
+   * const request = iq({ type: "get", to: "juliet@pronto" }, xml("ping", { xmlns: "urn:xmpp:ping" }));
+   * await assert.rejects(tracker.request(request), TimeoutError); // nobody answered
+   * ```
    *
    * @param options The deadline, the stream peer's address and ours.
    * @throws {RangeError} When the timeout is not positive.

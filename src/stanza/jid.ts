@@ -37,6 +37,14 @@ export class JidError extends TypeError {
   /**
    * Makes a JID error.
    *
+   * @example Thrown by jid()
+   * ```ts
+   * import { jid, JidError } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.throws(() => jid("@pronto"), JidError);
+   * ```
+   *
    * @param input The string that was parsed.
    * @param part The part at fault.
    * @param reason Why, in a few words.
@@ -100,6 +108,15 @@ export class Jid {
 
   /**
    * Makes a JID from its parts, checking and normalising each.
+   *
+   * @example From its parts, normalised
+   * ```ts
+   * import { Jid } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const romeo = new Jid("Romeo", "Forza.example", "orchard");
+   * assert.equal(romeo.toString(), "romeo@forza.example/orchard");
+   * ```
    *
    * @param local The localpart, or `undefined`.
    * @param domain The domainpart.

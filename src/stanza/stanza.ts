@@ -19,7 +19,17 @@ import { xml, type XmlChild } from "./xml.ts";
 
 export { CLIENT_NS };
 
-/** The content namespace of server-to-server streams. */
+/**
+ * The content namespace of server-to-server streams.
+ *
+ * @example The value
+ * ```ts
+ * import { SERVER_NS } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SERVER_NS, "jabber:server");
+ * ```
+ */
 export const SERVER_NS = "jabber:server";
 
 /** An address given to a builder: a string or a {@linkcode Jid}. */

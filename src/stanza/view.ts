@@ -47,13 +47,36 @@ const IQ_TYPES: ReadonlySet<string> = new Set<IqType>([
   "error",
 ]);
 
-/** The namespaces whose message, presence and iq elements are stanzas. */
+/**
+ * The namespaces whose message, presence and iq elements are stanzas.
+ *
+ * @example The value
+ * ```ts
+ * import { STANZA_NAMESPACES } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(STANZA_NAMESPACES, ["jabber:client", "jabber:server"]);
+ * ```
+ */
 export const STANZA_NAMESPACES: readonly string[] = Object.freeze([
   CLIENT_NS,
   SERVER_NS,
 ]);
 
-/** What every stanza view reads: addresses, id, language, error. */
+/**
+ * What every stanza view reads: addresses, id, language, error.
+ *
+ * @example Every view reads addresses, id, language and error alike
+ * ```ts
+ * import { asStanza, message, type StanzaView } from "@xmpp-e2e/streams/stanza";
+ * import assert from "node:assert/strict";
+ *
+ * const view: StanzaView = asStanza(message({ from: "romeo@forza", id: "m1", body: "hi" }))!;
+ * assert.equal(view.kind, "message");
+ * assert.equal(view.from?.toString(), "romeo@forza");
+ * assert.equal(view.id, "m1");
+ * ```
+ */
 export abstract class StanzaView {
   /** Which stanza this is. */
   abstract readonly kind: "message" | "presence" | "iq";
@@ -77,37 +100,115 @@ export abstract class StanzaView {
     this.element = element;
   }
 
-  /** The `to` address, or `undefined` when absent or not a valid JID. */
+  /**
+   * The `to` address, or `undefined` when absent or not a valid JID.
+   *
+   * @example The addressee, parsed
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.to?.resource, "balcony");
+   * ```
+   */
   get to(): Jid | undefined {
     return Jid.tryParse(this.element.attrs.to);
   }
 
-  /** The `to` attribute as received. */
+  /**
+   * The `to` attribute as received.
+   *
+   * @example The addressee as written
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.rawTo, "juliet@pronto/balcony");
+   * ```
+   */
   get rawTo(): string | undefined {
     return this.element.attrs.to;
   }
 
-  /** The `from` address, or `undefined` when absent or not a valid JID. */
+  /**
+   * The `from` address, or `undefined` when absent or not a valid JID.
+   *
+   * @example The sender, parsed
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.from?.domain, "forza");
+   * ```
+   */
   get from(): Jid | undefined {
     return Jid.tryParse(this.element.attrs.from);
   }
 
-  /** The `from` attribute as received. */
+  /**
+   * The `from` attribute as received.
+   *
+   * @example The sender as written
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.rawFrom, "romeo@forza");
+   * ```
+   */
   get rawFrom(): string | undefined {
     return this.element.attrs.from;
   }
 
-  /** The stanza id, if any. */
+  /**
+   * The stanza id, if any.
+   *
+   * @example The id
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.id, "m1");
+   * ```
+   */
   get id(): string | undefined {
     return this.element.attrs.id;
   }
 
-  /** The stanza's own `xml:lang`, if any (not inherited from the stream). */
+  /**
+   * The stanza's own `xml:lang`, if any (not inherited from the stream).
+   *
+   * @example The language
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.lang, "en");
+   * ```
+   */
   get lang(): string | undefined {
     return this.element.attrs["xml:lang"];
   }
 
-  /** The error, when the stanza is of type `error`. */
+  /**
+   * The error, when the stanza is of type `error`.
+   *
+   * @example An error reply, read
+   * ```ts
+   * import { iq, iqError, Iq, xml } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const request = iq({ type: "get", from: "romeo@forza" }, xml("query", { xmlns: "urn:example" }));
+   * const view = new Iq(iqError(request, "item-not-found"));
+   * assert.equal(view.error?.condition, "item-not-found");
+   * ```
+   */
   get error(): StanzaError | undefined {
     return this.element.attrs.type === "error"
       ? StanzaError.fromElement(this.element)
@@ -140,6 +241,15 @@ export class Message extends StanzaView {
   /**
    * Wraps a message.
    *
+   * @example Wrapping a message, and refusing what is not one
+   * ```ts
+   * import { message, Message, presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Message(message({ body: "hi" })).body, "hi");
+   * assert.throws(() => new Message(presence()), TypeError);
+   * ```
+   *
    * @param element The stanza.
    * @throws {TypeError} When it is not a `<message/>` stanza.
    */
@@ -147,7 +257,18 @@ export class Message extends StanzaView {
     super(element, "message");
   }
 
-  /** The type; `normal` when absent or unknown (RFC 6121 section 5.2.2). */
+  /**
+   * The type; `normal` when absent or unknown (RFC 6121 section 5.2.2).
+   *
+   * @example The type, "normal" when absent
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.type, "chat");
+   * ```
+   */
   get type(): MessageType {
     const type = this.element.attrs.type;
     return type !== undefined && MESSAGE_TYPES.has(type)
@@ -155,17 +276,50 @@ export class Message extends StanzaView {
       : "normal";
   }
 
-  /** The text of the first `<body/>`, if any. */
+  /**
+   * The text of the first `<body/>`, if any.
+   *
+   * @example The body
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.body, "hi");
+   * ```
+   */
   get body(): string | undefined {
     return this.element.getChildText("body", this.element.ns);
   }
 
-  /** The text of the first `<subject/>`, if any. */
+  /**
+   * The text of the first `<subject/>`, if any.
+   *
+   * @example The subject
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.subject, "Greetings");
+   * ```
+   */
   get subject(): string | undefined {
     return this.element.getChildText("subject", this.element.ns);
   }
 
-  /** The text of the `<thread/>`, if any. */
+  /**
+   * The text of the `<thread/>`, if any.
+   *
+   * @example The thread
+   * ```ts
+   * import { message, Message } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Message(message({ to: "juliet@pronto/balcony", from: "romeo@forza", id: "m1", lang: "en", type: "chat", body: "hi", subject: "Greetings", thread: "t1" }));
+   * assert.equal(view.thread, "t1");
+   * ```
+   */
   get thread(): string | undefined {
     return this.element.getChildText("thread", this.element.ns);
   }
@@ -195,6 +349,14 @@ export class Presence extends StanzaView {
   /**
    * Wraps a presence.
    *
+   * @example Wrapping a presence
+   * ```ts
+   * import { presence, Presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Presence(presence({ type: "unavailable" })).type, "unavailable");
+   * ```
+   *
    * @param element The stanza.
    * @throws {TypeError} When it is not a `<presence/>` stanza.
    */
@@ -202,7 +364,18 @@ export class Presence extends StanzaView {
     super(element, "presence");
   }
 
-  /** The type; `undefined` means available (or an unknown type). */
+  /**
+   * The type; `undefined` means available (or an unknown type).
+   *
+   * @example Available when absent
+   * ```ts
+   * import { presence, Presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Presence(presence({ show: "away", status: "In the orchard", priority: 5 }));
+   * assert.equal(view.type, undefined);
+   * ```
+   */
   get type(): PresenceType | undefined {
     const type = this.element.attrs.type;
     return type !== undefined && PRESENCE_TYPES.has(type)
@@ -210,7 +383,18 @@ export class Presence extends StanzaView {
       : undefined;
   }
 
-  /** The `<show/>` value, or `undefined` when absent or unknown. */
+  /**
+   * The `<show/>` value, or `undefined` when absent or unknown.
+   *
+   * @example The show
+   * ```ts
+   * import { presence, Presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Presence(presence({ show: "away", status: "In the orchard", priority: 5 }));
+   * assert.equal(view.show, "away");
+   * ```
+   */
   get show(): PresenceShow | undefined {
     const show = this.element.getChildText("show", this.element.ns)?.trim();
     return show !== undefined && SHOWS.has(show)
@@ -218,12 +402,34 @@ export class Presence extends StanzaView {
       : undefined;
   }
 
-  /** The text of the first `<status/>`, if any. */
+  /**
+   * The text of the first `<status/>`, if any.
+   *
+   * @example The status
+   * ```ts
+   * import { presence, Presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Presence(presence({ show: "away", status: "In the orchard", priority: 5 }));
+   * assert.equal(view.status, "In the orchard");
+   * ```
+   */
   get status(): string | undefined {
     return this.element.getChildText("status", this.element.ns);
   }
 
-  /** The priority; 0 when absent or not an integer from -128 to 127. */
+  /**
+   * The priority; 0 when absent or not an integer from -128 to 127.
+   *
+   * @example The priority
+   * ```ts
+   * import { presence, Presence } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Presence(presence({ show: "away", status: "In the orchard", priority: 5 }));
+   * assert.equal(view.priority, 5);
+   * ```
+   */
   get priority(): number {
     const text = this.element.getChildText("priority", this.element.ns)
       ?.trim();
@@ -256,6 +462,14 @@ export class Iq extends StanzaView {
   /**
    * Wraps an iq.
    *
+   * @example Wrapping an iq
+   * ```ts
+   * import { iq, Iq, xml } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Iq(iq({ type: "set" }, xml("query", { xmlns: "jabber:iq:roster" }))).type, "set");
+   * ```
+   *
    * @param element The stanza.
    * @throws {TypeError} When it is not an `<iq/>` stanza.
    */
@@ -263,7 +477,17 @@ export class Iq extends StanzaView {
     super(element, "iq");
   }
 
-  /** The type, or `undefined` when absent or not an iq type. */
+  /**
+   * The type, or `undefined` when absent or not an iq type.
+   *
+   * @example The type
+   * ```ts
+   * import { iq, Iq, xml } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Iq(iq({ type: "get" }, xml("ping", { xmlns: "urn:xmpp:ping" }))).type, "get");
+   * ```
+   */
   get type(): IqType | undefined {
     const type = this.element.attrs.type;
     return type !== undefined && IQ_TYPES.has(type)
@@ -271,7 +495,18 @@ export class Iq extends StanzaView {
       : undefined;
   }
 
-  /** The first child element other than `<error/>`, if any. */
+  /**
+   * The first child element other than `<error/>`, if any.
+   *
+   * @example The child element
+   * ```ts
+   * import { iq, Iq, xml } from "@xmpp-e2e/streams/stanza";
+   * import assert from "node:assert/strict";
+   *
+   * const view = new Iq(iq({ type: "get" }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+   * assert.equal(view.payload?.ns, "urn:xmpp:ping");
+   * ```
+   */
   get payload(): Element | undefined {
     return this.element.elements().find((child) =>
       !child.is("error", this.element.ns)

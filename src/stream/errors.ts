@@ -8,7 +8,17 @@
 /** The namespace of stream error conditions. */
 export const STREAM_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-streams";
 
-/** Every stream error condition of RFC 6120 section 4.9.3. */
+/**
+ * Every stream error condition of RFC 6120 section 4.9.3.
+ *
+ * @example Checking a condition name
+ * ```ts
+ * import { STREAM_ERROR_CONDITIONS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(STREAM_ERROR_CONDITIONS.includes("policy-violation"));
+ * ```
+ */
 export const STREAM_ERROR_CONDITIONS = [
   "bad-format",
   "bad-namespace-prefix",
@@ -65,6 +75,15 @@ export class StreamError extends Error {
   /**
    * Makes a stream error.
    *
+   * @example A stream error we sent
+   * ```ts
+   * import { StreamError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new StreamError("host-unknown", { sent: true, text: "No such host here" });
+   * assert.equal(error.message, "Stream error <host-unknown/> sent: No such host here");
+   * ```
+   *
    * @param condition The RFC 6120 condition.
    * @param options Whether it was sent or received, its text, its cause.
    */
@@ -89,6 +108,21 @@ export class StreamError extends Error {
  * A stream feature could not be negotiated: the peer refused it
  * (`<failure/>`), offered too little (no STARTTLS while TLS is required),
  * or the transport could not do it.
+ *
+ * @example A peer that offers no STARTTLS
+ * ```ts
+ * import { initiate, listen, NegotiationError } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * // A listener in plaintext; romeo requires TLS (the default) and stops.
+ * const listener = await listen({ from: "juliet@pronto", tls: "off" });
+ * listener.accept();
+ * await assert.rejects(
+ *   initiate({ from: "romeo@forza", to: "juliet@pronto", hostname: "127.0.0.1", port: listener.addr.port }),
+ *   (error: unknown) => error instanceof NegotiationError && error.feature === "starttls",
+ * );
+ * await listener.close();
+ * ```
  */
 export class NegotiationError extends Error {
   /** The feature, such as `"starttls"`. */
@@ -96,6 +130,15 @@ export class NegotiationError extends Error {
 
   /**
    * Makes a negotiation error.
+   *
+   * @example Making one
+   * ```ts
+   * import { NegotiationError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new NegotiationError("sasl", "No mechanism in common");
+   * assert.equal(error.feature, "sasl");
+   * ```
    *
    * @param feature The feature.
    * @param message A sentence-case message without a final period.
@@ -108,7 +151,28 @@ export class NegotiationError extends Error {
   }
 }
 
-/** A deadline passed: stream header, negotiation, close, or an iq request. */
+/**
+ * A deadline passed: stream header, negotiation, close, or an iq request.
+ *
+ * @example A request nobody answers
+ * ```ts
+ * import { initiate, iq, memoryPair, Session, TimeoutError, xml } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = memoryPair();
+ * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+ * const [romeo] = await Promise.all([
+ *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
+ *   juliet.negotiate(),
+ * ]);
+ * juliet.intercept(() => true); // juliet swallows everything and answers nothing
+ * await assert.rejects(
+ *   romeo.request(iq({ type: "get", to: "juliet@pronto" }, xml("ping", { xmlns: "urn:xmpp:ping" })), { timeoutMs: 50 }),
+ *   TimeoutError,
+ * );
+ * await romeo.close();
+ * ```
+ */
 export class TimeoutError extends Error {
   /** What was being waited for, such as `"close"` or `"iq"`. */
   readonly operation: string;
@@ -117,6 +181,16 @@ export class TimeoutError extends Error {
 
   /**
    * Makes a timeout error.
+   *
+   * @example Making one
+   * ```ts
+   * import { TimeoutError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new TimeoutError("the stream header", 10_000);
+   * assert.equal(error.message, "Timed out after 10000 ms waiting for the stream header");
+   * assert.equal(error.ms, 10_000);
+   * ```
    *
    * @param operation What was being waited for.
    * @param ms The deadline, in milliseconds.
@@ -150,6 +224,15 @@ export class StreamClosedError extends Error {
 
   /**
    * Makes the error.
+   *
+   * @example Sending on a closed stream
+   * ```ts
+   * import { StreamClosedError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new StreamClosedError("closed");
+   * assert.equal(error.message, "Cannot send: the stream is closed");
+   * ```
    *
    * @param state The stream's state.
    * @param what What could not be done, as the start of the message.
@@ -187,6 +270,16 @@ export class LimitError extends RangeError {
 
   /**
    * Makes the error.
+   *
+   * @example Making one
+   * ```ts
+   * import { LimitError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new LimitError("maxPendingRequests", 1000, "Cannot send the request");
+   * assert.ok(error instanceof RangeError);
+   * assert.equal(error.max, 1000);
+   * ```
    *
    * @param limit The option that sets the limit.
    * @param max Its value.

@@ -6,8 +6,13 @@
  * @module
  */
 
-import { debugPrinter } from "./debug_trace.ts";
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import { Observable, Subject } from "rxjs";
+import { debugPrinter } from "./debug_trace.ts";
 import type { Element } from "../xml/element.ts";
 import type { StreamFrame } from "../xml/events.ts";
 import { XmlError } from "../xml/errors.ts";
@@ -200,6 +205,15 @@ export type SessionState = "negotiating" | "open" | "closing" | "closed";
  * not authenticated yet can make us hold. Stream headers, features, STARTTLS
  * and SASL elements are a few hundred bytes (the largest, a SCRAM
  * client-final with channel binding, is under 1 KiB).
+ *
+ * @example Smaller limits until the stream is open
+ * ```ts
+ * import { DEFAULT_LIMITS, PRE_AUTH_LIMITS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(PRE_AUTH_LIMITS.maxStanzaBytes < DEFAULT_LIMITS.maxStanzaBytes);
+ * assert.equal(PRE_AUTH_LIMITS.maxStanzaBytes, 16_384);
+ * ```
  */
 export const PRE_AUTH_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxStanzaBytes: 16_384,
@@ -220,6 +234,23 @@ type PauseCause = "unread" | "unconsumed" | "busy";
 /**
  * One end of an XML stream. Call {@linkcode Session.negotiate} once; then
  * stanzas flow until either end closes.
+ *
+ * @example The stream layer over any transport, both roles
+ * ```ts
+ * import { memoryPair, message, Session } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = memoryPair();
+ * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+ * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+ * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+ * import { firstValueFrom } from "rxjs";
+ *
+ * const heard = firstValueFrom(juliet.stanzas$);
+ * await romeo.send(message({ to: "juliet@pronto", body: "Art thou not Romeo?" }));
+ * assert.equal((await heard).getChildText("body"), "Art thou not Romeo?");
+ * assert.deepEqual(await romeo.close(), { clean: true });
+ * ```
  */
 export class Session {
   readonly #options: SessionOptions;
@@ -265,6 +296,17 @@ export class Session {
 
   /**
    * Makes one end of a stream over a connected transport.
+   *
+   * @example A session starts negotiating
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a] = memoryPair();
+   * const session = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * assert.equal(session.state, "negotiating");
+   * await session.close(); // abandons the negotiation
+   * ```
    *
    * @param options Role, transport, addresses, policy and limits.
    */
@@ -317,22 +359,89 @@ export class Session {
     return this.#options.role;
   }
 
-  /** The state: negotiating, open, closing, closed. */
+  /**
+   * The state: negotiating, open, closing, closed.
+   *
+   * @example From negotiating to closed
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * assert.equal(romeo.state, "negotiating");
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   * assert.equal(romeo.state, "open");
+   * await romeo.close();
+   * assert.equal(romeo.state, "closed");
+   * ```
+   */
   get state(): SessionState {
     return this.#state;
   }
 
-  /** The peer's last stream header. */
+  /**
+   * The peer's last stream header.
+   *
+   * @example The peer's header
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(romeo.peerHeader?.from, "juliet@pronto");
+   * assert.equal(juliet.peerHeader?.from, "romeo@forza");
+   * await romeo.close();
+   * ```
+   */
   get peerHeader(): StreamHeader | undefined {
     return this.#header;
   }
 
-  /** The stream id of the current stream (set by the recipient). */
+  /**
+   * The stream id of the current stream (set by the recipient).
+   *
+   * @example The recipient's stream id, on both ends
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.ok(juliet.id !== undefined);
+   * assert.equal(romeo.id, juliet.id);
+   * await romeo.close();
+   * ```
+   */
   get id(): string | undefined {
     return this.#id;
   }
 
-  /** What TLS negotiated, once in place. */
+  /**
+   * What TLS negotiated, once in place.
+   *
+   * @example No TLS without STARTTLS
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(romeo.tls, undefined); // plaintext, as asked
+   * await romeo.close();
+   * ```
+   */
   get tls(): TlsInfo | undefined {
     return this.#tls;
   }
@@ -340,6 +449,20 @@ export class Session {
   /**
    * The identity a feature (SASL) authenticated: the peer's on the
    * recipient, this end's on the initiator; undefined without authentication.
+   *
+   * @example No identity without SASL
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(juliet.identity, undefined);
+   * await romeo.close();
+   * ```
    */
   get identity(): string | undefined {
     return this.#identity;
@@ -348,6 +471,20 @@ export class Session {
   /**
    * This end's own address: on an initiator that bound a resource, the
    * full JID the server bound; else the `from` of our stream header.
+   *
+   * @example Our header's from
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(romeo.ownAddress, "romeo@forza");
+   * await romeo.close();
+   * ```
    */
   get ownAddress(): string | undefined {
     const bound = this.#featureState.get(BOUND_JID);
@@ -359,12 +496,43 @@ export class Session {
   /**
    * How SASL authenticated the stream (mechanism, channel binding);
    * undefined without SASL.
+   *
+   * @example No SASL, no SASL info
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(romeo.sasl, undefined);
+   * await romeo.close();
+   * ```
    */
   get sasl(): SaslInfo | undefined {
     return this.#sasl;
   }
 
-  /** Resolves once the stream has ended, with whether it ended cleanly. */
+  /**
+   * Resolves once the stream has ended, with whether it ended cleanly.
+   *
+   * @example Waiting for the end
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * const ended = juliet.closed;
+   * await romeo.close();
+   * assert.deepEqual(await ended, { clean: true });
+   * ```
+   */
   get closed(): Promise<CloseResult> {
     return this.#closed;
   }
@@ -373,6 +541,23 @@ export class Session {
    * Inbound stanzas. Those that arrive before the first subscription are
    * kept for it. Completes when the peer closes; errors with the
    * `StreamError` (or other error) that ended the stream.
+   *
+   * @example Inbound stanzas
+   * ```ts
+   * import { memoryPair, presence, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   * import { firstValueFrom } from "rxjs";
+   *
+   * const first = firstValueFrom(juliet.stanzas$);
+   * await romeo.send(presence({ to: "juliet@pronto" }));
+   * assert.equal((await first).name, "presence");
+   * await romeo.close();
+   * ```
    */
   get stanzas$(): Observable<Element> {
     return new Observable<Element>((subscriber) => {
@@ -392,6 +577,27 @@ export class Session {
    * subscribed): a layer above uses it to match iq replies. A stanza for
    * which it returns `true` is consumed and not delivered.
    *
+   * @example Taking some stanzas before stanzas$ does
+   * ```ts
+   * import { memoryPair, message, presence, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   * import { firstValueFrom } from "rxjs";
+   *
+   * let presences = 0;
+   * juliet.intercept((stanza) => stanza.name === "presence" && ++presences > 0);
+   * const first = firstValueFrom(juliet.stanzas$);
+   * await romeo.send(presence({ to: "juliet@pronto" }));
+   * await romeo.send(message({ to: "juliet@pronto", body: "hi" }));
+   * assert.equal((await first).name, "message"); // the presence was taken
+   * assert.equal(presences, 1);
+   * await romeo.close();
+   * ```
+   *
    * @param intercept The function, or `undefined` to remove it.
    */
   intercept(intercept: ((stanza: Element) => boolean) | undefined): void {
@@ -404,6 +610,27 @@ export class Session {
    * while it is full). Reading that stays paused longer than the stall
    * deadline ends the stream with `resource-constraint`.
    *
+   * @example Holding reading while busy
+   * ```ts
+   * import { memoryPair, message, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   * import { firstValueFrom } from "rxjs";
+   *
+   * let busy = true;
+   * const wake = juliet.pauseWhile(() => busy);
+   * const first = firstValueFrom(juliet.stanzas$);
+   * await romeo.send(message({ to: "juliet@pronto", body: "wait for me" }));
+   * busy = false;
+   * wake(); // reading resumes
+   * assert.equal((await first).getChildText("body"), "wait for me");
+   * await romeo.close();
+   * ```
+   *
    * @param busy Asked before each stanza is read.
    * @returns Call it when `busy()` may have turned false.
    */
@@ -412,7 +639,27 @@ export class Session {
     return () => this.#wake();
   }
 
-  /** The raw XML, both ways, as it crosses the transport. */
+  /**
+   * The raw XML, both ways, as it crosses the transport.
+   *
+   * @example The raw XML, both ways
+   * ```ts
+   * import { memoryPair, message, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * const seen: string[] = [];
+   * juliet.trace$.subscribe((entry) => seen.push(`${entry.direction} ${entry.text}`));
+   * await romeo.send(message({ to: "juliet@pronto", body: "hi" }));
+   * await romeo.close();
+   * assert.ok(seen.some((line) => line.startsWith("in <message")));
+   * assert.ok(seen.includes("out </stream:stream>"));
+   * ```
+   */
   get trace$(): Observable<TraceEntry> {
     return this.#trace.asObservable();
   }
@@ -420,6 +667,21 @@ export class Session {
   /**
    * Opens the stream: headers, features, STARTTLS, restarts, until stanzas
    * may flow. Then reading goes on in the background.
+   *
+   * @example Both ends negotiate at once
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(romeo.state, "open");
+   * assert.equal(juliet.peerAddress, "romeo@forza");
+   * await romeo.close();
+   * ```
    *
    * @throws {StreamError} When the peer's header or input is bad (the stream
    * error was sent) or the peer sent a stream error.
@@ -456,6 +718,21 @@ export class Session {
   /**
    * Sends an element (a stanza).
    *
+   * @example Sending once open
+   * ```ts
+   * import { memoryPair, message, Session, StreamClosedError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * await romeo.send(message({ to: "juliet@pronto", body: "hi" }));
+   * await romeo.close();
+   * await assert.rejects(romeo.send(message({ body: "too late" })), StreamClosedError);
+   * ```
+   *
    * @param element The element, in the stream's content namespace.
    * @returns Resolves once it was written to the transport.
    */
@@ -479,6 +756,21 @@ export class Session {
    * not be sent, say): the stream error when it is one we owe, else our
    * close tag; then the transport closes. Does nothing once ending.
    *
+   * @example Ending because a layer above failed
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * const result = await romeo.abort(new Error("The application gave up"));
+   * assert.equal(result.clean, false);
+   * await juliet.closed;
+   * ```
+   *
    * @param error Why.
    * @returns How it ended.
    */
@@ -494,6 +786,21 @@ export class Session {
    * Idempotent. Called while negotiating, it abandons the negotiation
    * (`negotiate()` rejects with a {@linkcode NegotiationError}) and the
    * stream ends unclean with that error.
+   *
+   * @example An ordered close
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * const [mine, hers] = await Promise.all([romeo.close(), juliet.closed]);
+   * assert.deepEqual(mine, { clean: true });
+   * assert.deepEqual(hers, { clean: true });
+   * ```
    *
    * @returns How it ended.
    */
@@ -529,6 +836,21 @@ export class Session {
    * Ends the stream with a stream error of our own (RFC 6120 section 4.9):
    * sends `<stream:error>` and `</stream:stream>`, then closes the transport.
    *
+   * @example A stream error of ours
+   * ```ts
+   * import { memoryPair, Session, StreamError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * await romeo.error("conflict", "Another stream replaced this one");
+   * const { error } = await juliet.closed;
+   * assert.ok(error instanceof StreamError && error.condition === "conflict" && !error.sent);
+   * ```
+   *
    * @param condition Any RFC 6120 condition.
    * @param text An optional human-readable text.
    * @returns How it ended (never clean).
@@ -546,6 +868,21 @@ export class Session {
    * written if the transport takes it right away (within 50 ms), then the
    * transport closes whatever the peer does. For a listener that must free
    * a connection now (admission control), not at the close deadline.
+   *
+   * @example Cutting a stream at once
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * const result = await juliet.cut("resource-constraint");
+   * assert.equal(result.clean, false);
+   * await romeo.closed;
+   * ```
    *
    * @param condition Any RFC 6120 condition.
    * @param text An optional human-readable text.
@@ -866,6 +1203,21 @@ export class Session {
    * it asked for (the recipient's headers answered from it, or from no
    * address); on the recipient the `from` of the initiator's header, as
    * claimed (what verified it, if anything, is the application's trust).
+   *
+   * @example Whom each end talks to
+   * ```ts
+   * import { memoryPair, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * assert.equal(romeo.peerAddress, "juliet@pronto");
+   * assert.equal(juliet.peerAddress, "romeo@forza");
+   * await romeo.close();
+   * ```
    */
   get peerAddress(): string | undefined {
     const address = this.#options.role === "initiator"

@@ -10,7 +10,17 @@ import { StreamClosedError } from "./errors.ts";
 
 const encoder = new TextEncoder();
 
-/** The default bound of a stream's send queue: 1 MiB of UTF-8. */
+/**
+ * The default bound of a stream's send queue: 1 MiB of UTF-8.
+ *
+ * @example The default
+ * ```ts
+ * import { DEFAULT_SEND_QUEUE_BYTES } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_SEND_QUEUE_BYTES, 1024 * 1024);
+ * ```
+ */
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 
 // Text is encoded into batches of at most this size, each one transport

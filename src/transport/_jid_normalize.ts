@@ -53,7 +53,17 @@
 /** Which part of a JID an error is about. */
 export type JidPart = "local" | "domain" | "resource";
 
-/** Largest size of each JID part, in UTF-8 bytes (RFC 7622 section 3). */
+/**
+ * Largest size of each JID part, in UTF-8 bytes (RFC 7622 section 3).
+ *
+ * @example The value
+ * ```ts
+ * import { MAX_JID_PART_BYTES } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_JID_PART_BYTES, 1023);
+ * ```
+ */
 export const MAX_JID_PART_BYTES = 1023;
 
 /**

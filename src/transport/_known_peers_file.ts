@@ -36,7 +36,7 @@ const RACY_MS = 2_000;
  *
  * @example Refusing a file that pins one peer twice
  * ```ts
- * import { KnownPeers, KnownPeersFileError } from "./known_peers.ts";
+ * import { KnownPeers, KnownPeersFileError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const dir = await Deno.makeTempDir();
@@ -71,7 +71,7 @@ export class KnownPeersFileError extends Error {
    *
    * @example
    * ```ts
-   * import { KnownPeersFileError } from "./known_peers.ts";
+   * import { KnownPeersFileError } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const error = new KnownPeersFileError("peers.json", "not JSON");

@@ -49,6 +49,14 @@ export type CertificateFailure =
 /**
  * How far outside its validity a certificate may be, in milliseconds, where
  * this package checks the dates itself: clocks of two peers differ.
+ *
+ * @example The value
+ * ```ts
+ * import { CERTIFICATE_CLOCK_SKEW_MS } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(CERTIFICATE_CLOCK_SKEW_MS > 0);
+ * ```
  */
 export const CERTIFICATE_CLOCK_SKEW_MS: number = CLOCK_SKEW_MS;
 
@@ -65,7 +73,7 @@ export interface CertificateErrorOptions extends ErrorOptions {
  *
  * @example Tell a refused certificate from other failures
  * ```ts
- * import { CertificateError, TransportError } from "./mod.ts";
+ * import { CertificateError, TransportError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const error = new CertificateError(
@@ -93,7 +101,7 @@ export class CertificateError extends TransportError {
    *
    * @example A pin mismatch with the certificate that was presented
    * ```ts
-   * import { CertificateError } from "./mod.ts";
+   * import { CertificateError } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const error = new CertificateError("pin-mismatch", "Not the pinned one", {
@@ -143,7 +151,7 @@ export interface CertificatePolicyOptions {
  *   checkCertificate,
  *   generateCertificate,
  *   pemToDer,
- * } from "./mod.ts";
+ * } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["pronto.example"] });
@@ -184,7 +192,7 @@ export async function checkCertificate(
  *
  * @example Refuse an initiator's certificate
  * ```ts
- * import { pinMismatchError } from "./mod.ts";
+ * import { pinMismatchError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const error = pinMismatchError("AB:".repeat(31) + "AB");

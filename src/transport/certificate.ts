@@ -43,7 +43,7 @@ const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
  *
  * @example Generate a certificate for a host name
  * ```ts
- * import { generateCertificate } from "./certificate.ts";
+ * import { generateCertificate } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["localhost"] });
@@ -127,7 +127,7 @@ export async function generateCertificate(
  *   fingerprint256,
  *   generateCertificate,
  *   pemToDer,
- * } from "./certificate.ts";
+ * } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["localhost"] });
@@ -153,7 +153,7 @@ export async function fingerprint256(der: Uint8Array): Promise<string> {
  *
  * @example Round trip
  * ```ts
- * import { derToPem, pemToDer } from "./certificate.ts";
+ * import { derToPem, pemToDer } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const der = new Uint8Array([1, 2, 3]);
@@ -186,7 +186,7 @@ export function pemToDer(pem: string): Uint8Array {
  *
  * @example A certificate block
  * ```ts
- * import { derToPem } from "./certificate.ts";
+ * import { derToPem } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const pem = derToPem(new Uint8Array([1, 2, 3]), "CERTIFICATE");

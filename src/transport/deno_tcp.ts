@@ -168,7 +168,7 @@ class RustlsChannel implements TlsChannel {
  *
  * @example Echo one chunk over loopback
  * ```ts
- * import { connectTcp, listenTcp } from "./mod.ts";
+ * import { connectTcp, listenTcp } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const listener = await listenTcp();

@@ -41,7 +41,7 @@ export { KnownPeersFileError };
  *
  * @example Catching a changed certificate
  * ```ts
- * import { KnownPeers, PeerChangedError } from "./known_peers.ts";
+ * import { KnownPeers, PeerChangedError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const peers = await KnownPeers.open();
@@ -68,7 +68,7 @@ export class PeerChangedError extends CertificateError {
    *
    * @example
    * ```ts
-   * import { PeerChangedError } from "./known_peers.ts";
+   * import { PeerChangedError } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const error = new PeerChangedError("a.example", "x", "y");
@@ -99,7 +99,7 @@ export class PeerChangedError extends CertificateError {
  *
  * @example Refusing unknown peers by default
  * ```ts
- * import { KnownPeers, PeerRejectedError } from "./known_peers.ts";
+ * import { KnownPeers, PeerRejectedError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const peers = await KnownPeers.open();
@@ -122,7 +122,7 @@ export class PeerRejectedError extends Error {
    *
    * @example
    * ```ts
-   * import { PeerRejectedError } from "./known_peers.ts";
+   * import { PeerRejectedError } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const error = new PeerRejectedError("a.example", "x");
@@ -201,7 +201,7 @@ interface Pending {
  *
  * @example Trust on first use
  * ```ts
- * import { KnownPeers } from "./known_peers.ts";
+ * import { KnownPeers } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const asked: string[] = [];
@@ -219,7 +219,7 @@ interface Pending {
  *
  * @example Two stores sharing a file see each other's pins
  * ```ts
- * import { KnownPeers, PeerChangedError } from "./known_peers.ts";
+ * import { KnownPeers, PeerChangedError } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const dir = await Deno.makeTempDir();
@@ -269,7 +269,7 @@ export class KnownPeers {
    *
    * @example In memory
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const peers = await KnownPeers.open();
@@ -278,7 +278,7 @@ export class KnownPeers {
    *
    * @example In a file
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const dir = await Deno.makeTempDir();
@@ -326,7 +326,7 @@ export class KnownPeers {
    *
    * @example
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const peers = await KnownPeers.open({ approve: () => true });
@@ -389,7 +389,7 @@ export class KnownPeers {
    *
    * @example
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const peers = await KnownPeers.open();
@@ -411,7 +411,7 @@ export class KnownPeers {
    *
    * @example
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const peers = await KnownPeers.open();
@@ -441,7 +441,7 @@ export class KnownPeers {
    *
    * @example
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const peers = await KnownPeers.open();
@@ -470,7 +470,7 @@ export class KnownPeers {
    *
    * @example
    * ```ts
-   * import { KnownPeers } from "./known_peers.ts";
+   * import { KnownPeers } from "@xmpp-e2e/streams/transport";
    * import assert from "node:assert/strict";
    *
    * const peers = await KnownPeers.open();

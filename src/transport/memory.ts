@@ -90,7 +90,7 @@ class MemoryEnd implements Transport {
  *
  * @example Echo through a pair
  * ```ts
- * import { memoryPair } from "./memory.ts";
+ * import { memoryPair } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const [a, b] = memoryPair();

@@ -20,7 +20,7 @@
  *
  * @example STARTTLS over loopback with a generated certificate
  * ```ts
- * import { connectTcp, generateCertificate, listenTcp } from "./mod.ts";
+ * import { connectTcp, generateCertificate, listenTcp } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["localhost"] });

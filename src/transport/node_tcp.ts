@@ -11,7 +11,18 @@ import { ConnTransport, failure } from "./_conn.ts";
 import { nodeTls, normalizePin } from "./_node_socket.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 
-/** The one value that turns certificate verification off. */
+/**
+ * The one value that turns certificate verification off.
+ *
+ * @example The sentence that turns verification off
+ * ```ts
+ * import { INSECURE_SKIP_VERIFY } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * // initiate({ ..., insecureSkipVerify: INSECURE_SKIP_VERIFY }) for tests only.
+ * assert.equal(INSECURE_SKIP_VERIFY, "I understand this disables certificate verification");
+ * ```
+ */
 export const INSECURE_SKIP_VERIFY =
   "I understand this disables certificate verification" as const;
 
@@ -188,7 +199,7 @@ function checkClientTls(options: ConnectTlsOptions): void {
  *
  * @example Pin the recipient's certificate over loopback
  * ```ts
- * import { connectTcpNode, generateCertificate, listenTcp } from "./mod.ts";
+ * import { connectTcpNode, generateCertificate, listenTcp } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const cert = await generateCertificate({ names: ["localhost"] });
@@ -357,7 +368,7 @@ class DenoTcpListener implements TcpListener {
  *
  * @example Echo one chunk over loopback
  * ```ts
- * import { connectTcpNode, listenTcp } from "./mod.ts";
+ * import { connectTcpNode, listenTcp } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const listener = await listenTcp();

@@ -110,7 +110,7 @@ class StreamsTransport implements Transport {
  *
  * @example Two transports joined by two TransformStreams
  * ```ts
- * import { fromStreams } from "./streams.ts";
+ * import { fromStreams } from "@xmpp-e2e/streams/transport";
  * import assert from "node:assert/strict";
  *
  * const there = new TransformStream<Uint8Array, Uint8Array>();

@@ -56,10 +56,35 @@ export interface PeerAddress {
   port: number;
 }
 
-/** Thrown by transports: the connection failed, closed, or TLS failed. */
+/**
+ * Thrown by transports: the connection failed, closed, or TLS failed.
+ *
+ * @example Nobody listening
+ * ```ts
+ * import { initiate, TransportError } from "@xmpp-e2e/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const { port } = probe.addr as Deno.NetAddr;
+ * probe.close(); // the port is free again: connecting is refused
+ * await assert.rejects(
+ *   initiate({ from: "romeo@forza", to: "juliet@pronto", hostname: "127.0.0.1", port }),
+ *   TransportError,
+ * );
+ * ```
+ */
 export class TransportError extends Error {
   /**
    * Makes a transport error.
+   *
+   * @example Making one
+   * ```ts
+   * import { TransportError } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new TransportError("Cannot connect", { cause: new Error("refused") });
+   * assert.equal(error.name, "TransportError");
+   * ```
    *
    * @param message A sentence-case message without a final period.
    * @param options The underlying cause.

@@ -57,6 +57,16 @@ export class Element {
   /**
    * Makes an element.
    *
+   * @example Building an element by hand
+   * ```ts
+   * import { Element, serialize } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const body = new Element("body", "jabber:client", {}, ["hi"]);
+   * const message = new Element("message", "jabber:client", { to: "juliet@pronto" }, [body]);
+   * assert.equal(serialize(message, "jabber:client"), "<message to='juliet@pronto'><body>hi</body></message>");
+   * ```
+   *
    * @param name Local name.
    * @param ns Namespace URI (`""` for none).
    * @param attrs Attributes, see {@linkcode Attributes}.

@@ -68,6 +68,16 @@ export class XmlError extends SyntaxError {
   /**
    * Makes an error for a condition at a position.
    *
+   * @example Making one
+   * ```ts
+   * import { XmlError } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new XmlError("not-well-formed", "Unexpected '<'", { line: 1, column: 4, offset: 3 });
+   * assert.ok(error instanceof SyntaxError);
+   * assert.equal(error.column, 4);
+   * ```
+   *
    * @param condition The RFC 6120 condition.
    * @param message A sentence-case message without a final period.
    * @param position Where the offending input starts.

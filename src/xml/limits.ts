@@ -23,7 +23,18 @@ export interface ParserLimits {
   maxNameLength: number;
 }
 
-/** The default {@linkcode ParserLimits}. */
+/**
+ * The default {@linkcode ParserLimits}.
+ *
+ * @example The defaults
+ * ```ts
+ * import { DEFAULT_LIMITS } from "@xmpp-e2e/streams/xml";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_LIMITS.maxStanzaBytes, 262_144);
+ * assert.equal(DEFAULT_LIMITS.maxDepth, 64);
+ * ```
+ */
 export const DEFAULT_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxStanzaBytes: 262_144,
   maxDepth: 64,

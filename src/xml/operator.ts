@@ -4,6 +4,11 @@
  * @module
  */
 
+/**
+ * RxJS's types are documented by the rxjs package: `@ignore` tells
+ * `deno doc --lint` not to ask this package to export them.
+ * @ignore
+ */
 import type { Observable } from "rxjs";
 
 /**

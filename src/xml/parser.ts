@@ -209,6 +209,27 @@ export class XmlParser {
   /**
    * Makes a parser.
    *
+   * @example A parser in tree mode, with a limit of our own
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true, maxStanzaBytes: 4096 });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * parser.write(bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><presence/>"));
+   * assert.deepEqual(stanzas, ["presence"]);
+   * ```
+   *
    * @param sink Receives what is parsed.
    * @param options Limits and mode; see {@linkcode XmlParserOptions}.
    */
@@ -233,6 +254,21 @@ export class XmlParser {
    * authenticated moves from small limits to its full ones). Limits left
    * out keep their value.
    *
+   * @example Smaller stanzas allowed from now on
+   * ```ts
+   * import { type Element, XmlError, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const sink: XmlSink = { open() {}, start() {}, text() {}, end(_e: Element) {}, close() {} };
+   * const parser = new XmlParser(sink, { tree: true });
+   * parser.write(new TextEncoder().encode("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"));
+   * parser.setLimits({ maxStanzaBytes: 16 });
+   * assert.throws(
+   *   () => parser.write(new TextEncoder().encode("<message><body>far too long</body></message>")),
+   *   (error: unknown) => error instanceof XmlError && error.condition === "policy-violation",
+   * );
+   * ```
+   *
    * @param limits The limits to change.
    */
   setLimits(limits: Partial<ParserLimits>): void {
@@ -249,6 +285,33 @@ export class XmlParser {
    * `XML_StopParser`: a reader can take one frame at a time and decide,
    * between two frames, what the next ones mean (which limits apply, or that
    * what follows must never be read).
+   *
+   * @example One stanza at a time
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) {
+   *       stanzas.push(element.name);
+   *       parser.pause(); // the rest waits
+   *     }
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * parser.write(bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><presence/><message/>"));
+   * assert.deepEqual(stanzas, ["presence"]);
+   * assert.equal(parser.paused, true);
+   * parser.resume();
+   * assert.deepEqual(stanzas, ["presence", "message"]);
+   * ```
    */
   pause(): void {
     this.#paused = true;
@@ -256,6 +319,26 @@ export class XmlParser {
 
   /**
    * Whether the parser is paused, with input perhaps waiting.
+   *
+   * @example Not paused unless asked
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * assert.equal(parser.paused, false);
+   * ```
    *
    * @returns `true` between `pause()` and `resume()`.
    */
@@ -265,6 +348,31 @@ export class XmlParser {
 
   /**
    * Reads on after `pause()`, until the input runs out or the next pause.
+   *
+   * @example Reading on after a pause
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) {
+   *       stanzas.push(element.name);
+   *       parser.pause();
+   *     }
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * parser.write(bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><a/><b/>"));
+   * parser.resume();
+   * assert.deepEqual(stanzas, ["a", "b"]);
+   * ```
    *
    * @throws {XmlError} On bad input, as `write()`.
    */
@@ -285,6 +393,31 @@ export class XmlParser {
    * Bytes of input read so far, an incomplete UTF-8 sequence at the end
    * excluded.
    *
+   * @example Counting bytes, a split character left out
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * const e = bytes("é"); // two bytes
+   * parser.write(bytes("<r><x>"));
+   * parser.write(e.subarray(0, 1));
+   * assert.equal(parser.bytesRead, 6);
+   * parser.write(e.subarray(1));
+   * assert.equal(parser.bytesRead, 8);
+   * ```
+   *
    * @returns The byte count.
    */
   get bytesRead(): number {
@@ -296,6 +429,29 @@ export class XmlParser {
    * element yet: a stanza (or the stream header) has begun and not ended.
    * White space between stanzas is not in progress. Meaningful between
    * `write()` calls and at a pause.
+   *
+   * @example Inside a stanza, between chunks
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * parser.write(bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message><bo"));
+   * assert.equal(parser.midUnit, true);
+   * parser.write(bytes("dy/></message>"));
+   * assert.equal(parser.midUnit, false);
+   * ```
    *
    * @returns `true` while a unit is partly read.
    */
@@ -310,6 +466,27 @@ export class XmlParser {
    * byte count for ASCII and never more than it): what the element costs,
    * for a reader that keeps elements in a bounded buffer.
    *
+   * @example The size of the last stanza
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * parser.write(bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><presence/>"));
+   * assert.equal(parser.lastUnitSize, "<presence/>".length);
+   * ```
+   *
    * @returns The size; 0 before the first element.
    */
   get lastUnitSize(): number {
@@ -319,6 +496,29 @@ export class XmlParser {
   /**
    * Whether the root element has ended (the stream was closed).
    *
+   * @example Closed with the root end tag
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * parser.write(bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"));
+   * assert.equal(parser.closed, false);
+   * parser.write(bytes("</stream:stream>"));
+   * assert.equal(parser.closed, true);
+   * ```
+   *
    * @returns `true` after the root end tag.
    */
   get closed(): boolean {
@@ -327,6 +527,29 @@ export class XmlParser {
 
   /**
    * Parses the next chunk of input.
+   *
+   * @example Chunks split anywhere
+   * ```ts
+   * import { type Element, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const stanzas: string[] = [];
+   * const sink: XmlSink = {
+   *   open() {},
+   *   start() {},
+   *   text() {},
+   *   end(element: Element, depth: number) {
+   *     if (depth === 1) stanzas.push(element.name);
+   *   },
+   *   close() {},
+   * };
+   * const parser = new XmlParser(sink, { tree: true });
+   * const bytes = (text: string) => new TextEncoder().encode(text);
+   * const all = bytes("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message/><presence/></stream:stream>");
+   * for (let i = 0; i < all.length; i += 7) parser.write(all.subarray(i, i + 7));
+   * parser.end();
+   * assert.deepEqual(stanzas, ["message", "presence"]);
+   * ```
    *
    * @param chunk UTF-8 bytes; a chunk may end anywhere, even inside a
    * character.
@@ -348,6 +571,17 @@ export class XmlParser {
 
   /**
    * Ends the input.
+   *
+   * @example Input that stops in the middle
+   * ```ts
+   * import { type Element, XmlError, XmlParser, type XmlSink } from "@xmpp-e2e/streams/xml";
+   * import assert from "node:assert/strict";
+   *
+   * const sink: XmlSink = { open() {}, start() {}, text() {}, end(_e: Element) {}, close() {} };
+   * const parser = new XmlParser(sink);
+   * parser.write(new TextEncoder().encode("<doc><unfinished"));
+   * assert.throws(() => parser.end(), XmlError);
+   * ```
    *
    * @throws {XmlError} When the input stops before the root element has
    * ended, or inside a character.
