@@ -44,15 +44,29 @@ export interface TrustArgs {
   configDir: string | undefined;
 }
 
-/** `discover`, `help`, `version`. */
+/** `discover`. */
+export interface DiscoverArgs {
+  command: "discover";
+  /** How long to listen for peers. */
+  seconds: number;
+  /** Interfaces to browse on; empty: every one with a non-loopback address. */
+  interfaces: string[];
+}
+
+/** `help`, `version`. */
 export interface OtherArgs {
-  command: "discover" | "help" | "version";
+  command: "help" | "version";
   /** For help: the text to print. */
   text?: string;
 }
 
 /** A parsed command line. */
-export type Args = ListenArgs | DialArgs | TrustArgs | OtherArgs;
+export type Args =
+  | ListenArgs
+  | DialArgs
+  | TrustArgs
+  | DiscoverArgs
+  | OtherArgs;
 
 const COMMON = `
 Options for every subcommand:
@@ -78,7 +92,7 @@ Subcommands:
   ping      ask a peer whether it answers (XEP-0199)
   send      send one message to a peer, then close
   trust     list or forget the peers trusted so far
-  discover  find peers on the local network (not in this build)
+  discover  find peers on the local network (link-local, XEP-0174)
 
 A chat sends each line of standard input as a message and prints each
 message received as a line on standard output; status goes to standard
@@ -87,7 +101,7 @@ end trusts the other's certificate on first use and refuses it if it later
 changes. "xmpp-e2e <subcommand> --help" tells more.
 
 Exit codes: 0 done, 1 failed, 2 usage, 3 network, 4 certificate refused,
-5 certificate changed, 6 not available, 130 interrupted.`,
+5 certificate changed, 130 interrupted.`,
   listen: `Usage: xmpp-e2e listen --as ADDR [--port PORT] [--host HOST]
 
 Waits for one peer, then chats with it: each line of standard input is
@@ -134,10 +148,16 @@ list     prints each known peer and its certificate's SHA-256 fingerprint
 forget   forgets peers, so that the next certificate they present is
          trusted on first use again (after a genuine change of certificate)
 ${COMMON}`,
-  discover: `Usage: xmpp-e2e discover
+  discover: `Usage: xmpp-e2e discover [--seconds S] [--interface IF]...
 
-Finds peers on the local network (XEP-0174 link-local messaging). Not
-available in this build: it exits with code 6.
+Finds peers on the local network (XEP-0174 link-local messaging: DNS-SD
+over multicast DNS, _presence._tcp) and prints a line for each as it
+appears, changes or leaves: its name, status, port, addresses and message.
+Ends after S seconds (default 5).
+
+  --seconds S       how long to listen (above 0, at most 3600)
+  --interface IF    browse on this interface only (repeatable; default:
+                    every interface with a non-loopback address)
 ${COMMON}`,
 });
 
@@ -177,8 +197,7 @@ export function parse(argv: string[]): Args {
     case "trust":
       return trustArgs(rest);
     default:
-      noArguments(command, rest);
-      return { command: "discover" };
+      return discoverArgs(rest);
   }
 }
 
@@ -274,8 +293,35 @@ function trustArgs(argv: string[]): TrustArgs {
   };
 }
 
-function noArguments(command: string, argv: string[]): void {
-  options(command, argv, []);
+function discoverArgs(argv: string[]): DiscoverArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        seconds: { type: "string" },
+        interface: { type: "string", multiple: true },
+        "config-dir": { type: "string" },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.replace(/\.$/, ""), "discover");
+  }
+  const given = parsed.values.seconds;
+  const seconds = given === undefined ? 5 : Number(given);
+  if (!(seconds > 0 && seconds <= 3600)) {
+    throw new UsageError(
+      `--seconds must be a number of seconds above 0 and at most 3600 (got '${given}')`,
+      "discover",
+    );
+  }
+  return {
+    command: "discover",
+    seconds,
+    interfaces: parsed.values.interface ?? [],
+  };
 }
 
 function text(value: Values[string]): string | undefined {

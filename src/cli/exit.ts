@@ -10,7 +10,6 @@
  * | 3 | network: cannot connect to the peer, or cannot listen on the port |
  * | 4 | untrusted: the peer's certificate was refused |
  * | 5 | changed: a known peer presented another certificate than before |
- * | 6 | unavailable: the subcommand is not available in this build |
  * | 130 | interrupted twice (Ctrl-C): ended without closing in order |
  *
  * @module
@@ -36,7 +35,6 @@ export const EXIT = Object.freeze({
   network: 3,
   untrusted: 4,
   changed: 5,
-  unavailable: 6,
   interrupted: 130,
 });
 

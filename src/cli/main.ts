@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (args.command === "trust") return await trustCommand(args);
-    if (args.command === "discover") return await discoverCommand();
+    if (args.command === "discover") return await discoverCommand(args);
     try {
       Deno.addSignalListener("SIGINT", onSignal);
       listening = true;
