@@ -804,24 +804,6 @@ export class E2EStream {
    *
    * @param handler The handler.
    * @returns A function that removes it.
-   *
-   * @example Answering every request
-   * ```ts
-   * import { initiate, iq, iqResult, memoryPair, Session, E2EStream, xml } from "@xmpp-e2e/streams";
-   * import assert from "node:assert/strict";
-   *
-   * const [a, b] = memoryPair();
-   * const session = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
-   * const [romeo] = await Promise.all([
-   *   initiate({ transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" }),
-   *   session.negotiate(),
-   * ]);
-   * const juliet = new E2EStream(session);
-   * juliet.onIq((request) => iqResult(request));
-   * const reply = await romeo.request(iq({ type: "set" }, xml("any", { xmlns: "urn:example" })));
-   * assert.equal(reply.attrs.type, "result");
-   * await Promise.all([romeo.close(), juliet.closed]);
-   * ```
    */
   onIq(handler: IqHandler): () => void {
     return this.#router.onIq(handler);
