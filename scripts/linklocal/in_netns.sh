@@ -3,8 +3,8 @@
 # two-namespace network (netns.sh), starts avahi-daemon in one side
 # (avahi.sh), runs the command inside the other side (xe2eA, with
 # XE2E_NETNS=xe2eA), and tears everything down, whatever happens. Needs
-# root; without it (or without iproute2) it says why and stops with
-# success, as nothing here can run.
+# root; without it (or without iproute2, installed when missing) it says
+# why and stops with success, as nothing here can run.
 #
 #   in_netns.sh deno test --allow-all tests/linklocal/netns/   (deno task test:linklocal)
 #   in_netns.sh deno run --allow-all bench/linklocal_report.ts (deno task bench:linklocal)
@@ -17,7 +17,13 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 0
 fi
 if ! command -v ip >/dev/null; then
-  echo "link-local network skipped: needs iproute2 (ip)"
+  echo "installing iproute2" >&2
+  apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    iproute2 >/dev/null || true
+fi
+if ! command -v ip >/dev/null; then
+  echo "link-local network skipped: needs iproute2 (ip), which apt-get could not install"
   exit 0
 fi
 if ! ip netns add xe2e-probe 2>/dev/null; then
