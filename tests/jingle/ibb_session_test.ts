@@ -9,7 +9,7 @@ import { E2EStream, initiate } from "../../src/e2e.ts";
 import { Session } from "../../src/stream/session.ts";
 import { message } from "../../src/stanza/stanza.ts";
 import type { Element } from "../../src/xml/element.ts";
-import type { IbbTransport } from "../../src/jingle/mod.ts";
+import { IbbError, type IbbTransport } from "../../src/jingle/mod.ts";
 import { openIbb, outer } from "./_ibb_pair.ts";
 
 const COUNT = 1000;
@@ -77,3 +77,27 @@ for (const opener of ["initiator", "recipient"] as const) {
     await streams.close();
   });
 }
+
+Deno.test("an inner stream whose outer stream vanishes ends unclean with the bytestream's typed error", async () => {
+  const streams = await outer();
+  const { mine, hers } = await openIbb(streams);
+  const { initiator, recipient } = await innerStreams(mine, hers);
+  streams.julietWire.close();
+  const [mineEnded, hersEnded] = await Promise.all([
+    initiator.closed,
+    recipient.closed,
+  ]);
+  for (const ended of [mineEnded, hersEnded]) {
+    assert.equal(ended.clean, false);
+    let cause: unknown = ended.error;
+    while (cause instanceof Error && !(cause instanceof IbbError)) {
+      cause = cause.cause;
+    }
+    assert.ok(
+      cause instanceof IbbError && cause.reason === "stream-ended",
+      String(ended.error),
+    );
+  }
+  await Promise.all([mine.closed, hers.closed]);
+  await Promise.all([streams.romeo.closed, streams.juliet.closed]);
+});
