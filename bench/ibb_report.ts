@@ -3,7 +3,8 @@
  * message stanzas one way through an inner stream over IBB, itself carried
  * by two outer streams over memory, for a few block sizes and windows;
  * beside it, the same stanzas over the memory pair directly, measured in
- * the same round, and the ratio (median over rounds).
+ * the same round, and the ratio (median over rounds); inner streams in
+ * plaintext and with STARTTLS inside the bytestream (`withTls`).
  *
  *     deno task bench:ibb [--count=N] [--rounds=N]
  *
@@ -16,7 +17,12 @@ import { Session } from "../src/stream/session.ts";
 import { message } from "../src/stanza/stanza.ts";
 import { memoryPair } from "../src/transport/memory.ts";
 import type { Transport } from "../src/transport/transport.ts";
-import { type IbbOptions, InBandBytestreams } from "../src/jingle/mod.ts";
+import { generateCertificate } from "../src/transport/certificate.ts";
+import {
+  type IbbOptions,
+  InBandBytestreams,
+  withTls,
+} from "../src/jingle/mod.ts";
 import { option } from "./_options.ts";
 
 const COUNT = option("count", 500);
@@ -26,19 +32,22 @@ const SIZE = 16 * 1024;
 const unit = "Wherefore art thou Romeo? ";
 const BODY = unit.repeat(Math.ceil(SIZE / unit.length)).slice(0, SIZE);
 
-async function streamsOver(a: Transport, b: Transport) {
+const cert = await generateCertificate({ names: ["juliet@pronto"] });
+
+async function streamsOver(a: Transport, b: Transport, encrypted = false) {
+  const tls = encrypted ? "required" : "off";
   const session = new Session({
     role: "recipient",
     transport: b,
     from: "juliet@pronto",
-    tls: "off",
+    tls,
   });
   const [romeo] = await Promise.all([
     initiate({
       transport: a,
       from: "romeo@forza",
       to: "juliet@pronto",
-      tls: "off",
+      tls,
     }),
     session.negotiate(),
   ]);
@@ -62,12 +71,28 @@ async function direct(): Promise<number> {
   return timeStanzas(romeo, juliet);
 }
 
-async function overIbb(options: IbbOptions): Promise<number> {
+async function overIbb(
+  options: IbbOptions,
+  encrypted: boolean,
+): Promise<number> {
   const [a, b] = memoryPair();
   const outer = await streamsOver(a, b);
   const hers = new InBandBytestreams(outer.juliet, options).expect("bench");
   const mine = await new InBandBytestreams(outer.romeo, options).open("bench");
-  const inner = await streamsOver(mine, await hers);
+  const inner = encrypted
+    ? await streamsOver(
+      withTls(mine, {
+        role: "client",
+        serverName: "juliet@pronto",
+        tls: { pinnedFingerprint256: cert.fingerprint256 },
+      }),
+      withTls(await hers, {
+        role: "server",
+        tls: { key: cert.keyPem, cert: cert.certPem },
+      }),
+      true,
+    )
+    : await streamsOver(mine, await hers);
   const seconds = await timeStanzas(inner.romeo, inner.juliet);
   await mine.closed;
   await Promise.all([outer.romeo.close(), outer.juliet.closed]);
@@ -79,34 +104,33 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const CASES: [string, IbbOptions][] = [
-  ["block 4096, window 1", { blockSize: 4096, window: 1 }],
-  ["block 4096, window 4", { blockSize: 4096, window: 4 }],
-  ["block 16384, window 4", { blockSize: 16384, window: 4 }],
-  ["block 65535, window 4", {
-    blockSize: 65535,
-    maxBlockSize: 65535,
-    window: 4,
-  }],
+const MAX = { blockSize: 65535, maxBlockSize: 65535, window: 4 };
+const CASES: [string, IbbOptions, boolean][] = [
+  ["block 4096, window 1", { blockSize: 4096, window: 1 }, false],
+  ["block 4096, window 4", { blockSize: 4096, window: 4 }, false],
+  ["block 16384, window 4", { blockSize: 16384, window: 4 }, false],
+  ["block 65535, window 4", MAX, false],
+  ["block 4096, window 4, TLS", { blockSize: 4096, window: 4 }, true],
+  ["block 65535, window 4, TLS", MAX, true],
 ];
 
 const mb = (seconds: number) => (COUNT * SIZE) / seconds / 1e6;
 console.log(
   `${COUNT} message stanzas of ${SIZE} B one way, median of ${ROUNDS} rounds`,
 );
-for (const [name, options] of CASES) {
+for (const [name, options, encrypted] of CASES) {
   const ibb: number[] = [];
   const raw: number[] = [];
   const ratios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const r = await direct();
-    const i = await overIbb(options);
+    const i = await overIbb(options, encrypted);
     raw.push(r);
     ibb.push(i);
     ratios.push(r / i);
   }
   console.log(
-    `${name.padEnd(24)} IBB ${mb(median(ibb)).toFixed(1)} MB/s ` +
+    `${name.padEnd(28)} IBB ${mb(median(ibb)).toFixed(1)} MB/s ` +
       `(${(COUNT / median(ibb)).toFixed(0)} stanzas/s), ` +
       `direct ${mb(median(raw)).toFixed(1)} MB/s, ratio ${
         median(ratios).toFixed(2)

@@ -42,3 +42,4 @@ export {
   InBandBytestreams,
 } from "./ibb.ts";
 export { IbbError, type IbbErrorReason } from "./ibb_error.ts";
+export { type IbbTlsRole, withTls } from "./ibb_tls.ts";
