@@ -10,6 +10,7 @@ import type { Element } from "../xml/element.ts";
 import type { E2EStream } from "../endpoint/e2e_stream.ts";
 import { StanzaError } from "../stanza/error.ts";
 import type { IqAnswer } from "../stanza/iq_router.ts";
+import { checkIqTimeout } from "../stanza/iq_tracker.ts";
 import { iq, iqResult } from "../stanza/stanza.ts";
 import { xml } from "../stanza/xml.ts";
 import { TransportError } from "../transport/transport.ts";
@@ -46,7 +47,12 @@ export interface IbbOptions {
    * this plus its window of blocks. Default 65,536.
    */
   readBufferLimit?: number;
-  /** Deadline of each open, data and close request, in ms; the stream's by default. */
+  /**
+   * Deadline of each open, data and close request, in ms (`Infinity` for
+   * none); the stream's `iqTimeoutMs` by default. A peer whose reader lags
+   * for longer holds an acknowledgement past it, and the session ends with a
+   * `timeout` error, as a stream whose writes stall does.
+   */
   timeoutMs?: number;
 }
 
@@ -174,7 +180,9 @@ export class InBandBytestreams {
       "readBufferLimit",
       2 ** 30,
     );
-    this.#timeoutMs = options.timeoutMs;
+    this.#timeoutMs = options.timeoutMs === undefined
+      ? undefined
+      : checkIqTimeout(options.timeoutMs);
     this.#unhandle = [
       stream.handle("set", IBB_NS, "open", (request) => this.#onOpen(request)),
       stream.handle("set", IBB_NS, "data", (request) => this.#onData(request)),

@@ -9,7 +9,12 @@ import { iq } from "../../src/stanza/stanza.ts";
 import { xml } from "../../src/stanza/xml.ts";
 import { StanzaError } from "../../src/stanza/error.ts";
 import { TransportError } from "../../src/transport/transport.ts";
-import { IBB_NS, IbbError, type IbbErrorReason } from "../../src/jingle/mod.ts";
+import {
+  IBB_NS,
+  IbbError,
+  type IbbErrorReason,
+  InBandBytestreams,
+} from "../../src/jingle/mod.ts";
 import { testing } from "../../src/jingle/_ibb_session.ts";
 import { openIbb, outer, readBytes } from "./_ibb_pair.ts";
 
@@ -261,5 +266,34 @@ Deno.test("options out of range and reused sids are refused before anything is s
   await assert.rejects(streams.romeoIbb.open("gone"), isIbb("declined"));
   streams.julietIbb.close();
   await assert.rejects(waiting, TransportError);
+  await streams.close();
+});
+
+Deno.test("a reader that lags past the deadline ends the writer's session with a timeout error", async () => {
+  const streams = await outer({ blockSize: 1024, window: 2, timeoutMs: 50 }, {
+    readBufferLimit: 1024,
+  });
+  const { mine, hers } = await openIbb(streams);
+  await assert.rejects(mine.write(bytes(8 * 1024)), isIbb("timeout"));
+  await assert.rejects(mine.read(), isIbb("timeout"));
+  // Romeo closed the session: what Juliet received is still hers to read.
+  const got = await readBytes(hers, 8 * 1024);
+  assert.ok(got.length >= 1024 && got.length < 8 * 1024, `${got.length}`);
+  assert.deepEqual(got, bytes(8 * 1024).subarray(0, got.length));
+  assert.equal(await hers.read(), null);
+  await Promise.all([mine.closed, hers.closed]);
+  await streams.close();
+});
+
+Deno.test("a deadline that is not a positive number and a window over 16 are refused", async () => {
+  const streams = await outer();
+  assert.throws(
+    () => new InBandBytestreams(streams.romeo, { timeoutMs: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new InBandBytestreams(streams.romeo, { window: 17 }),
+    RangeError,
+  );
   await streams.close();
 });
