@@ -16,6 +16,7 @@ import {
   InBandBytestreams,
 } from "../../src/jingle/mod.ts";
 import { testing } from "../../src/jingle/_ibb_session.ts";
+import { encodeBase64 } from "../../src/jingle/_base64.ts";
 import { openIbb, outer, readBytes } from "./_ibb_pair.ts";
 
 function bytes(size: number, seed = 0): Uint8Array {
@@ -295,5 +296,35 @@ Deno.test("a deadline that is not a positive number and a window over 16 are ref
     () => new InBandBytestreams(streams.romeo, { window: 17 }),
     RangeError,
   );
+  await streams.close();
+});
+
+Deno.test("a peer that ignores any window is held back by the carrying stream, so what it makes us keep stays bounded", async () => {
+  const streams = await outer({}, { readBufferLimit: 1024 });
+  const { mine, hers } = await openIbb(streams, "s1", 1024);
+  const block = bytes(1024, 9);
+  const packet = encodeBase64(block);
+  // 200 data packets at once, none waiting for an acknowledgement.
+  let acked = 0;
+  const sent = Array.from(
+    { length: 200 },
+    (_, seq) =>
+      streams.romeo.request(dataIq("s1", seq, packet)).then(() => acked++),
+  );
+  for (let i = 0; i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  // Juliet's stream answers at most 64 requests at once (maxIqHandlers),
+  // then stops reading: the rest wait outside her memory.
+  assert.ok(hers.bufferedAmount <= 1024 + 64 * 1024, `${hers.bufferedAmount}`);
+  assert.ok(acked < 200);
+  const got = await readBytes(hers, 200 * 1024);
+  await Promise.all(sent);
+  assert.equal(acked, 200);
+  for (let i = 0; i < 200; i++) {
+    assert.deepEqual(got.subarray(i * 1024, (i + 1) * 1024), block);
+  }
+  mine.close();
+  await Promise.all([mine.closed, hers.closed]);
   await streams.close();
 });
