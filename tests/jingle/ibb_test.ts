@@ -328,3 +328,17 @@ Deno.test("a peer that ignores any window is held back by the carrying stream, s
   await Promise.all([mine.closed, hers.closed]);
   await streams.close();
 });
+
+Deno.test("65,546 one-byte packets go through, the sequence number wrapping once on the way", async () => {
+  const streams = await outer();
+  const { mine, hers } = await openIbb(streams, "s1", 1);
+  const sent = bytes(65536 + 10, 5);
+  const [, got] = await Promise.all([
+    mine.write(sent),
+    readBytes(hers, sent.length),
+  ]);
+  assert.deepEqual(got, sent);
+  mine.close();
+  await Promise.all([mine.closed, hers.closed]);
+  await streams.close();
+});
