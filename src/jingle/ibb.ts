@@ -62,7 +62,10 @@ export interface IbbOpenOptions {
   to?: string;
   /** The block size asked for, in place of the option's. */
   blockSize?: number;
-  /** Gives up waiting for the peer's answer. */
+  /**
+   * Gives up waiting for the peer's answer. A peer that accepted all the
+   * same keeps its side until its own deadlines end it.
+   */
   signal?: AbortSignal;
 }
 
@@ -100,7 +103,8 @@ function checkSize(value: number, name: string, max: number): number {
  * (`not-acceptable`), data or close for an unknown session is answered
  * `item-not-found`. Each session is an {@linkcode IbbTransport}: data goes
  * as base64 in iq sets, each acknowledged, with sequence numbers that wrap
- * after 65,535. There is no TLS inside it (`canStartTls` is false).
+ * after 65,535. There is no TLS inside it (`canStartTls` is false; see
+ * `withTls`). Make one per stream: it answers every IBB request on it.
  *
  * @example A byte stream both ways over an end-to-end stream
  * ```ts
