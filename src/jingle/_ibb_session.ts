@@ -10,7 +10,7 @@ import type { IqAnswer } from "../stanza/iq_router.ts";
 import { iq, iqResult } from "../stanza/stanza.ts";
 import { xml } from "../stanza/xml.ts";
 import { TimeoutError } from "../stream/errors.ts";
-import { decodeBase64, encodeBase64 } from "./_base64.ts";
+import { decodeBase64, encodeBase64 } from "../sasl/_base64.ts";
 import { refuseTls } from "../transport/_no_tls.ts";
 import {
   type TlsInfo,

@@ -16,7 +16,7 @@ import {
   InBandBytestreams,
 } from "../../src/jingle/mod.ts";
 import { testing } from "../../src/jingle/_ibb_session.ts";
-import { encodeBase64 } from "../../src/jingle/_base64.ts";
+import { encodeBase64 } from "../../src/sasl/_base64.ts";
 import { openIbb, outer, readBytes } from "./_ibb_pair.ts";
 
 function bytes(size: number, seed = 0): Uint8Array {

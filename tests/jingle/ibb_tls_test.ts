@@ -13,7 +13,7 @@ import { generateCertificate } from "../../src/transport/certificate.ts";
 import { CertificateError } from "../../src/transport/cert_policy.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import { IbbError, type IbbTransport, withTls } from "../../src/jingle/mod.ts";
-import { decodeBase64 } from "../../src/jingle/_base64.ts";
+import { decodeBase64 } from "../../src/sasl/_base64.ts";
 import { openIbb, type Outer, outer } from "./_ibb_pair.ts";
 
 const COUNT = 1000;
