@@ -1,6 +1,6 @@
 // A helper run in the other namespace: a LinkLocal endpoint NAME on
 // INTERFACE keeping its certificate and known peers in DIR. Tells
-// `started <name> <fingerprint>`, `peer <name>` when one appears,
+// `started <name> <fingerprint> <port>`, `peer <name>` when one appears,
 // `stream <peer> <direction>`, `got <from> <body>` for each message (and
 // answers `echo: <body>` to bodies starting with "ping"), `ended <peer>
 // <clean>`, `failed <error name>`. Obeys `connect <peer>`, `fresh <peer>`
@@ -17,7 +17,7 @@ import type { E2EStream } from "../../../src/endpoint/e2e_stream.ts";
 
 const [name, iface, dir] = Deno.args as [string, string, string];
 const me = await LinkLocal.start({ name, dir, interfaces: [iface] });
-console.log(`started ${me.name} ${me.fingerprint256}`);
+console.log(`started ${me.name} ${me.fingerprint256} ${me.port}`);
 me.peers$.subscribe((e) => {
   if (e.type === "appeared") console.log(`peer ${e.peer.name}`);
 });
