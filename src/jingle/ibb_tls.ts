@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnTransport } from "../transport/_conn.ts";
+import { type ByteConn, ConnTransport } from "../transport/_conn.ts";
 import { nodeTls } from "../transport/_node_socket.ts";
 import type {
   ConnectTlsOptions,
@@ -40,7 +40,7 @@ export type IbbTlsRole =
  * connection: reads fill the caller's buffer (keeping the rest for the next
  * read), writes take everything.
  */
-class BytestreamConn {
+class BytestreamConn implements ByteConn {
   readonly #stream: IbbTransport;
   #rest: Uint8Array | undefined;
 
@@ -126,9 +126,8 @@ class BytestreamConn {
  * @returns A transport with `canStartTls` true.
  */
 export function withTls(stream: IbbTransport, role: IbbTlsRole): Transport {
-  const conn = new BytestreamConn(stream) as unknown as Deno.Conn;
-  return new ConnTransport(
-    conn,
+  return new ConnTransport<ByteConn>(
+    new BytestreamConn(stream),
     role.role === "client"
       ? nodeTls({ name: "client", hostname: role.serverName, tls: role.tls })
       : nodeTls({ name: "server", tls: role.tls }),

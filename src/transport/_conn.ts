@@ -50,13 +50,23 @@ export interface TlsChannel {
 }
 
 /**
+ * What a {@linkcode ConnTransport} and the `node:tls` channel use of a
+ * connection: a `Deno.Conn`, or any byte stream shaped like one (an
+ * in-band bytestream, say).
+ */
+export type ByteConn = Pick<
+  Deno.Conn,
+  "read" | "write" | "closeWrite" | "close" | "remoteAddr"
+>;
+
+/**
  * Starts TLS on a connection nobody reads or writes any more; bytes the
  * system holds for it were received after the last read and go to TLS.
  * Rejects with a TransportError (and has closed the connection) when the
  * handshake fails or `signal` aborts it (the transport was closed).
  */
-export type StartTls = (
-  conn: Deno.Conn,
+export type StartTls<C extends ByteConn = Deno.Conn> = (
+  conn: C,
   signal: AbortSignal,
 ) => Promise<TlsChannel>;
 
@@ -111,7 +121,7 @@ export class Reads {
   }
 }
 
-function peerOf(conn: Deno.Conn): PeerAddress | undefined {
+function peerOf(conn: ByteConn): PeerAddress | undefined {
   const addr = conn.remoteAddr;
   return addr.transport === "tcp"
     ? { hostname: addr.hostname, port: addr.port }
@@ -125,13 +135,14 @@ function peerOf(conn: Deno.Conn): PeerAddress | undefined {
  * buffer and goes to TLS as ciphertext (where plaintext fails the
  * handshake), and a peer whose data nobody reads is held back by TCP.
  */
-export class ConnTransport implements Transport {
+export class ConnTransport<C extends ByteConn = Deno.Conn>
+  implements Transport {
   readonly remote: PeerAddress | undefined;
   readonly canStartTls: boolean;
-  readonly #startTls: StartTls | undefined;
+  readonly #startTls: StartTls<C> | undefined;
   #reads: Reads | undefined = new Reads();
   readonly #abort = new AbortController();
-  #conn: Deno.Conn;
+  #conn: C;
   #channel: TlsChannel | undefined;
   #reading = false;
   #upgrading = false;
@@ -148,8 +159,8 @@ export class ConnTransport implements Transport {
    * @param refusal Why it cannot, as the start of a sentence.
    */
   constructor(
-    conn: Deno.Conn,
-    startTls: StartTls | undefined,
+    conn: C,
+    startTls: StartTls<C> | undefined,
     refusal = "This transport",
   ) {
     this.#conn = conn;
@@ -258,7 +269,7 @@ export class ConnTransport implements Transport {
     await writeAll(this.#conn, bytes);
   }
 
-  async #upgrade(startTls: StartTls): Promise<TlsInfo> {
+  async #upgrade(startTls: StartTls<C>): Promise<TlsInfo> {
     if (this.#closed) {
       throw new TransportError("Cannot start TLS: the transport is closed");
     }

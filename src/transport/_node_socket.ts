@@ -1,6 +1,6 @@
 // The node:tls channel behind connectTcpNode() and listenTcp(): a
-// node:tls TLSSocket, in either role, over a Deno.Conn that only this
-// channel reads and writes.
+// node:tls TLSSocket, in either role, over a connection (a Deno.Conn, or
+// any ByteConn) that only this channel reads and writes.
 //
 // node:tls runs over a Duplex rather than a node:net socket: encrypted
 // bytes go in only when a decrypted chunk is wanted, so a peer whose data
@@ -22,6 +22,7 @@ import {
   type NodeVerification,
 } from "./_cert_rules.ts";
 import {
+  type ByteConn,
   failure,
   Reads,
   type StartTls,
@@ -67,7 +68,7 @@ function toBytes(data: Buffer | string): Uint8Array {
  * @param role Server (key, certificate) or client (verification settings).
  * @returns What starts TLS on a connection.
  */
-export function nodeTls(role: Role): StartTls {
+export function nodeTls(role: Role): StartTls<ByteConn> {
   return async (conn, signal) => {
     const channel = new NodeTlsChannel(conn, role);
     const abort = () => channel.close();
@@ -98,7 +99,7 @@ class NodeTlsChannel implements TlsChannel {
     peerFingerprint256: undefined,
     channelBindings: {},
   };
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteConn;
   readonly #role: Role;
   readonly #reads = new Reads();
   readonly #input: Duplex;
@@ -120,7 +121,7 @@ class NodeTlsChannel implements TlsChannel {
   #closed = false;
   #settleHandshake: ((error?: TransportError) => void) | undefined;
 
-  constructor(conn: Deno.Conn, role: Role) {
+  constructor(conn: ByteConn, role: Role) {
     this.#conn = conn;
     this.#role = role;
     this.#input = new Duplex({
