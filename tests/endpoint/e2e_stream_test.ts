@@ -3,9 +3,9 @@
 // No test installs an unhandledrejection handler: Deno's default (fail the
 // test) is the check that nothing is left behind.
 
+import { plainStreams } from "./_streams.ts";
 import assert from "node:assert/strict";
-import { E2EStream, initiate } from "../../src/e2e.ts";
-import { Session } from "../../src/stream/session.ts";
+import type { SessionOptions } from "../../src/stream/session.ts";
 import {
   LimitError,
   StreamClosedError,
@@ -14,7 +14,6 @@ import {
 } from "../../src/stream/errors.ts";
 import { TransportError } from "../../src/transport/transport.ts";
 import { iq, iqResult, xml } from "../../src/stanza/mod.ts";
-import { pair } from "../stream/_pair.ts";
 import type { Element } from "../../src/xml/element.ts";
 
 function ping(id?: string): Element {
@@ -25,31 +24,12 @@ function ping(id?: string): Element {
 }
 
 /** Romeo (an E2EStream) and Juliet (an E2EStream) in plaintext, in memory. */
-async function streams(
-  romeoOptions: { maxPendingRequests?: number; iqTimeoutMs?: number } = {},
-  julietLimits: { maxIqHandlers?: number } = {},
-  julietSession: Partial<ConstructorParameters<typeof Session>[0]> = {},
+function streams(
+  romeo: { maxPendingRequests?: number; iqTimeoutMs?: number } = {},
+  juliet: { maxIqHandlers?: number } = {},
+  julietSession: Partial<SessionOptions> = {},
 ) {
-  const [a, b] = pair();
-  const session = new Session({
-    role: "recipient",
-    transport: b,
-    from: "juliet@pronto",
-    tls: "off",
-    ...julietSession,
-  });
-  const [romeo] = await Promise.all([
-    initiate({
-      transport: a,
-      from: "romeo@forza",
-      to: "juliet@pronto",
-      tls: "off",
-      ...romeoOptions,
-    }),
-    session.negotiate(),
-  ]);
-  const juliet = new E2EStream(session, julietLimits);
-  return { romeo, juliet, a, b };
+  return plainStreams({ romeo, juliet, julietSession });
 }
 
 Deno.test("request() whose send fails rejects with the send's error, and leaves no promise behind", async () => {

@@ -4,9 +4,9 @@
 // installs an unhandledrejection handler: Deno's default (fail the test) is
 // the check that nothing is left behind.
 
+import { plainStreams } from "./_streams.ts";
 import assert from "node:assert/strict";
-import { E2EStream, initiate, listen } from "../../src/e2e.ts";
-import { Session } from "../../src/stream/session.ts";
+import { type E2EStream, initiate, listen } from "../../src/e2e.ts";
 import { StreamClosedError, TimeoutError } from "../../src/stream/errors.ts";
 import { iq, iqResult } from "../../src/stanza/stanza.ts";
 import { StanzaError } from "../../src/stanza/error.ts";
@@ -15,32 +15,13 @@ import { pingIq } from "../../src/stanza/ping.ts";
 import { DISCO_INFO_NS } from "../../src/stanza/service_discovery.ts";
 import type { E2EStreamSettings, StreamOptions } from "../../src/e2e.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
-import { pair } from "../stream/_pair.ts";
 
 /** Romeo (initiate()) and Juliet (an E2EStream) in plaintext, in memory. */
-async function streams(
-  romeoOptions: Partial<StreamOptions> = {},
-  julietSettings: E2EStreamSettings = {},
+function streams(
+  romeo: Partial<StreamOptions> = {},
+  juliet: E2EStreamSettings = {},
 ) {
-  const [a, b] = pair();
-  const session = new Session({
-    role: "recipient",
-    transport: b,
-    from: "juliet@pronto",
-    tls: "off",
-  });
-  const [romeo] = await Promise.all([
-    initiate({
-      transport: a,
-      from: "romeo@forza",
-      to: "juliet@pronto",
-      tls: "off",
-      ...romeoOptions,
-    }),
-    session.negotiate(),
-  ]);
-  const juliet = new E2EStream(session, julietSettings);
-  return { romeo, juliet };
+  return plainStreams({ romeo, juliet });
 }
 
 async function closeBoth(romeo: E2EStream, juliet: E2EStream) {

@@ -2,8 +2,8 @@
 // the two clients' streams that carry In-Band Bytestreams; and an IBB
 // session opened between them.
 
-import { E2EStream, initiate } from "../../src/e2e.ts";
-import { Session } from "../../src/stream/session.ts";
+import { plainStreams } from "../endpoint/_streams.ts";
+import type { E2EStream } from "../../src/e2e.ts";
 import { memoryPair } from "../../src/transport/memory.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import {
@@ -28,22 +28,7 @@ export async function outer(
   julietOptions: IbbOptions = {},
 ): Promise<Outer> {
   const [a, b] = memoryPair();
-  const session = new Session({
-    role: "recipient",
-    transport: b,
-    from: "juliet@pronto",
-    tls: "off",
-  });
-  const [romeo] = await Promise.all([
-    initiate({
-      transport: a,
-      from: "romeo@forza",
-      to: "juliet@pronto",
-      tls: "off",
-    }),
-    session.negotiate(),
-  ]);
-  const juliet = new E2EStream(session);
+  const { romeo, juliet } = await plainStreams({ ends: [a, b] });
   return {
     romeo,
     juliet,
