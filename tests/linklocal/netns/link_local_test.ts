@@ -19,24 +19,44 @@ function appeared(me: LinkLocal, name: string, port?: number) {
   ).then((e) => e.peer);
 }
 
+/**
+ * Juliet (a child endpoint in B) and Romeo (here, in A), each seen by the
+ * other; `fn` gets Juliet's `started` line; both are closed after.
+ */
+async function pair(
+  fn: (romeo: LinkLocal, juliet: Remote, started: string) => Promise<void>,
+): Promise<void> {
+  const dirA = await Deno.makeTempDir();
+  const dirB = await Deno.makeTempDir();
+  const juliet = Remote.deno(B, "_endpoint.ts", ["juliet@pronto", B, dirB]);
+  const romeo = await LinkLocal.start({
+    name: "romeo@forza",
+    dir: dirA,
+    interfaces: [A],
+  });
+  try {
+    const started = await juliet.line((l) => l.startsWith("started "));
+    await appeared(romeo, "juliet@pronto");
+    await juliet.line((l) => l === "peer romeo@forza");
+    await fn(romeo, juliet, started);
+  } finally {
+    await juliet.tell("close").catch(() => {});
+    await juliet.line((l) => l === "closed").catch(() => {});
+    await juliet.stop();
+    await romeo.close();
+    await Deno.remove(dirA, { recursive: true });
+    await Deno.remove(dirB, { recursive: true });
+  }
+}
+
 Deno.test({
   name:
     "two endpoints find each other, talk both ways over one TLS stream with trust on first use, and close in order",
   ignore,
   async fn() {
-    const dirA = await Deno.makeTempDir();
-    const dirB = await Deno.makeTempDir();
-    const juliet = Remote.deno(B, "_endpoint.ts", ["juliet@pronto", B, dirB]);
-    const romeo = await LinkLocal.start({
-      name: "romeo@forza",
-      dir: dirA,
-      interfaces: [A],
-    });
-    try {
-      const started = await juliet.line((l) => l.startsWith("started "));
+    await pair(async (romeo, juliet, started) => {
       const julietFingerprint = started.split(" ")[2];
       const peer = await appeared(romeo, "juliet@pronto");
-      await juliet.line((l) => l === "peer romeo@forza");
       const stream = await romeo.connect(peer);
       assert.equal(await romeo.connect("juliet@pronto"), stream, "one stream");
       assert.equal(stream.info.peerAddress, "juliet@pronto");
@@ -69,13 +89,7 @@ Deno.test({
 
       assert.deepEqual(await stream.close(), { clean: true });
       await juliet.line((l) => l === "ended romeo@forza true");
-    } finally {
-      await juliet.tell("close").catch(() => {});
-      await juliet.stop();
-      await romeo.close();
-      await Deno.remove(dirA, { recursive: true });
-      await Deno.remove(dirB, { recursive: true });
-    }
+    });
   },
 });
 
@@ -152,20 +166,10 @@ Deno.test({
     "connect() reaches a peer at its IPv6 link-local address, zone included",
   ignore,
   async fn() {
-    const dirA = await Deno.makeTempDir();
-    const dirB = await Deno.makeTempDir();
-    const juliet = Remote.deno(B, "_endpoint.ts", ["juliet@pronto", B, dirB]);
-    const romeo = await LinkLocal.start({
-      name: "romeo@forza",
-      dir: dirA,
-      interfaces: [A],
-    });
-    try {
-      await juliet.line((l) => l.startsWith("started "));
+    await pair(async (romeo) => {
       const peer = await appeared(romeo, "juliet@pronto");
       const v6 = peer.addresses.filter((a) => a.family === "IPv6");
       assert.deepEqual(v6.map((a) => a.hostname), [`fe80::b%${A}`]);
-      await juliet.line((l) => l === "peer romeo@forza");
       const stream = await romeo.connect({ ...peer, addresses: v6 });
       assert.equal(stream.info.trustedBy, "known-peers");
       const heard = firstValueFrom(stream.stanzas$);
@@ -174,41 +178,9 @@ Deno.test({
       );
       assert.equal((await heard).getChildText("body"), "echo: ping over IPv6");
       assert.deepEqual(await stream.close(), { clean: true });
-    } finally {
-      await juliet.tell("close").catch(() => {});
-      await juliet.stop();
-      await romeo.close();
-      await Deno.remove(dirA, { recursive: true });
-      await Deno.remove(dirB, { recursive: true });
-    }
+    });
   },
 });
-
-async function pair(
-  fn: (romeo: LinkLocal, juliet: Remote) => Promise<void>,
-): Promise<void> {
-  const dirA = await Deno.makeTempDir();
-  const dirB = await Deno.makeTempDir();
-  const juliet = Remote.deno(B, "_endpoint.ts", ["juliet@pronto", B, dirB]);
-  const romeo = await LinkLocal.start({
-    name: "romeo@forza",
-    dir: dirA,
-    interfaces: [A],
-  });
-  try {
-    await juliet.line((l) => l.startsWith("started "));
-    await appeared(romeo, "juliet@pronto");
-    await juliet.line((l) => l === "peer romeo@forza");
-    await fn(romeo, juliet);
-  } finally {
-    await juliet.tell("close").catch(() => {});
-    await juliet.line((l) => l === "closed").catch(() => {});
-    await juliet.stop();
-    await romeo.close();
-    await Deno.remove(dirA, { recursive: true });
-    await Deno.remove(dirB, { recursive: true });
-  }
-}
 
 Deno.test({
   name:
