@@ -106,6 +106,23 @@ function assertPlaintextInfo(stream: E2EStream): void {
 
 // --------------------------------------------------------------- libpurple
 
+/**
+ * Our initiate() with `legacy: true` and TLS optional, dialling a scripted
+ * recipient that has just accepted (and read nothing yet).
+ */
+async function dialLegacy() {
+  const peer = await WireListener.open();
+  const opening = initiate({
+    hostname: "127.0.0.1",
+    port: peer.port,
+    from: US,
+    to: PEER,
+    tls: "optional",
+    legacy: true,
+  });
+  return { peer, opening, wire: await peer.accept() };
+}
+
 Deno.test("listen() with legacy takes libpurple as initiator: no version, no features, messages both ways, its close then hang-up ends clean", async () => {
   const listener = await ourListener();
   const accepted = listener.accept();
@@ -128,16 +145,7 @@ Deno.test("listen() with legacy takes libpurple as initiator: no version, no fea
 });
 
 Deno.test("initiate() with legacy opens a stream to libpurple as recipient, which answers our header without version, and closes in order", async () => {
-  const peer = await WireListener.open();
-  const opening = initiate({
-    hostname: "127.0.0.1",
-    port: peer.port,
-    from: US,
-    to: PEER,
-    tls: "optional",
-    legacy: true,
-  });
-  const purple = await peer.accept();
+  const { peer, opening, wire: purple } = await dialLegacy();
   // It answers only once our header came.
   assert.match(await readHeader(purple), /version='1.0'/);
   await purple.write(headerOf("libpurple", PEER, US));
@@ -176,16 +184,7 @@ Deno.test("listen() with legacy takes Gajim as initiator, which ignores our offe
 });
 
 Deno.test("initiate() with legacy opens a stream to Gajim as recipient, with its empty features, and our close ends without error when it hangs up", async () => {
-  const peer = await WireListener.open();
-  const opening = initiate({
-    hostname: "127.0.0.1",
-    port: peer.port,
-    from: US,
-    to: PEER,
-    tls: "optional",
-    legacy: true,
-  });
-  const gajim = await peer.accept();
+  const { peer, opening, wire: gajim } = await dialLegacy();
   await readHeader(gajim);
   await gajim.write(headerOf("gajim", PEER, US) + "<stream:features/>");
   const { stream, box } = await exchange("gajim", gajim, opening);
@@ -220,16 +219,7 @@ Deno.test("listen() with legacy takes telepathy-salut as initiator: its own empt
 });
 
 Deno.test("initiate() with legacy opens a stream to telepathy-salut as recipient, and closes in order", async () => {
-  const peer = await WireListener.open();
-  const opening = initiate({
-    hostname: "127.0.0.1",
-    port: peer.port,
-    from: US,
-    to: PEER,
-    tls: "optional",
-    legacy: true,
-  });
-  const salut = await peer.accept();
+  const { peer, opening, wire: salut } = await dialLegacy();
   await readHeader(salut);
   await salut.write(headerOf("salut", PEER, US) + "<stream:features/>");
   const { stream, box } = await exchange("salut", salut, opening);
