@@ -43,3 +43,24 @@ export {
 } from "./ibb.ts";
 export { IbbError, type IbbErrorReason } from "./ibb_error.ts";
 export { type IbbTlsRole, withTls } from "./ibb_tls.ts";
+export {
+  type JingleOffer,
+  type JingleOfferHandler,
+  type JingleOpenOptions,
+  type JingleSocks5Options,
+  JingleStreams,
+  type JingleStreamsOptions,
+  type JingleTransport,
+} from "./jingle_streams.ts";
+export type { JingleInfo, JingleStream } from "./_inner_stream.ts";
+export {
+  JingleError,
+  type JingleErrorReason,
+  type JingleReason,
+} from "./jingle_error.ts";
+export type {
+  Socks5Backend,
+  Socks5CallOptions,
+  Socks5Listener,
+  Socks5Proxy,
+} from "./socks5_backend.ts";

@@ -1,0 +1,387 @@
+// The two roles of one Jingle XML stream session, as one flow each: offer
+// (or accept) a transport, set up the bytestream (SOCKS5, else IBB with
+// transport-replace), then run the stream inside it.
+
+import type { StreamOptions } from "../endpoint/e2e_stream.ts";
+import { Jid } from "../stanza/jid.ts";
+import { randomId } from "../stanza/stanza.ts";
+import type { Session } from "../stream/session.ts";
+import { CertificateError } from "../transport/cert_policy.ts";
+import type { KnownPeers } from "../transport/known_peers.ts";
+import type { InBandBytestreams } from "./ibb.ts";
+import type { JingleSession } from "./_jingle_session.ts";
+import {
+  type JingleReason,
+  type JingleRequest,
+  type TransportDesc,
+  transportElement,
+} from "./_jingle_xml.ts";
+import { JingleError } from "./jingle_error.ts";
+import {
+  type Bytestream,
+  closedByUs,
+  innerStream,
+  type JingleInfo,
+  type JingleStream,
+} from "./_inner_stream.ts";
+import {
+  gather,
+  negotiate,
+  offer,
+  type OurCandidates,
+  release,
+  type S5bChoice,
+  type S5bSettings,
+} from "./_s5b.ts";
+
+/** What both flows use. */
+export interface FlowContext {
+  session: JingleSession;
+  ibb: InBandBytestreams;
+  transports: readonly ("s5b" | "ibb")[];
+  s5b: S5bSettings;
+  blockSize: number;
+  timeoutMs: number;
+  knownPeers: KnownPeers;
+  certificate: { cert: string; key: string };
+  stream: StreamOptions;
+  signal?: AbortSignal | undefined;
+}
+
+type S5bDesc = Extract<TransportDesc, { kind: "s5b" }>;
+
+/** The initiator: session-initiate, the bytestream, the stream inside. */
+export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
+  const { session } = ctx;
+  const kind = ctx.transports[0]!;
+  let ours: OurCandidates | undefined;
+  try {
+    let desc: TransportDesc;
+    if (kind === "s5b") {
+      ours = await gather(session, ctx.s5b, randomId());
+      desc = offer(ours);
+    } else {
+      desc = { kind: "ibb", sid: randomId(), blockSize: ctx.blockSize };
+    }
+    // The peer's candidate report may follow its accept at once.
+    session.accept("session-accept", "transport-info");
+    await session.send({
+      action: "session-initiate",
+      initiator: session.own,
+      description: true,
+      transport: transportElement(desc),
+    });
+    const accepted = await session.next(
+      ["session-accept"],
+      ctx.timeoutMs,
+      "a session-accept",
+    );
+    const theirs = accepted.transport;
+    if (theirs?.kind !== desc.kind || theirs.sid !== desc.sid) {
+      throw await fail(
+        session,
+        "incompatible-parameters",
+        new JingleError("bad-peer", "The peer accepted another transport"),
+      );
+    }
+    if (theirs.kind === "ibb") {
+      const blockSize = Math.min(theirs.blockSize, ctx.blockSize);
+      const bytestream = await ctx.ibb.open(theirs.sid, {
+        to: session.peer,
+        blockSize,
+      }).catch((error) => failed(session, error));
+      return await inside(ctx, bytestream, {
+        transport: "ibb",
+        transportSid: theirs.sid,
+        fellBack: false,
+      });
+    }
+    session.accept("transport-info", "transport-accept", "transport-reject");
+    const choice = await negotiate(session, ctx.s5b, ours!, theirs);
+    await release(ours!, choice?.conn);
+    if (choice !== undefined) return await insideS5b(ctx, choice, theirs);
+    if (!ctx.transports.includes("ibb")) {
+      throw await fail(
+        session,
+        "connectivity-error",
+        new JingleError("failed-transport", "No SOCKS5 candidate worked"),
+      );
+    }
+    // XEP-0260 section 3: transport-replace with IBB.
+    const replacement = {
+      kind: "ibb" as const,
+      sid: randomId(),
+      blockSize: ctx.blockSize,
+    };
+    await session.send({
+      action: "transport-replace",
+      initiator: session.own,
+      transport: transportElement(replacement),
+    });
+    const answer = await session.next(
+      ["transport-accept", "transport-reject"],
+      ctx.timeoutMs,
+      "a transport-accept",
+    );
+    if (
+      answer.action === "transport-reject" ||
+      answer.transport?.kind !== "ibb" ||
+      answer.transport.sid !== replacement.sid
+    ) {
+      throw await fail(
+        session,
+        "failed-transport",
+        new JingleError("failed-transport", "The peer refused IBB"),
+      );
+    }
+    const bytestream = await ctx.ibb.open(replacement.sid, {
+      to: session.peer,
+      blockSize: Math.min(answer.transport.blockSize, ctx.blockSize),
+    }).catch((error) => failed(session, error));
+    return await inside(ctx, bytestream, {
+      transport: "ibb",
+      transportSid: replacement.sid,
+      fellBack: true,
+    });
+  } catch (error) {
+    if (ours !== undefined) await release(ours);
+    if (!session.isEnded) {
+      await session.terminate(
+        error instanceof JingleError && error.reason === "timeout"
+          ? "timeout"
+          : "general-error",
+      );
+    }
+    throw error;
+  }
+}
+
+/** The responder, once its application accepted the offer. */
+export async function responderFlow(
+  ctx: FlowContext,
+  offered: JingleRequest,
+): Promise<JingleStream> {
+  const { session } = ctx;
+  const theirs = offered.transport!;
+  let ours: OurCandidates | undefined;
+  try {
+    if (theirs.kind === "ibb") {
+      const blockSize = Math.min(theirs.blockSize, ctx.blockSize);
+      const bytestream = await expectIbb(ctx, theirs.sid, () =>
+        session.send({
+          action: "session-accept",
+          initiator: session.initiator,
+          responder: session.own,
+          description: true,
+          transport: transportElement({
+            kind: "ibb",
+            sid: theirs.sid,
+            blockSize,
+          }),
+        }));
+      return await inside(ctx, bytestream, {
+        transport: "ibb",
+        transportSid: theirs.sid,
+        fellBack: false,
+      });
+    }
+    // Without SOCKS5 here, an accept without candidates and a
+    // candidate-error lead the initiator to replace the transport.
+    const settings = ctx.transports.includes("s5b")
+      ? ctx.s5b
+      : { ...ctx.s5b, backend: undefined };
+    ours = await gather(session, settings, theirs.sid);
+    session.accept("transport-info", "transport-replace");
+    await session.send({
+      action: "session-accept",
+      initiator: session.initiator,
+      responder: session.own,
+      description: true,
+      transport: transportElement(offer(ours)),
+    });
+    const choice = await negotiate(session, settings, ours, theirs);
+    await release(ours, choice?.conn);
+    if (choice !== undefined) return await insideS5b(ctx, choice, theirs);
+    const replace = await session.next(
+      ["transport-replace"],
+      ctx.timeoutMs,
+      "a transport-replace",
+    );
+    const replacement = replace.transport;
+    if (replacement?.kind !== "ibb" || !ctx.transports.includes("ibb")) {
+      await session.send({
+        action: "transport-reject",
+        initiator: session.initiator,
+        ...(replacement === undefined
+          ? {}
+          : { transport: transportElement(replacement) }),
+      }).catch(() => {});
+      throw await fail(
+        session,
+        "unsupported-transports",
+        new JingleError("failed-transport", "No transport both ends can use"),
+      );
+    }
+    const blockSize = Math.min(replacement.blockSize, ctx.blockSize);
+    const bytestream = await expectIbb(
+      ctx,
+      replacement.sid,
+      () =>
+        session.send({
+          action: "transport-accept",
+          initiator: session.initiator,
+          transport: transportElement({
+            kind: "ibb",
+            sid: replacement.sid,
+            blockSize,
+          }),
+        }),
+    );
+    return await inside(ctx, bytestream, {
+      transport: "ibb",
+      transportSid: replacement.sid,
+      fellBack: true,
+    });
+  } catch (error) {
+    if (ours !== undefined) await release(ours);
+    if (!session.isEnded) {
+      await session.terminate(
+        error instanceof JingleError && error.reason === "timeout"
+          ? "timeout"
+          : "general-error",
+      );
+    }
+    throw error;
+  }
+}
+
+/** Expects the peer's IBB open (within the deadline), after `announce`. */
+async function expectIbb(
+  ctx: FlowContext,
+  sid: string,
+  announce: () => Promise<void>,
+): Promise<Bytestream> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ctx.timeoutMs);
+  const opened = ctx.ibb.expect(sid, {
+    from: ctx.session.peer,
+    signal: abort.signal,
+  });
+  opened.catch(() => {});
+  const ended = () => abort.abort();
+  void ctx.session.ended.then(ended);
+  try {
+    await announce();
+    return await opened.catch((error) => {
+      if (abort.signal.aborted && !ctx.session.isEnded) {
+        throw new JingleError(
+          "timeout",
+          `The peer did not open the bytestream within ${ctx.timeoutMs} ms`,
+        );
+      }
+      return failed(ctx.session, error);
+    });
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+}
+
+function insideS5b(
+  ctx: FlowContext,
+  choice: S5bChoice,
+  theirs: S5bDesc,
+): Promise<JingleStream> {
+  return inside(ctx, choice.conn, {
+    transport: "s5b",
+    transportSid: theirs.sid,
+    fellBack: false,
+    candidate: { type: choice.candidate.type, offeredBy: choice.offeredBy },
+  });
+}
+
+/** Ends the session with `reason`, and gives back `error` to throw. */
+async function fail(
+  session: JingleSession,
+  reason: JingleReason,
+  error: JingleError,
+): Promise<JingleError> {
+  await session.terminate(reason, error);
+  return error;
+}
+
+/** A bytestream that could not be set up. */
+function failed(session: JingleSession, error: unknown): never {
+  if (session.isEnded) throw error;
+  throw new JingleError(
+    "failed-transport",
+    "The bytestream could not be opened",
+    { cause: error },
+  );
+}
+
+function isCertificateError(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof CertificateError) return true;
+  }
+  return false;
+}
+
+/** Runs the stream inside the bytestream, and ties its end to Jingle's. */
+async function inside(
+  ctx: FlowContext,
+  bytestream: Bytestream,
+  setup: Omit<JingleInfo, "sid" | "peer" | "role">,
+): Promise<JingleStream> {
+  const { session } = ctx;
+  const info: JingleInfo = {
+    sid: session.sid,
+    peer: session.peer,
+    role: session.role,
+    ...setup,
+  };
+  let inner: Session | undefined;
+  // No more Jingle actions but session-info and session-terminate.
+  session.accept();
+  session.onEnd = (error) => {
+    if (inner !== undefined) void inner.abort(error);
+    else bytestream.close();
+  };
+  if (session.isEnded) bytestream.close();
+  let stream: JingleStream;
+  try {
+    stream = await innerStream(bytestream, {
+      role: session.role,
+      ownBare: Jid.parse(session.own).bare.toString(),
+      peerBare: Jid.parse(session.peer).bare.toString(),
+      knownPeers: ctx.knownPeers,
+      certificate: ctx.certificate,
+      stream: ctx.stream,
+      jingle: info,
+      hooks: { ended: session.ended },
+      started: (s) => (inner = s),
+    });
+  } catch (error) {
+    if (inner === undefined) bytestream.close();
+    await session.terminate(
+      isCertificateError(error) ? "security-error" : "failed-application",
+    );
+    throw error;
+  }
+  void stream.closed.then(async (result) => {
+    if (session.isEnded) return;
+    if (!result.clean) {
+      await session.terminate("failed-transport");
+    } else if (closedByUs(stream)) {
+      await session.terminate("success");
+    } else {
+      // The peer closed: its session-terminate follows, or ours does.
+      const timer = setTimeout(
+        () => void session.terminate("success"),
+        ctx.timeoutMs,
+      );
+      void session.ended.then(() => clearTimeout(timer));
+    }
+  });
+  return stream;
+}

@@ -1,0 +1,103 @@
+// A few clients, each with its own stream to a "server" that routes iqs
+// between them by full JID and stamps the sender's full JID on them, as an
+// XMPP server does: what the Jingle engine sees over a real server, with
+// no server. A request to an address that is not online gets
+// service-unavailable. Messages and presences are not routed.
+
+import { E2EStream, initiate } from "../../src/e2e.ts";
+import { Session } from "../../src/stream/session.ts";
+import { StanzaError } from "../../src/stanza/error.ts";
+import { iq } from "../../src/stanza/stanza.ts";
+import { Jid } from "../../src/stanza/jid.ts";
+import type { Element } from "../../src/xml/element.ts";
+import type { Transport } from "../../src/transport/transport.ts";
+import { pair } from "../stream/_pair.ts";
+
+export interface Client {
+  /** The full JID. */
+  jid: string;
+  /** The client's stream to its server. */
+  stream: E2EStream;
+  /** The client's end of the wire: closing it makes the client vanish. */
+  wire: Transport;
+}
+
+export interface Network {
+  clients: Map<string, Client>;
+  /** Closes every client stream in order. */
+  close(): Promise<void>;
+}
+
+/** Clients by full JID, all online. */
+export async function network(jids: string[]): Promise<Network> {
+  const servers = new Map<string, E2EStream>();
+  const clients = new Map<string, Client>();
+  for (const full of jids) {
+    const jid = Jid.parse(full);
+    const [a, b] = pair();
+    const session = new Session({
+      role: "recipient",
+      transport: b,
+      from: jid.domain,
+      tls: "off",
+    });
+    const [stream] = await Promise.all([
+      initiate({
+        transport: a,
+        from: jid.bare.toString(),
+        to: jid.domain,
+        tls: "off",
+      }),
+      session.negotiate(),
+    ]);
+    const server = new E2EStream(session, { maxIqHandlers: 256 });
+    servers.set(full, server);
+    clients.set(full, { jid: full, stream, wire: a });
+    server.onIq((request) => route(request, full, servers));
+  }
+  return {
+    clients,
+    async close() {
+      await Promise.all(
+        [...clients.values()].map(async (c) => {
+          await c.stream.close();
+        }),
+      );
+      await Promise.all([...servers.values()].map((s) => s.closed));
+    },
+  };
+}
+
+async function route(
+  request: Element,
+  from: string,
+  servers: Map<string, E2EStream>,
+): Promise<Element | StanzaError | undefined> {
+  const to = request.attrs.to;
+  if (to === undefined) return undefined; // for the server itself
+  const target = servers.get(to);
+  if (target === undefined || target.state !== "open") {
+    return new StanzaError("service-unavailable");
+  }
+  const forwarded = iq(
+    { type: request.attrs.type as "get" | "set", to, from },
+    ...request.children,
+  );
+  let reply: Element;
+  try {
+    reply = await target.request(forwarded);
+  } catch (error) {
+    if (error instanceof StanzaError) {
+      return new StanzaError(error.condition, {
+        type: error.type,
+        text: error.text,
+        application: error.application,
+      });
+    }
+    return new StanzaError("service-unavailable");
+  }
+  return iq(
+    { type: "result", id: request.attrs.id, to: from, from: to },
+    ...reply.children,
+  );
+}

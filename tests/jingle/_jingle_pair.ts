@@ -1,0 +1,84 @@
+// Romeo and Juliet (and Mercutio) on the test network, each with a Jingle
+// engine, a certificate and a trust-on-first-use store that approves.
+
+import { generateCertificate } from "../../src/transport/certificate.ts";
+import { KnownPeers } from "../../src/transport/known_peers.ts";
+import {
+  JingleStreams,
+  type JingleStreamsOptions,
+} from "../../src/jingle/mod.ts";
+import { type Client, type Network, network } from "./_jingle_network.ts";
+
+export const ROMEO = "romeo@forza/orchard";
+export const JULIET = "juliet@pronto/balcony";
+export const MERCUTIO = "mercutio@forza/street";
+
+export const romeoCert = await generateCertificate({ names: ["romeo@forza"] });
+export const julietCert = await generateCertificate({
+  names: ["juliet@pronto"],
+});
+
+export interface Party {
+  client: Client;
+  jingle: JingleStreams;
+  knownPeers: KnownPeers;
+  /** Peers the store was asked to approve. */
+  approved: string[];
+}
+
+export interface Lovers {
+  net: Network;
+  romeo: Party;
+  juliet: Party;
+  /** Closes both engines and the network. */
+  close(): Promise<void>;
+}
+
+export async function party(
+  client: Client,
+  cert: { certPem: string; keyPem: string },
+  options: Partial<JingleStreamsOptions> = {},
+  knownPeers?: KnownPeers,
+): Promise<Party> {
+  const approved: string[] = [];
+  const store = knownPeers ?? await KnownPeers.open({
+    approve: (peer) => {
+      approved.push(peer);
+      return true;
+    },
+  });
+  return {
+    client,
+    knownPeers: store,
+    approved,
+    jingle: new JingleStreams(client.stream, {
+      jid: client.jid,
+      certificate: { cert: cert.certPem, key: cert.keyPem },
+      knownPeers: store,
+      ...options,
+    }),
+  };
+}
+
+export async function lovers(
+  romeoOptions: Partial<JingleStreamsOptions> = {},
+  julietOptions: Partial<JingleStreamsOptions> = {},
+  extra: string[] = [],
+): Promise<Lovers> {
+  const net = await network([ROMEO, JULIET, ...extra]);
+  const romeo = await party(net.clients.get(ROMEO)!, romeoCert, romeoOptions);
+  const juliet = await party(
+    net.clients.get(JULIET)!,
+    julietCert,
+    julietOptions,
+  );
+  return {
+    net,
+    romeo,
+    juliet,
+    async close() {
+      await Promise.all([romeo.jingle.close(), juliet.jingle.close()]);
+      await net.close();
+    },
+  };
+}
