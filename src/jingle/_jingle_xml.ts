@@ -6,6 +6,9 @@ import type { Element } from "../xml/element.ts";
 import { StanzaError } from "../stanza/error.ts";
 import { iq } from "../stanza/stanza.ts";
 import { xml } from "../stanza/xml.ts";
+import type { JingleReason } from "./jingle_error.ts";
+
+export type { JingleReason };
 
 export const JINGLE_NS = "urn:xmpp:jingle:1";
 export const JINGLE_ERRORS_NS = "urn:xmpp:jingle:errors:1";
@@ -36,7 +39,7 @@ export const ACTIONS = [
 export type Action = (typeof ACTIONS)[number];
 
 /** The reasons of XEP-0166 (section 7.4). */
-export const REASONS = [
+export const REASONS: readonly JingleReason[] = [
   "alternative-session",
   "busy",
   "cancel",
@@ -54,13 +57,7 @@ export const REASONS = [
   "timeout",
   "unsupported-applications",
   "unsupported-transports",
-] as const;
-
-/**
- * Why a Jingle session ended, as XEP-0166 names it (`success`, `decline`,
- * `connectivity-error`, `failed-transport`, `gone`, `timeout`, ...).
- */
-export type JingleReason = (typeof REASONS)[number];
+];
 
 /** A SOCKS5 candidate (XEP-0260 section 2.2). */
 export interface Candidate {

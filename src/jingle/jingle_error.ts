@@ -4,9 +4,27 @@
  * @module
  */
 
-import type { JingleReason } from "./_jingle_xml.ts";
-
-export type { JingleReason };
+/**
+ * Why a Jingle session ended, as XEP-0166 (section 7.4) names it.
+ */
+export type JingleReason =
+  | "alternative-session"
+  | "busy"
+  | "cancel"
+  | "connectivity-error"
+  | "decline"
+  | "expired"
+  | "failed-application"
+  | "failed-transport"
+  | "general-error"
+  | "gone"
+  | "incompatible-parameters"
+  | "media-error"
+  | "security-error"
+  | "success"
+  | "timeout"
+  | "unsupported-applications"
+  | "unsupported-transports";
 
 /**
  * Why a Jingle session failed:

@@ -1,6 +1,19 @@
 /**
- * Jingle XML Streams building blocks: In-Band Bytestreams (XEP-0047) as a
- * transport that a whole end-to-end stream runs over.
+ * Jingle XML Streams (XEP-0247): end-to-end streams between two clients of
+ * XMPP servers, negotiated with Jingle (XEP-0166) over their client
+ * streams, carried by SOCKS5 Bytestreams (XEP-0260) or In-Band Bytestreams
+ * (XEP-0261), with STARTTLS and trust on first use inside.
+ *
+ * | export | what it is |
+ * | --- | --- |
+ * | `JingleStreams` | the engine on one client stream: `open(fullJid)`, `accept(handler)` |
+ * | `JingleStream` | the stream it gives: an `E2EStream` with `jingle` (transport, fallback) |
+ * | `JingleError` | why a session failed (`declined`, `timeout`, `failed-transport`, ...) |
+ * | `Socks5Backend` | what the engine needs of SOCKS5 (the SOCKS5 module's shape) |
+ * | `InBandBytestreams`, `withTls` | In-Band Bytestreams as a transport, and TLS inside one |
+ *
+ * The building block below, In-Band Bytestreams as a transport that a
+ * whole end-to-end stream runs over, can also be used on its own.
  *
  * @example An end-to-end stream inside an In-Band Bytestream
  * ```ts
