@@ -153,7 +153,7 @@ function readTransport(transport: Element): TransportDesc | undefined {
     const candidates = transport.getChildren("candidate", JINGLE_S5B_NS).map(
       readCandidate,
     );
-    if (candidates.length > 64) throw bad("Too many candidates");
+    if (candidates.length > 16) throw bad("Too many candidates");
     return {
       kind: "s5b",
       sid,

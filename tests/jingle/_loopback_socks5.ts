@@ -4,7 +4,8 @@
 // listeners and the real destination address, so that the candidate
 // exchange, the nomination and the bytes of the stream are the engine's.
 // `refuse` makes every connection attempt fail, as when no candidate can
-// be reached; no proxies.
+// be reached. `loopbackProxy()` is a relay in the same handshake: it joins
+// the two connections of one destination address once activated.
 
 import type { Socks5Backend, Socks5Listener } from "../../src/jingle/mod.ts";
 
@@ -118,6 +119,78 @@ class LoopbackListener implements Socks5Listener {
   }
 }
 
+/** A relay: two connections with one DST.ADDR, joined on activation. */
+export class LoopbackProxy {
+  readonly jid = "proxy.forza";
+  readonly host = "127.0.0.1";
+  readonly port: number;
+  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #pending = new Map<string, Deno.Conn[]>();
+  readonly #open = new Set<Deno.Conn>();
+  readonly #relays: Promise<unknown>[] = [];
+  readonly #loop: Promise<void>;
+  /** Destination addresses activated. */
+  readonly activated: string[] = [];
+
+  constructor() {
+    this.#listener = Deno.listen({ hostname: this.host, port: 0 });
+    this.port = this.#listener.addr.port;
+    this.#loop = this.#accept();
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch {
+        return;
+      }
+      this.#open.add(conn);
+      try {
+        const dst = new TextDecoder().decode(await readExactly(conn, 41))
+          .trim();
+        await conn.write(new Uint8Array([0]));
+        const list = this.#pending.get(dst) ?? [];
+        list.push(conn);
+        this.#pending.set(dst, list);
+      } catch {
+        conn.close();
+        this.#open.delete(conn);
+      }
+    }
+  }
+
+  /** Joins the two connections of `dst`, as XEP-0065 activation does. */
+  activate(dst: string): void {
+    const list = this.#pending.get(dst);
+    if (list === undefined || list.length !== 2) {
+      throw new Error("Nothing to activate (test)");
+    }
+    this.#pending.delete(dst);
+    this.activated.push(dst);
+    const [a, b] = list as [Deno.Conn, Deno.Conn];
+    const pipe = (from: Deno.Conn, to: Deno.Conn) =>
+      from.readable.pipeTo(to.writable).catch(() => {
+        try {
+          to.close();
+        } catch {
+          // closed already
+        }
+      });
+    this.#relays.push(pipe(a, b), pipe(b, a));
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#loop;
+    for (const list of this.#pending.values()) {
+      for (const conn of list) conn.close();
+    }
+    await Promise.allSettled(this.#relays);
+  }
+}
+
 export interface LoopbackBackend extends Socks5Backend {
   /** Every listener made, to count what reached them. */
   listeners: LoopbackListener[];
@@ -125,9 +198,14 @@ export interface LoopbackBackend extends Socks5Backend {
   attempts: number;
 }
 
-export function loopbackSocks5(
-  options: { refuse?: boolean } = {},
-): LoopbackBackend {
+export interface LoopbackOptions {
+  /** Every connection attempt fails. */
+  refuse?: boolean;
+  /** The server's proxy, with the JID activations come from. */
+  proxy?: { relay: LoopbackProxy; jid: string; refuseActivation?: boolean };
+}
+
+export function loopbackSocks5(options: LoopbackOptions = {}): LoopbackBackend {
   const backend: LoopbackBackend = {
     listeners: [],
     attempts: 0,
@@ -155,8 +233,22 @@ export function loopbackSocks5(
         return listener;
       },
     },
-    discoverProxies: () => Promise.resolve([]),
-    activateProxy: () => Promise.reject(new Error("No proxy (test)")),
+    discoverProxies: () =>
+      Promise.resolve(
+        options.proxy === undefined ? [] : [{
+          jid: options.proxy.relay.jid,
+          host: options.proxy.relay.host,
+          port: options.proxy.relay.port,
+        }],
+      ),
+    async activateProxy(_client, proxyJid, sid, target) {
+      const proxy = options.proxy;
+      if (proxy === undefined || proxyJid !== proxy.relay.jid) {
+        throw new Error("No such proxy (test)");
+      }
+      if (proxy.refuseActivation) throw new Error("Activation refused (test)");
+      proxy.relay.activate(await sha1Hex(sid + proxy.jid + target));
+    },
   };
   return backend;
 }

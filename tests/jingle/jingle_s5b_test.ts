@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { filter, firstValueFrom } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
 import type { JingleStream } from "../../src/jingle/mod.ts";
-import { JULIET, lovers } from "./_jingle_pair.ts";
-import { loopbackSocks5 } from "./_loopback_socks5.ts";
+import { JULIET, lovers, ROMEO } from "./_jingle_pair.ts";
+import { LoopbackProxy, loopbackSocks5 } from "./_loopback_socks5.ts";
 
 async function talk(a: JingleStream, b: JingleStream): Promise<void> {
   const heard = firstValueFrom(b.stanzas$);
@@ -125,4 +125,69 @@ Deno.test("an initiator that offers SOCKS5 only ends the session with connectivi
   assert.equal(seen.condition, "connectivity-error");
   assert.equal(backend.listeners.every((l) => l.accepted === 0), true);
   await close();
+});
+
+Deno.test("over the server's SOCKS5 proxy, the offerer of the nominated candidate activates it and says so", async () => {
+  const relay = new LoopbackProxy();
+  const { romeo, juliet, close } = await lovers(
+    { socks5: { backend: loopbackSocks5({ proxy: { relay, jid: ROMEO } }) } },
+    {
+      socks5: { backend: loopbackSocks5({ proxy: { relay, jid: JULIET } }) },
+    },
+  );
+  const outgoing: string[] = [];
+  const sub = juliet.client.stream.trace$.pipe(
+    filter((entry) => entry.direction === "out"),
+  ).subscribe((entry) => outgoing.push(entry.text));
+  const accepted = Promise.withResolvers<JingleStream>();
+  juliet.jingle.accept(async (offer) => {
+    accepted.resolve(await offer.accept());
+  });
+  const mine = await romeo.jingle.open(JULIET);
+  const hers = await accepted.promise;
+  assert.equal(mine.jingle.transport, "s5b");
+  assert.deepEqual(mine.jingle.candidate, { type: "proxy", offeredBy: "peer" });
+  assert.deepEqual(hers.jingle.candidate, { type: "proxy", offeredBy: "us" });
+  assert.equal(relay.activated.length, 1);
+  await talk(mine, hers);
+  assert.deepEqual(await mine.close(), { clean: true });
+  await hers.closed;
+  sub.unsubscribe();
+  assert.ok(outgoing.join("").includes("<activated "));
+  await close();
+  await relay.close();
+});
+
+Deno.test("a proxy that refuses activation makes its offerer send proxy-error, and the session falls back to IBB", async () => {
+  const relay = new LoopbackProxy();
+  const { romeo, juliet, close } = await lovers(
+    { socks5: { backend: loopbackSocks5({ proxy: { relay, jid: ROMEO } }) } },
+    {
+      socks5: {
+        backend: loopbackSocks5({
+          proxy: { relay, jid: JULIET, refuseActivation: true },
+        }),
+      },
+    },
+  );
+  const outgoing: string[] = [];
+  const sub = juliet.client.stream.trace$.pipe(
+    filter((entry) => entry.direction === "out"),
+  ).subscribe((entry) => outgoing.push(entry.text));
+  const accepted = Promise.withResolvers<JingleStream>();
+  juliet.jingle.accept(async (offer) => {
+    accepted.resolve(await offer.accept());
+  });
+  const mine = await romeo.jingle.open(JULIET);
+  const hers = await accepted.promise;
+  assert.equal(mine.jingle.transport, "ibb");
+  assert.equal(mine.jingle.fellBack, true);
+  assert.equal(relay.activated.length, 0);
+  await talk(mine, hers);
+  await mine.close();
+  await hers.closed;
+  sub.unsubscribe();
+  assert.ok(outgoing.join("").includes("<proxy-error/>"));
+  await close();
+  await relay.close();
 });
