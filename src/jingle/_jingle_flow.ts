@@ -145,13 +145,7 @@ export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
     });
   } catch (error) {
     if (ours !== undefined) await release(ours);
-    if (!session.isEnded) {
-      await session.terminate(
-        error instanceof JingleError && error.reason === "timeout"
-          ? "timeout"
-          : "general-error",
-      );
-    }
+    if (!session.isEnded) await session.terminate(reasonOf(error));
     throw error;
   }
 }
@@ -167,18 +161,23 @@ export async function responderFlow(
   try {
     if (theirs.kind === "ibb") {
       const blockSize = Math.min(theirs.blockSize, ctx.blockSize);
-      const bytestream = await expectIbb(ctx, theirs.sid, () =>
-        session.send({
-          action: "session-accept",
-          initiator: session.initiator,
-          responder: session.own,
-          description: true,
-          transport: transportElement({
-            kind: "ibb",
-            sid: theirs.sid,
-            blockSize,
+      const bytestream = await expectIbb(
+        ctx,
+        theirs.sid,
+        blockSize,
+        () =>
+          session.send({
+            action: "session-accept",
+            initiator: session.initiator,
+            responder: session.own,
+            description: true,
+            transport: transportElement({
+              kind: "ibb",
+              sid: theirs.sid,
+              blockSize,
+            }),
           }),
-        }));
+      );
       return await inside(ctx, bytestream, {
         transport: "ibb",
         transportSid: theirs.sid,
@@ -226,6 +225,7 @@ export async function responderFlow(
     const bytestream = await expectIbb(
       ctx,
       replacement.sid,
+      blockSize,
       () =>
         session.send({
           action: "transport-accept",
@@ -244,13 +244,7 @@ export async function responderFlow(
     });
   } catch (error) {
     if (ours !== undefined) await release(ours);
-    if (!session.isEnded) {
-      await session.terminate(
-        error instanceof JingleError && error.reason === "timeout"
-          ? "timeout"
-          : "general-error",
-      );
-    }
+    if (!session.isEnded) await session.terminate(reasonOf(error));
     throw error;
   }
 }
@@ -259,6 +253,7 @@ export async function responderFlow(
 async function expectIbb(
   ctx: FlowContext,
   sid: string,
+  blockSize: number,
   announce: () => Promise<void>,
 ): Promise<Bytestream> {
   const abort = new AbortController();
@@ -272,7 +267,7 @@ async function expectIbb(
   void ctx.session.ended.then(ended);
   try {
     await announce();
-    return await opened.catch((error) => {
+    const bytestream = await opened.catch((error) => {
       if (abort.signal.aborted && !ctx.session.isEnded) {
         throw new JingleError(
           "timeout",
@@ -281,6 +276,15 @@ async function expectIbb(
       }
       return failed(ctx.session, error);
     });
+    if (bytestream.blockSize > blockSize) {
+      // XEP-0261: the open keeps to the block size accepted.
+      bytestream.close();
+      throw new JingleError(
+        "bad-peer",
+        `The peer opened the bytestream with blocks of ${bytestream.blockSize} bytes, over the ${blockSize} accepted`,
+      );
+    }
+    return bytestream;
   } finally {
     clearTimeout(timer);
     abort.abort();
@@ -310,9 +314,24 @@ async function fail(
   return error;
 }
 
+/** The Jingle reason a failure here is told with. */
+function reasonOf(error: unknown): JingleReason {
+  if (!(error instanceof JingleError)) return "general-error";
+  switch (error.reason) {
+    case "timeout":
+      return "timeout";
+    case "failed-transport":
+      return "failed-transport";
+    case "bad-peer":
+      return "incompatible-parameters";
+    default:
+      return "general-error";
+  }
+}
+
 /** A bytestream that could not be set up. */
 function failed(session: JingleSession, error: unknown): never {
-  if (session.isEnded) throw error;
+  if (session.error !== undefined) throw session.error;
   throw new JingleError(
     "failed-transport",
     "The bytestream could not be opened",

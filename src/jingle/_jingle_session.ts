@@ -79,6 +79,11 @@ export class JingleSession {
     return this.#ended !== undefined;
   }
 
+  /** Why the session ended, once it has. */
+  get error(): JingleError | undefined {
+    return this.#ended;
+  }
+
   /** Which actions the peer may send from now on (kept until read). */
   accept(...actions: Action[]): void {
     this.#accepting = new Set(actions);
