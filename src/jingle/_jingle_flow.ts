@@ -296,6 +296,14 @@ function insideS5b(
   choice: S5bChoice,
   theirs: S5bDesc,
 ): Promise<JingleStream> {
+  // Stanzas are small and answered: without this, Nagle's algorithm and
+  // delayed acknowledgements hold each TLS handshake flight ~40 ms.
+  const conn = choice.conn as Partial<Deno.TcpConn>;
+  try {
+    conn.setNoDelay?.(true);
+  } catch {
+    // Not a TCP connection, or already closed: reads will say so.
+  }
   return inside(ctx, choice.conn, {
     transport: "s5b",
     transportSid: theirs.sid,
