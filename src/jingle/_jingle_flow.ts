@@ -45,7 +45,6 @@ export interface FlowContext {
   knownPeers: KnownPeers;
   certificate: { cert: string; key: string };
   stream: StreamOptions;
-  signal?: AbortSignal | undefined;
 }
 
 type S5bDesc = Extract<TransportDesc, { kind: "s5b" }>;
