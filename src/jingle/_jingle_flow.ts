@@ -25,6 +25,7 @@ import {
   type JingleStream,
 } from "./_inner_stream.ts";
 import {
+  checkReports,
   gather,
   negotiate,
   offer,
@@ -58,6 +59,7 @@ export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
     let desc: TransportDesc;
     if (kind === "s5b") {
       ours = await gather(session, ctx.s5b, randomId());
+      checkReports(session, ours);
       desc = offer(ours);
     } else {
       desc = { kind: "ibb", sid: randomId(), blockSize: ctx.blockSize };
@@ -189,6 +191,7 @@ export async function responderFlow(
       ? ctx.s5b
       : { ...ctx.s5b, backend: undefined };
     ours = await gather(session, settings, theirs.sid);
+    checkReports(session, ours);
     session.accept("transport-info", "transport-replace");
     await session.send({
       action: "session-accept",

@@ -160,6 +160,29 @@ export async function release(
 }
 
 /**
+ * Refuses the peer's SOCKS5 transport-info that is not one (`bad-request`)
+ * or names a candidate we never offered (`item-not-found`), from before the
+ * offer goes out: a report may come right behind it.
+ */
+export function checkReports(
+  session: JingleSession,
+  ours: OurCandidates,
+): void {
+  const cids = new Set(ours.candidates.map((c) => c.cid));
+  session.check = (request) => {
+    const info = request.info;
+    if (request.action !== "transport-info") return undefined;
+    if (info === undefined) return new StanzaError("bad-request");
+    if (info.kind === "candidate-used" && !cids.has(info.cid)) {
+      return new StanzaError("item-not-found", {
+        text: "No candidate of ours has this cid",
+      });
+    }
+    return undefined;
+  };
+}
+
+/**
  * Runs the candidate exchange. Resolves with the connection to use, or
  * undefined when SOCKS5 failed and the parties should fall back.
  */
@@ -170,17 +193,7 @@ export async function negotiate(
   theirs: Extract<TransportDesc, { kind: "s5b" }>,
 ): Promise<S5bChoice | undefined> {
   const byCid = new Map(ours.candidates.map((c) => [c.cid, c]));
-  session.check = (request) => {
-    const info = request.info;
-    if (request.action !== "transport-info") return undefined;
-    if (info === undefined) return new StanzaError("bad-request");
-    if (info.kind === "candidate-used" && !byCid.has(info.cid)) {
-      return new StanzaError("item-not-found", {
-        text: "No candidate of ours has this cid",
-      });
-    }
-    return undefined;
-  };
+  checkReports(session, ours);
   // Their report may come while we are still trying their candidates.
   let report: S5bInfo | undefined;
   const reported = session.next(

@@ -1,7 +1,8 @@
 // The Jingle engine against a scripted peer (a client stream with no
 // engine, answering and sending Jingle iqs by hand): an accept of another
 // transport, malformed or misattributed session-initiates, an accept never
-// followed by the bytestream, and an inner header from someone else.
+// followed by the bytestream, an inner header from someone else, a SOCKS5
+// report of a candidate never offered and a refused fallback.
 
 import assert from "node:assert/strict";
 import { iq, iqResult } from "../../src/stanza/stanza.ts";
@@ -12,6 +13,7 @@ import type { Element } from "../../src/xml/element.ts";
 import { type E2EStream, initiate } from "../../src/e2e.ts";
 import { InBandBytestreams, JingleError } from "../../src/jingle/mod.ts";
 import { network } from "./_jingle_network.ts";
+import { loopbackSocks5 } from "./_loopback_socks5.ts";
 import {
   JULIET,
   julietCert,
@@ -23,6 +25,7 @@ import {
 
 const JINGLE = "urn:xmpp:jingle:1";
 const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
+const S5B = "urn:xmpp:jingle:transports:s5b:1";
 
 async function refused(
   from: E2EStream,
@@ -232,5 +235,92 @@ Deno.test("an inner stream header from another address than the session's peer i
   await transport.closed;
   ibb.close();
   await juliet.jingle.close();
+  await net.close();
+});
+
+Deno.test("a SOCKS5 report naming a candidate never offered is item-not-found, and a transport-reject of the fallback ends the session", async () => {
+  const net = await network([ROMEO, JULIET]);
+  const romeo = await party(net.clients.get(ROMEO)!, romeoCert, {
+    socks5: {
+      backend: loopbackSocks5({ refuse: true }),
+      directAddresses: ["127.0.0.1"],
+    },
+  });
+  const juliet = net.clients.get(JULIET)!.stream;
+  const seen: string[] = [];
+  const answers: Promise<unknown>[] = [];
+  const send = (action: string, ...children: Element[]) =>
+    juliet.request(
+      iq(
+        { type: "set", to: ROMEO },
+        xml("jingle", { xmlns: JINGLE, action, sid: sessionSid }, ...children),
+      ),
+    );
+  let sessionSid = "";
+  let transportSid = "";
+  const s5b = (...children: Element[]) =>
+    xml(
+      "content",
+      { creator: "initiator", name: "xmlstream" },
+      xml("transport", { xmlns: S5B, sid: transportSid }, ...children),
+    );
+  juliet.handle("set", JINGLE, "jingle", (request) => {
+    const payload = request.getChild("jingle", JINGLE)!;
+    const action = payload.attrs.action!;
+    seen.push(action);
+    if (action === "session-initiate") {
+      sessionSid = payload.attrs.sid!;
+      transportSid = payload.getChild("content", JINGLE)!.getChild(
+        "transport",
+        S5B,
+      )!.attrs.sid!;
+      setTimeout(() => {
+        answers.push((async () => {
+          await send(
+            "session-accept",
+            xml(
+              "content",
+              { creator: "initiator", name: "xmlstream" },
+              xml("description", { xmlns: XMLSTREAM }),
+              xml("transport", { xmlns: S5B, sid: transportSid }),
+            ),
+          );
+          await assert.rejects(
+            send(
+              "transport-info",
+              s5b(xml("candidate-used", { cid: "bogus" })),
+            ),
+            (error) =>
+              error instanceof StanzaError &&
+              error.condition === "item-not-found",
+          );
+          await send("transport-info", s5b(xml("candidate-error")));
+        })());
+      }, 0);
+    } else if (action === "transport-replace") {
+      setTimeout(() => {
+        answers.push(
+          send(
+            "transport-reject",
+            payload.getChild("content", JINGLE)!,
+          ).catch(() => {}),
+        );
+      }, 0);
+    }
+    return iqResult(request);
+  });
+  await assert.rejects(
+    romeo.jingle.open(JULIET),
+    (error) =>
+      error instanceof JingleError && error.reason === "failed-transport",
+  );
+  await Promise.all(answers);
+  assert.deepEqual(seen, [
+    "session-initiate",
+    "transport-info",
+    "transport-replace",
+    "session-terminate",
+  ]);
+  await romeo.jingle.close();
   await net.close();
 });
