@@ -95,6 +95,11 @@ export interface JingleStreamsOptions {
 export interface JingleOpenOptions {
   /** The bytestreams to offer, in place of the engine's. */
   transports?: JingleTransport[];
+  /**
+   * Gives up: the session is ended (`cancel`) and `open()` rejects with the
+   * signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** An offer of a stream, as the handler of {@linkcode JingleStreams.accept} gets it. */
@@ -279,7 +284,7 @@ export class JingleStreams {
    * ```
    *
    * @param peer The peer's full JID.
-   * @param options The bytestreams to offer.
+   * @param options The bytestreams to offer, a signal.
    * @returns The stream, negotiated and encrypted.
    * @throws {JingleError} When the peer declines, does not answer, or no
    *   bytestream works.
@@ -303,8 +308,21 @@ export class JingleStreams {
         `Cannot open: ${this.#maxSessions} Jingle sessions are under way`,
       );
     }
+    const signal = options.signal;
+    signal?.throwIfAborted();
     const session = this.#session("initiator", to, randomId());
-    return await initiatorFlow(this.#context(session, transports));
+    const cancel = () => void session.terminate("cancel");
+    signal?.addEventListener("abort", cancel, { once: true });
+    try {
+      const stream = await initiatorFlow(this.#context(session, transports));
+      signal?.throwIfAborted();
+      return stream;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", cancel);
+    }
   }
 
   /**

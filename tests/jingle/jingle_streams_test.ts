@@ -181,3 +181,31 @@ Deno.test("a peer that vanishes mid-session ends the stream unclean, with the by
   );
   await close();
 });
+
+Deno.test("open() with a signal that aborts ends the session with cancel and rejects with the signal's reason", async () => {
+  const { romeo, juliet, close } = await lovers();
+  const offered = Promise.withResolvers<unknown>();
+  const decided = Promise.withResolvers<void>();
+  const refused = Promise.withResolvers<unknown>();
+  juliet.jingle.accept(async (offer) => {
+    offered.resolve(undefined);
+    await decided.promise;
+    await offer.accept().catch(refused.resolve);
+  });
+  const abort = new AbortController();
+  const opening = romeo.jingle.open(JULIET, { signal: abort.signal });
+  await offered.promise;
+  abort.abort(new Error("Changed my mind"));
+  await assert.rejects(opening, /Changed my mind/);
+  decided.resolve();
+  const seen = await refused.promise;
+  assert.ok(
+    seen instanceof JingleError && seen.condition === "cancel",
+    String(seen),
+  );
+  await assert.rejects(
+    romeo.jingle.open(JULIET, { signal: abort.signal }),
+    /Changed my mind/,
+  );
+  await close();
+});
