@@ -311,14 +311,18 @@ export class JingleStreams {
     const signal = options.signal;
     signal?.throwIfAborted();
     const session = this.#session("initiator", to, randomId());
-    const cancel = () => void session.terminate("cancel");
+    let cancelled: Promise<void> | undefined;
+    const cancel = () => (cancelled = session.terminate("cancel"));
     signal?.addEventListener("abort", cancel, { once: true });
     try {
       const stream = await initiatorFlow(this.#context(session, transports));
       signal?.throwIfAborted();
       return stream;
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
+      if (signal?.aborted) {
+        await cancelled; // the peer has been told
+        throw signal.reason;
+      }
       throw error;
     } finally {
       signal?.removeEventListener("abort", cancel);
