@@ -472,9 +472,13 @@ export class JingleStreams {
     }
     const handler = this.#handler;
     if (handler === undefined) return new StanzaError("service-unavailable");
-    if (offered.transport === undefined) {
+    const content = request.getChild("jingle", JINGLE_NS)!.getChild(
+      "content",
+      JINGLE_NS,
+    );
+    if (!content?.elements().some((e) => e.name === "transport")) {
       return new StanzaError("bad-request", {
-        text: "The content has no transport this end knows",
+        text: "The content has no transport",
       });
     }
     if (this.#sessions.size >= this.#maxSessions) {
@@ -491,8 +495,13 @@ export class JingleStreams {
     offered: JingleRequest,
     handler: JingleOfferHandler,
   ): Promise<void> {
-    const kind = offered.transport!.kind;
-    if (kind === "ibb" && !this.#transports.includes("ibb")) {
+    // A transport this end does not know, or does not take: acknowledged,
+    // then ended (XEP-0166, Termination).
+    const kind = offered.transport?.kind;
+    if (
+      kind === undefined ||
+      (kind === "ibb" && !this.#transports.includes("ibb"))
+    ) {
       await session.terminate("unsupported-transports");
       return;
     }

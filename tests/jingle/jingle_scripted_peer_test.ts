@@ -324,3 +324,42 @@ Deno.test("a SOCKS5 report naming a candidate never offered is item-not-found, a
   await romeo.jingle.close();
   await net.close();
 });
+
+Deno.test("a session-initiate with a transport this end does not know is acknowledged, then ended with unsupported-transports", async () => {
+  const net = await network([ROMEO, JULIET]);
+  const romeo = await party(net.clients.get(ROMEO)!, romeoCert);
+  let offers = 0;
+  romeo.jingle.accept(() => {
+    offers++;
+  });
+  const juliet = net.clients.get(JULIET)!.stream;
+  const terminated = Promise.withResolvers<Element>();
+  juliet.handle("set", JINGLE, "jingle", (request) => {
+    terminated.resolve(request.getChild("jingle", JINGLE)!);
+    return iqResult(request);
+  });
+  await juliet.request(
+    iq(
+      { type: "set", to: ROMEO },
+      xml(
+        "jingle",
+        { xmlns: JINGLE, action: "session-initiate", sid: "s1" },
+        xml(
+          "content",
+          { creator: "initiator", name: "xmlstream" },
+          xml("description", { xmlns: XMLSTREAM }),
+          xml("transport", { xmlns: "urn:example:carrier-pigeon" }),
+        ),
+      ),
+    ),
+  );
+  const jingle = await terminated.promise;
+  assert.equal(jingle.attrs.action, "session-terminate");
+  assert.equal(
+    jingle.getChild("reason", JINGLE)?.elements()[0]?.name,
+    "unsupported-transports",
+  );
+  assert.equal(offers, 0);
+  await romeo.jingle.close();
+  await net.close();
+});
