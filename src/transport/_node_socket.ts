@@ -15,6 +15,7 @@ import { nextTick } from "node:process";
 import type { Buffer } from "node:buffer";
 import { fingerprint256, pemToDer } from "./certificate.ts";
 import { nodeChannelBindings } from "./_channel_binding.ts";
+import { secureContext } from "./_secure_context.ts";
 import { CertificateError } from "./cert_policy.ts";
 import {
   nodeCodeReason,
@@ -379,8 +380,7 @@ function serverTlsOptions(options: ListenTlsOptions): tls.TLSSocketOptions {
   const result: tls.TLSSocketOptions & { allowHalfOpen: boolean } = {
     isServer: true,
     allowHalfOpen: true,
-    key: options.key,
-    cert: options.cert,
+    secureContext: secureContext({ key: options.key, cert: options.cert }),
     requestCert: options.requestCert ?? false,
     rejectUnauthorized: false,
   };
@@ -412,11 +412,13 @@ function clientTlsOptions(
     allowHalfOpen: true,
     // The policy decides after the handshake (see verification()).
     rejectUnauthorized: false,
+    secureContext: secureContext({
+      ca: options.caCerts,
+      cert: options.cert,
+      key: options.key,
+    }),
   };
   if (isIP(serverName) === 0) result.servername = serverName;
-  if (options.caCerts !== undefined) result.ca = options.caCerts;
-  if (options.cert !== undefined) result.cert = options.cert;
-  if (options.key !== undefined) result.key = options.key;
   return result;
 }
 
