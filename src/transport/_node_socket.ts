@@ -42,6 +42,11 @@ export type Role =
 
 function noop(): void {}
 
+// The most ciphertext handed to node:tls at once: what its input buffer
+// holds from the start and what it decrypts from per step, so that a burst
+// read in 64 KiB chunks leaves no 64 KiB buffer behind in each connection.
+const TLS_INPUT = 4096;
+
 // A TLS record of the handshake protocol starts with this byte.
 const TLS_HANDSHAKE = 0x16;
 // A fatal unexpected_message alert record (TLS 1.2 framing, as TLS 1.3
@@ -314,7 +319,11 @@ class NodeTlsChannel implements TlsChannel {
           this.#input.push(null);
           return;
         }
-        this.#input.push(chunk);
+        // In slices node:tls takes whole: it keeps its input buffer at the
+        // size of the largest chunk it was given, for the connection's life.
+        for (let at = 0; at < chunk.length; at += TLS_INPUT) {
+          this.#input.push(chunk.subarray(at, at + TLS_INPUT));
+        }
       }
     } finally {
       this.#pumping = false;
