@@ -16,6 +16,7 @@ import type { Buffer } from "node:buffer";
 import { fingerprint256, pemToDer } from "./certificate.ts";
 import { nodeChannelBindings } from "./_channel_binding.ts";
 import { secureContext } from "./_secure_context.ts";
+import { TlsSlicer } from "./_tls_slices.ts";
 import { CertificateError } from "./cert_policy.ts";
 import {
   nodeCodeReason,
@@ -41,11 +42,6 @@ export type Role =
   | { name: "client"; hostname: string; tls: ConnectTlsOptions };
 
 function noop(): void {}
-
-// The most ciphertext handed to node:tls at once: what its input buffer
-// holds from the start and what it decrypts from per step, so that a burst
-// read in 64 KiB chunks leaves no 64 KiB buffer behind in each connection.
-const TLS_INPUT = 4096;
 
 // A TLS record of the handshake protocol starts with this byte.
 const TLS_HANDSHAKE = 0x16;
@@ -108,6 +104,7 @@ class NodeTlsChannel implements TlsChannel {
   readonly #conn: ByteConn;
   readonly #role: Role;
   readonly #reads = new Reads();
+  readonly #slicer = new TlsSlicer();
   readonly #input: Duplex;
   readonly #socket: tls.TLSSocket;
   #queue: Uint8Array[] = [];
@@ -319,11 +316,8 @@ class NodeTlsChannel implements TlsChannel {
           this.#input.push(null);
           return;
         }
-        // In slices node:tls takes whole: it keeps its input buffer at the
-        // size of the largest chunk it was given, for the connection's life.
-        for (let at = 0; at < chunk.length; at += TLS_INPUT) {
-          this.#input.push(chunk.subarray(at, at + TLS_INPUT));
-        }
+        // In slices that leave node:tls's buffers small once idle.
+        for (const slice of this.#slicer.slices(chunk)) this.#input.push(slice);
       }
     } finally {
       this.#pumping = false;
