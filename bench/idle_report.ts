@@ -40,6 +40,10 @@ function reducingGc(): void {
 // glibc's allocator statistics, when this process may load libc: the
 // native memory in use, which RSS blurs with what the allocator keeps free.
 const libc = (() => {
+  // Only the measuring child is given FFI: ask, so that nothing prompts.
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return undefined;
+  }
   try {
     return Deno.dlopen("libc.so.6", {
       mallinfo2: {
