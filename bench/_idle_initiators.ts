@@ -1,15 +1,20 @@
 /**
  * Child process of bench/idle_report.ts: opens N streams to a listener and
- * keeps them idle until its standard input closes, then closes them.
+ * keeps them idle until its standard input closes, then closes them. Each
+ * line "traffic" on its standard input makes every stream send a burst of
+ * 1 KiB stanzas at once, then one small stanza a little later (the end of
+ * a conversation); it prints "sent" once they are written.
  *
- * Arguments: port, N, "tls" or "plain", and (for tls) a certificate file.
+ * Arguments: port, N, "tls" or "plain", a certificate file (read for tls),
+ * and how many stanzas a burst has.
  *
  * @module
  */
 
 import { type E2EStream, initiate } from "../src/e2e.ts";
+import { message } from "../src/stanza/stanza.ts";
 
-const [port, count, mode, certFile] = Deno.args;
+const [port, count, mode, certFile, burst] = Deno.args;
 const caCerts = mode === "tls" ? [await Deno.readTextFile(certFile!)] : [];
 const streams: E2EStream[] = [];
 for (let i = 0; i < Number(count); i += 100) {
@@ -28,5 +33,29 @@ for (let i = 0; i < Number(count); i += 100) {
   );
 }
 console.log("ready");
-for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+
+const kib = "Wherefore art thou Romeo? ".repeat(40);
+
+async function traffic(): Promise<void> {
+  await Promise.all(
+    streams.map((s, i) =>
+      Promise.all(
+        Array.from(
+          { length: Number(burst) },
+          (_, k) => s.send(message({ id: `b${k}`, body: `${i} ${kib}` })),
+        ),
+      )
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await Promise.all(streams.map((s) => s.send(message({ body: "bye" }))));
+  console.log("sent");
+}
+
+const decoder = new TextDecoder();
+for await (const chunk of Deno.stdin.readable) {
+  for (const line of decoder.decode(chunk).split("\n")) {
+    if (line === "traffic") await traffic();
+  }
+}
 await Promise.all(streams.map((s) => s.close()));

@@ -15,6 +15,8 @@ import { nextTick } from "node:process";
 import type { Buffer } from "node:buffer";
 import { fingerprint256, pemToDer } from "./certificate.ts";
 import { nodeChannelBindings } from "./_channel_binding.ts";
+import { secureContext } from "./_secure_context.ts";
+import { TlsSlicer } from "./_tls_slices.ts";
 import { CertificateError } from "./cert_policy.ts";
 import {
   nodeCodeReason,
@@ -102,6 +104,7 @@ class NodeTlsChannel implements TlsChannel {
   readonly #conn: ByteConn;
   readonly #role: Role;
   readonly #reads = new Reads();
+  readonly #slicer = new TlsSlicer();
   readonly #input: Duplex;
   readonly #socket: tls.TLSSocket;
   #queue: Uint8Array[] = [];
@@ -313,7 +316,8 @@ class NodeTlsChannel implements TlsChannel {
           this.#input.push(null);
           return;
         }
-        this.#input.push(chunk);
+        // In slices that leave node:tls's buffers small once idle.
+        for (const slice of this.#slicer.slices(chunk)) this.#input.push(slice);
       }
     } finally {
       this.#pumping = false;
@@ -379,8 +383,7 @@ function serverTlsOptions(options: ListenTlsOptions): tls.TLSSocketOptions {
   const result: tls.TLSSocketOptions & { allowHalfOpen: boolean } = {
     isServer: true,
     allowHalfOpen: true,
-    key: options.key,
-    cert: options.cert,
+    secureContext: secureContext({ key: options.key, cert: options.cert }),
     requestCert: options.requestCert ?? false,
     rejectUnauthorized: false,
   };
@@ -412,11 +415,13 @@ function clientTlsOptions(
     allowHalfOpen: true,
     // The policy decides after the handshake (see verification()).
     rejectUnauthorized: false,
+    secureContext: secureContext({
+      ca: options.caCerts,
+      cert: options.cert,
+      key: options.key,
+    }),
   };
   if (isIP(serverName) === 0) result.servername = serverName;
-  if (options.caCerts !== undefined) result.ca = options.caCerts;
-  if (options.cert !== undefined) result.cert = options.cert;
-  if (options.key !== undefined) result.key = options.key;
   return result;
 }
 
