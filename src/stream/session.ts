@@ -332,7 +332,8 @@ export class Session {
       this.#transport,
       options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_BYTES,
       (text) => {
-        this.#lastWrite = Date.now();
+        // Only keepalives read the time of the last write.
+        if (options.keepaliveMs !== undefined) this.#lastWrite = Date.now();
         this.#traced("out", text);
       },
       (failure) => this.#onWritten(failure),
@@ -1262,13 +1263,25 @@ export class Session {
 
   async #readLoop(first?: Element): Promise<void> {
     try {
+      // The first frame comes a few turns later, as it always did: whoever
+      // negotiated takes the stream (and intercepts iqs) meanwhile.
+      let starting = true;
       for (;;) {
-        await this.#gate();
+        // After it, the gate and the frames of a chunk already read cost no
+        // promise each: only a gate that holds, or a read, is awaited.
+        if (starting) await this.#gate();
+        else if (this.#pauseCause() !== undefined) await this.#gate();
         if (this.#state === "closed") return;
-        const frame: StreamFrame | null = first === undefined
-          ? await this.#reader.next()
-          : await Promise.resolve({ type: "element", element: first });
-        first = undefined;
+        let frame: StreamFrame | null | undefined;
+        if (starting) {
+          starting = false;
+          frame = first === undefined
+            ? await this.#reader.next()
+            : await Promise.resolve({ type: "element", element: first });
+        } else {
+          frame = this.#reader.ready();
+          if (frame === undefined) frame = await this.#reader.next();
+        }
         if (frame === null) {
           // A legacy peer's way to end a stream (Gajim): no error.
           this.#finish(
@@ -1436,8 +1449,12 @@ export class Session {
    */
   #onProgress(midUnit: boolean): void {
     if (!midUnit) {
-      this.#lastRead = Date.now();
-      this.#stopStanzaTimer();
+      // Only the idle deadline reads the time (a clock read per frame is
+      // a fair part of a small stanza's cost).
+      if (this.#options.idleTimeoutMs !== undefined) {
+        this.#lastRead = Date.now();
+      }
+      if (this.#stanzaTimer !== undefined) this.#stopStanzaTimer();
       return;
     }
     if (!this.#stanzaTimerOn || this.#stanzaTimer !== undefined) return;
