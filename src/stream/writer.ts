@@ -27,6 +27,12 @@ export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 // write; a text larger than a batch fills several.
 const BATCH_BYTES = 64 * 1024;
 const FIRST_BATCH_BYTES = 4 * 1024;
+// Small texts taken while a write is under way are kept as text, up to
+// this many UTF-16 code units, and encoded together (one encodeInto per
+// batch rather than one per stanza). Each code unit is 1 to 3 bytes of
+// UTF-8, so the queue's count in bytes stays exact wherever it decides.
+const PENDING_UNITS = 8 * 1024;
+const SMALL_TEXT = 1024;
 
 interface Waiting {
   text: string;
@@ -59,6 +65,9 @@ export class WriteQueue {
   #batchLength = 0;
   #batchSize = 0; // of the last batch made since the queue was last empty
   #accepted = 0; // bytes encoded so far
+  #pending = ""; // small texts taken, not yet encoded
+  #pendingUnits = 0; // their length in UTF-16 code units
+  #pendingTexts = 0; // how many: the last entries of #admitted
   #written = 0; // bytes handed to the transport so far
   #flushing: Promise<void> | undefined;
   #failure: unknown;
@@ -95,6 +104,7 @@ export class WriteQueue {
    * @returns The count.
    */
   get queuedBytes(): number {
+    this.#encodePending();
     return this.#accepted - this.#written;
   }
 
@@ -105,7 +115,21 @@ export class WriteQueue {
    * @returns `true` at or over the bound.
    */
   get full(): boolean {
-    return this.#waiting.length > 0 || this.queuedBytes >= this.limit;
+    return this.#waiting.length > 0 || !this.#hasRoom();
+  }
+
+  /**
+   * Whether fewer bytes than the bound are queued: decided on the bounds
+   * of the text not yet encoded (1 to 3 bytes a code unit) when they
+   * suffice, else on the exact count once it is encoded.
+   */
+  #hasRoom(): boolean {
+    const units = this.#pendingUnits;
+    const least = this.#accepted - this.#written + units;
+    if (least >= this.limit) return false;
+    if (least + 2 * units < this.limit) return true;
+    this.#encodePending();
+    return this.#accepted - this.#written < this.limit;
   }
 
   /**
@@ -118,9 +142,15 @@ export class WriteQueue {
   write(text: string): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new StreamClosedError("closing"));
+    if (this.#waiting.length > 0 || !this.#hasRoom()) {
+      return new Promise<void>((resolve, reject) => {
+        this.#waiting.push({ text, resolve, reject });
+      });
+    }
+    // Room now: taken at once, without waiting in line.
     return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ text, resolve, reject });
-      this.#admit();
+      this.#take(text, resolve, reject);
+      this.#flushing ??= this.#flush();
     });
   }
 
@@ -169,17 +199,52 @@ export class WriteQueue {
     const waiting = this.#waiting;
     let taken = 0;
     while (
-      taken < waiting.length && (all || this.queuedBytes < this.limit)
+      taken < waiting.length && (all || this.#hasRoom())
     ) {
       const { text, resolve, reject } = waiting[taken++]!;
-      this.onText?.(text);
-      this.#encode(text);
-      this.#admitted.push({ end: this.#accepted, resolve, reject });
+      this.#take(text, resolve, reject);
     }
     if (taken > 0) {
       waiting.splice(0, taken);
       this.#flushing ??= this.#flush();
     }
+  }
+
+  #take(
+    text: string,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ): void {
+    this.onText?.(text);
+    if (this.#flushing !== undefined && text.length <= SMALL_TEXT) {
+      // A write is under way: kept as text until the next batch is made.
+      this.#pending += text;
+      this.#pendingUnits += text.length;
+      this.#pendingTexts++;
+      this.#admitted.push({ end: Infinity, resolve, reject });
+      if (this.#pendingUnits >= PENDING_UNITS) this.#encodePending();
+      return;
+    }
+    this.#encodePending();
+    this.#encode(text);
+    this.#admitted.push({ end: this.#accepted, resolve, reject });
+  }
+
+  /** Encodes the small texts kept as text; each then ends with all of them. */
+  #encodePending(): void {
+    if (this.#pendingTexts === 0) return;
+    this.#encode(this.#pending);
+    const admitted = this.#admitted;
+    for (
+      let i = admitted.length - this.#pendingTexts;
+      i < admitted.length;
+      i++
+    ) {
+      admitted[i]!.end = this.#accepted;
+    }
+    this.#pending = "";
+    this.#pendingUnits = 0;
+    this.#pendingTexts = 0;
   }
 
   #encode(text: string): void {
@@ -240,6 +305,7 @@ export class WriteQueue {
   async #flush(): Promise<void> {
     try {
       for (;;) {
+        this.#encodePending();
         this.#seal();
         const batch = this.#batches.shift();
         if (batch === undefined) break;
@@ -273,6 +339,9 @@ export class WriteQueue {
     this.#batches = [];
     this.#batch = undefined;
     this.#batchLength = 0;
+    this.#pending = "";
+    this.#pendingUnits = 0;
+    this.#pendingTexts = 0;
     this.#written = this.#accepted;
     this.#onProgress?.(error);
   }

@@ -125,3 +125,29 @@ Deno.test("WriteQueue counts a large text in UTF-8 bytes against its bound while
   await Promise.all([first, big, after]);
   assert.equal(a.writtenText(), "<a/>" + "é".repeat(100_000) + "<b/>");
 });
+
+Deno.test("WriteQueue counts small multi-byte texts taken during a write in exact UTF-8 bytes, and writes them together in order", async () => {
+  const [a] = pair();
+  const held: (() => void)[] = [];
+  const write = a.write.bind(a);
+  a.write = (bytes) =>
+    new Promise<void>((resolve, reject) =>
+      held.push(() => write(bytes).then(resolve, reject))
+    );
+  const queue = new WriteQueue(a, 30);
+  const texts = ["<a/>", ...Array.from({ length: 5 }, () => "é".repeat(5))];
+  const done = texts.map((text) => queue.write(text));
+  // "<a/>" goes alone; each "ééééé" is 5 code units but 10 bytes: three
+  // are taken (4 + 30 = 34 bytes, the third crossing the bound of 30),
+  // the other two wait.
+  assert.equal(queue.queuedBytes, 34);
+  assert.equal(queue.full, true);
+  while (held.length > 0 || queue.queuedBytes > 0) {
+    held.shift()?.();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await Promise.all(done);
+  assert.equal(a.writtenText(), texts.join(""));
+  assert.equal(a.written.length, 3, "the first alone, then two batches");
+  assert.equal(queue.full, false);
+});
