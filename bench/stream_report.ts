@@ -54,6 +54,9 @@ class Recorder implements Transport {
   get canStartTls() {
     return this.inner.canStartTls;
   }
+  get copiesWrites() {
+    return this.inner.copiesWrites;
+  }
   startTls() {
     return this.inner.startTls();
   }

@@ -64,6 +64,11 @@ export class WriteQueue {
   #batch: Uint8Array | undefined; // being filled
   #batchLength = 0;
   #batchSize = 0; // of the last batch made since the queue was last empty
+  // A batch made here whose write completed, to fill again while writes
+  // follow each other (when the transport copies what it writes); dropped
+  // when the queue empties, so an idle stream keeps none.
+  #spare: Uint8Array | undefined;
+  readonly #made = new WeakSet<ArrayBufferLike>();
   #accepted = 0; // bytes encoded so far
   #pending = ""; // small texts taken, not yet encoded
   #pendingUnits = 0; // their length in UTF-16 code units
@@ -288,7 +293,13 @@ export class WriteQueue {
       Math.max(FIRST_BATCH_BYTES, need, this.#batchSize * 2),
     );
     this.#batchSize = size;
-    this.#batch = new Uint8Array(size);
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare !== undefined && spare.length >= size) this.#batch = spare;
+    else {
+      this.#batch = new Uint8Array(size);
+      this.#made.add(this.#batch.buffer);
+    }
     this.#batchLength = 0;
     return this.#batch;
   }
@@ -317,6 +328,11 @@ export class WriteQueue {
         }
         if (this.#failure !== undefined) return; // aborted meanwhile
         this.#written += batch.length;
+        if (
+          this.#transport.copiesWrites === true && this.#made.has(batch.buffer)
+        ) {
+          this.#spare = new Uint8Array(batch.buffer);
+        }
         const admitted = this.#admitted;
         let done = 0;
         while (done < admitted.length && admitted[done]!.end <= this.#written) {
@@ -329,6 +345,7 @@ export class WriteQueue {
     } finally {
       this.#flushing = undefined;
       this.#batchSize = 0;
+      this.#spare = undefined;
     }
   }
 
@@ -339,6 +356,7 @@ export class WriteQueue {
     this.#batches = [];
     this.#batch = undefined;
     this.#batchLength = 0;
+    this.#spare = undefined;
     this.#pending = "";
     this.#pendingUnits = 0;
     this.#pendingTexts = 0;
