@@ -5,15 +5,17 @@
  * recorded from the stream's own transport writes) over the same transport
  * pair (`connectTcp` to `listenTcp`, the same TLS stacks), with no XMPP on
  * either end, and the ratio of the stream to it, median over rounds of the
- * ratio measured in the same round; the parser alone on the same bytes, and
- * the ratio the parser alone leaves room for; iq round-trip latency (p50,
- * p99).
+ * ratio measured in the same round, and the same ratio of the process's CPU
+ * time (less swayed by other work on a shared machine); the parser alone on
+ * the same bytes, and the ratio the parser alone leaves room for; iq
+ * round-trip latency (p50, p99).
  *
  *     deno task bench:stream [--small=N] [--large=N] [--iq=N] [--rounds=N]
  *
  * @module
  */
 
+import process from "node:process";
 import { type E2EStream, initiate, listen } from "../src/e2e.ts";
 import { iq, message } from "../src/stanza/stanza.ts";
 import { iqResult } from "../src/stanza/stanza.ts";
@@ -53,6 +55,9 @@ class Recorder implements Transport {
   }
   get canStartTls() {
     return this.inner.canStartTls;
+  }
+  get copiesWrites() {
+    return this.inner.copiesWrites === true;
   }
   startTls() {
     return this.inner.startTls();
@@ -123,12 +128,21 @@ function stanzaOf(size: number) {
   return { stanza, text, bytes: new TextEncoder().encode(text) };
 }
 
-/** Sends `count` stanzas one way; the time and the stream's write sizes. */
+/** CPU time of the process since `from` (user and system), in ms. */
+function cpuMs(from: { user: number; system: number }): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1000;
+}
+
+/**
+ * Sends `count` stanzas one way; the time, the process's CPU time and the
+ * stream's write sizes.
+ */
 async function oneWay(
   tls: boolean,
   size: number,
   count: number,
-): Promise<{ ms: number; writes: number[] }> {
+): Promise<{ ms: number; cpu: number; writes: number[] }> {
   const { a, b, wire, close } = await pairOf(tls);
   const { stanza } = stanzaOf(size);
   let seen = 0;
@@ -138,6 +152,7 @@ async function oneWay(
     })
   );
   wire.recording = true;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let last: Promise<void> = Promise.resolve();
   for (let i = 0; i < count; i++) {
@@ -147,22 +162,24 @@ async function oneWay(
   await last;
   await done;
   const ms = performance.now() - start;
+  const used = cpuMs(cpu);
   wire.recording = false;
   await close();
-  return { ms, writes: wire.sizes };
+  return { ms, cpu: used, writes: wire.sizes };
 }
 
 /**
  * The raw transport: the same bytes (the stanza's UTF-8, `count` times) in
  * writes of the sizes the stream made, from `connectTcp` to `listenTcp`
  * (TLS started on both when `tls`), read until all bytes arrived. No XMPP.
+ * The time and the process's CPU time.
  */
 async function rawOneWay(
   tls: boolean,
   unit: Uint8Array,
   count: number,
   writes: readonly number[],
-): Promise<number> {
+): Promise<{ ms: number; cpu: number }> {
   const listener = await listenTcp({
     tls: { cert: certificate.certPem, key: certificate.keyPem },
   });
@@ -186,6 +203,7 @@ async function rawOneWay(
       got += chunk.length;
     }
   })();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let sent = 0;
   let i = 0;
@@ -197,10 +215,11 @@ async function rawOneWay(
   }
   await received;
   const ms = performance.now() - start;
+  const used = cpuMs(cpu);
   client.close();
   server.close();
   await listener.close();
-  return ms;
+  return { ms, cpu: used };
 }
 
 /** The parser alone on the same bytes: ms for `count` stanzas. */
@@ -255,6 +274,8 @@ interface Row {
   stanzas: number;
   streamMs: number[];
   rawMs: number[];
+  streamCpu: number[];
+  rawCpu: number[];
   writes: number[];
   text: string;
   parserMs: number[];
@@ -272,6 +293,8 @@ for (const tls of [false, true]) {
       stanzas: count,
       streamMs: [],
       rawMs: [],
+      streamCpu: [],
+      rawCpu: [],
       writes: [],
       text,
       parserMs: [],
@@ -286,22 +309,24 @@ for (let round = -1; round < ROUNDS; round++) {
     const stream = async () => {
       const run = await oneWay(row.tls, row.body, row.stanzas);
       row.writes = run.writes;
-      return run.ms;
+      return run;
     };
     const raw = () => rawOneWay(row.tls, row.unit, row.stanzas, row.writes);
-    let streamMs: number;
-    let rawMs: number;
+    let streamRun: { ms: number; cpu: number };
+    let rawRun: { ms: number; cpu: number };
     if (round % 2 === 0 || row.writes.length === 0) {
-      streamMs = await stream();
-      rawMs = await raw();
+      streamRun = await stream();
+      rawRun = await raw();
     } else {
-      rawMs = await raw();
-      streamMs = await stream();
+      rawRun = await raw();
+      streamRun = await stream();
     }
     const parserMs = parserAlone(row.text, row.stanzas);
     if (round >= 0) {
-      row.streamMs.push(streamMs);
-      row.rawMs.push(rawMs);
+      row.streamMs.push(streamRun.ms);
+      row.rawMs.push(rawRun.ms);
+      row.streamCpu.push(streamRun.cpu);
+      row.rawCpu.push(rawRun.cpu);
       row.parserMs.push(parserMs);
     }
   }
@@ -314,9 +339,11 @@ console.log(
     `1 warm-up + ${ROUNDS} timed rounds, medians.\n`,
 );
 console.log(
-  "| transport | stanza | stanzas | stanzas/s | MB/s | raw transport, MB/s | stream/raw | writes | parser alone, MB/s | bound from the parser |",
+  "| transport | stanza | stanzas | stanzas/s | MB/s | raw transport, MB/s | stream/raw | CPU µs a stanza | stream/raw, CPU | writes | parser alone, MB/s | bound from the parser |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log(
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+);
 // Both ends run on one thread: the stream does the raw transport's work
 // plus the parser's, so stream/raw is about t_raw / (t_raw + t_parser) at
 // best, whatever the rest costs (idle gaps of the raw run aside).
@@ -324,6 +351,9 @@ const bound = (r: Row) =>
   median(r.rawMs) / (median(r.rawMs) + median(r.parserMs));
 const ratios = rows.map((r) =>
   median(r.streamMs.map((ms, i) => r.rawMs[i]! / ms))
+);
+const cpuRatios = rows.map((r) =>
+  median(r.streamCpu.map((cpu, i) => r.rawCpu[i]! / cpu))
 );
 rows.forEach((r, i) => {
   const bytes = r.unit.length * r.stanzas;
@@ -333,6 +363,8 @@ rows.forEach((r, i) => {
       Math.round(r.stanzas / (ms / 1000)).toLocaleString("en")
     } | ${mbps(bytes, ms)} | ${mbps(bytes, median(r.rawMs))} | ${
       ratios[i]!.toFixed(2)
+    } | ${(median(r.streamCpu) * 1000 / r.stanzas).toFixed(2)} | ${
+      cpuRatios[i]!.toFixed(2)
     } | ${r.writes.length} | ${mbps(bytes, median(r.parserMs))} | ${
       bound(r).toFixed(2)
     } |`,
@@ -341,7 +373,11 @@ rows.forEach((r, i) => {
 console.log(
   "\nraw transport: the same bytes in writes of the sizes the stream made, " +
     "connectTcp to listenTcp, no XMPP. stream/raw: median over rounds of " +
-    "the ratio in one round. writes: transport writes of the stream's last run. " +
+    "the ratio in one round. CPU µs a stanza: the process's CPU time (user " +
+    "and system, both ends) for the stream run, per stanza; stream/raw, CPU: " +
+    "the same ratio as stream/raw, of CPU time rather than wall time (less " +
+    "swayed by other work on the machine). writes: transport writes of the " +
+    "stream's last run. " +
     "bound from the parser: raw time / (raw time + parser time), about the " +
     "most stream/raw can reach with everything but parsing free, since both " +
     "ends share one thread and do the raw transport's work plus the parser's " +

@@ -79,21 +79,8 @@ export class FrameReader {
    */
   async next(): Promise<StreamFrame | null> {
     for (;;) {
-      const frame = this.#sink.queue.shift();
-      if (frame !== undefined) {
-        this.#progress(false);
-        return frame;
-      }
-      if (this.#error !== undefined) throw this.#error;
-      if (this.#parser.paused) {
-        try {
-          this.#parser.resume();
-        } catch (error) {
-          this.#error = error;
-        }
-        continue;
-      }
-      if (this.#ended) return null;
+      const frame = this.ready();
+      if (frame !== undefined) return frame;
       const chunk = await this.#transport.read();
       if (chunk === null) {
         this.#ended = true;
@@ -107,6 +94,33 @@ export class FrameReader {
       }
       if (this.#sink.queue.length === 0) {
         this.#progress(this.#parser.midUnit);
+      }
+    }
+  }
+
+  /**
+   * The next frame when it needs no read: one the parser holds already (it
+   * is resumed to find it), or `null` once the transport ended. So a loop
+   * can take the frames of a chunk without a promise per frame, and await
+   * {@linkcode FrameReader.next} only when the input ran out.
+   *
+   * @returns The frame, `null` at the end, or `undefined` when the next
+   *   frame needs a read.
+   * @throws {XmlError} On bad input, after the frames that preceded it.
+   */
+  ready(): StreamFrame | null | undefined {
+    for (;;) {
+      const frame = this.#sink.queue.shift();
+      if (frame !== undefined) {
+        this.#progress(false);
+        return frame;
+      }
+      if (this.#error !== undefined) throw this.#error;
+      if (!this.#parser.paused) return this.#ended ? null : undefined;
+      try {
+        this.#parser.resume();
+      } catch (error) {
+        this.#error = error;
       }
     }
   }

@@ -27,6 +27,12 @@ export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 // write; a text larger than a batch fills several.
 const BATCH_BYTES = 64 * 1024;
 const FIRST_BATCH_BYTES = 4 * 1024;
+// Small texts taken while a write is under way are kept as text, up to
+// this many UTF-16 code units, and encoded together (one encodeInto per
+// batch rather than one per stanza). Each code unit is 1 to 3 bytes of
+// UTF-8, so the queue's count in bytes stays exact wherever it decides.
+const PENDING_UNITS = 8 * 1024;
+const SMALL_TEXT = 1024;
 
 interface Waiting {
   text: string;
@@ -58,7 +64,15 @@ export class WriteQueue {
   #batch: Uint8Array | undefined; // being filled
   #batchLength = 0;
   #batchSize = 0; // of the last batch made since the queue was last empty
+  // A batch made here whose write completed, to fill again while writes
+  // follow each other (when the transport copies what it writes); dropped
+  // when the queue empties, so an idle stream keeps none.
+  #spare: Uint8Array | undefined;
+  readonly #made = new WeakSet<ArrayBufferLike>();
   #accepted = 0; // bytes encoded so far
+  #pending = ""; // small texts taken, not yet encoded
+  #pendingUnits = 0; // their length in UTF-16 code units
+  #pendingTexts = 0; // how many: the last entries of #admitted
   #written = 0; // bytes handed to the transport so far
   #flushing: Promise<void> | undefined;
   #failure: unknown;
@@ -95,6 +109,7 @@ export class WriteQueue {
    * @returns The count.
    */
   get queuedBytes(): number {
+    this.#encodePending();
     return this.#accepted - this.#written;
   }
 
@@ -105,7 +120,21 @@ export class WriteQueue {
    * @returns `true` at or over the bound.
    */
   get full(): boolean {
-    return this.#waiting.length > 0 || this.queuedBytes >= this.limit;
+    return this.#waiting.length > 0 || !this.#hasRoom();
+  }
+
+  /**
+   * Whether fewer bytes than the bound are queued: decided on the bounds
+   * of the text not yet encoded (1 to 3 bytes a code unit) when they
+   * suffice, else on the exact count once it is encoded.
+   */
+  #hasRoom(): boolean {
+    const units = this.#pendingUnits;
+    const least = this.#accepted - this.#written + units;
+    if (least >= this.limit) return false;
+    if (least + 2 * units < this.limit) return true;
+    this.#encodePending();
+    return this.#accepted - this.#written < this.limit;
   }
 
   /**
@@ -118,9 +147,15 @@ export class WriteQueue {
   write(text: string): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new StreamClosedError("closing"));
+    if (this.#waiting.length > 0 || !this.#hasRoom()) {
+      return new Promise<void>((resolve, reject) => {
+        this.#waiting.push({ text, resolve, reject });
+      });
+    }
+    // Room now: taken at once, without waiting in line.
     return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ text, resolve, reject });
-      this.#admit();
+      this.#take(text, resolve, reject);
+      this.#flushing ??= this.#flush();
     });
   }
 
@@ -169,17 +204,52 @@ export class WriteQueue {
     const waiting = this.#waiting;
     let taken = 0;
     while (
-      taken < waiting.length && (all || this.queuedBytes < this.limit)
+      taken < waiting.length && (all || this.#hasRoom())
     ) {
       const { text, resolve, reject } = waiting[taken++]!;
-      this.onText?.(text);
-      this.#encode(text);
-      this.#admitted.push({ end: this.#accepted, resolve, reject });
+      this.#take(text, resolve, reject);
     }
     if (taken > 0) {
       waiting.splice(0, taken);
       this.#flushing ??= this.#flush();
     }
+  }
+
+  #take(
+    text: string,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ): void {
+    this.onText?.(text);
+    if (this.#flushing !== undefined && text.length <= SMALL_TEXT) {
+      // A write is under way: kept as text until the next batch is made.
+      this.#pending += text;
+      this.#pendingUnits += text.length;
+      this.#pendingTexts++;
+      this.#admitted.push({ end: Infinity, resolve, reject });
+      if (this.#pendingUnits >= PENDING_UNITS) this.#encodePending();
+      return;
+    }
+    this.#encodePending();
+    this.#encode(text);
+    this.#admitted.push({ end: this.#accepted, resolve, reject });
+  }
+
+  /** Encodes the small texts kept as text; each then ends with all of them. */
+  #encodePending(): void {
+    if (this.#pendingTexts === 0) return;
+    this.#encode(this.#pending);
+    const admitted = this.#admitted;
+    for (
+      let i = admitted.length - this.#pendingTexts;
+      i < admitted.length;
+      i++
+    ) {
+      admitted[i]!.end = this.#accepted;
+    }
+    this.#pending = "";
+    this.#pendingUnits = 0;
+    this.#pendingTexts = 0;
   }
 
   #encode(text: string): void {
@@ -223,7 +293,13 @@ export class WriteQueue {
       Math.max(FIRST_BATCH_BYTES, need, this.#batchSize * 2),
     );
     this.#batchSize = size;
-    this.#batch = new Uint8Array(size);
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare !== undefined && spare.length >= size) this.#batch = spare;
+    else {
+      this.#batch = new Uint8Array(size);
+      this.#made.add(this.#batch.buffer);
+    }
     this.#batchLength = 0;
     return this.#batch;
   }
@@ -240,6 +316,7 @@ export class WriteQueue {
   async #flush(): Promise<void> {
     try {
       for (;;) {
+        this.#encodePending();
         this.#seal();
         const batch = this.#batches.shift();
         if (batch === undefined) break;
@@ -251,6 +328,11 @@ export class WriteQueue {
         }
         if (this.#failure !== undefined) return; // aborted meanwhile
         this.#written += batch.length;
+        if (
+          this.#transport.copiesWrites === true && this.#made.has(batch.buffer)
+        ) {
+          this.#spare = new Uint8Array(batch.buffer);
+        }
         const admitted = this.#admitted;
         let done = 0;
         while (done < admitted.length && admitted[done]!.end <= this.#written) {
@@ -263,6 +345,7 @@ export class WriteQueue {
     } finally {
       this.#flushing = undefined;
       this.#batchSize = 0;
+      this.#spare = undefined;
     }
   }
 
@@ -273,6 +356,10 @@ export class WriteQueue {
     this.#batches = [];
     this.#batch = undefined;
     this.#batchLength = 0;
+    this.#spare = undefined;
+    this.#pending = "";
+    this.#pendingUnits = 0;
+    this.#pendingTexts = 0;
     this.#written = this.#accepted;
     this.#onProgress?.(error);
   }

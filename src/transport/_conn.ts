@@ -43,6 +43,8 @@ export interface TlsChannel {
   read(): Promise<Uint8Array | null>;
   /** Encrypts and writes; resolves once the connection took the bytes. */
   write(bytes: Uint8Array): Promise<void>;
+  /** Whether a write is done with its bytes once it resolved. */
+  readonly copiesWrites?: boolean;
   /** Sends close_notify and half-closes the connection. */
   closeWrite(): Promise<void>;
   /** Closes everything. Idempotent; a pending read then resolves null. */
@@ -150,6 +152,7 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
   #writeClosed = false;
   #closed = false;
   #refusal: string;
+  readonly #connCopies: boolean;
 
   /**
    * Wraps a connection.
@@ -157,13 +160,17 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
    * @param conn The connection.
    * @param startTls How to start TLS, or undefined when this end cannot.
    * @param refusal Why it cannot, as the start of a sentence.
+   * @param connCopies Whether a write to `conn` is done with its bytes once
+   *   it resolved (a Deno.Conn: the system took them).
    */
   constructor(
     conn: C,
     startTls: StartTls<C> | undefined,
     refusal = "This transport",
+    connCopies = false,
   ) {
     this.#conn = conn;
+    this.#connCopies = connCopies;
     this.#startTls = startTls;
     this.#refusal = refusal;
     this.canStartTls = startTls !== undefined;
@@ -172,6 +179,13 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
 
   get tls(): TlsInfo | undefined {
     return this.#channel?.info;
+  }
+
+  get copiesWrites(): boolean {
+    const channel = this.#channel;
+    return channel === undefined
+      ? this.#connCopies
+      : channel.copiesWrites === true;
   }
 
   async read(): Promise<Uint8Array | null> {

@@ -109,6 +109,8 @@ class RustlsChannel implements TlsChannel {
   };
   readonly #conn: Deno.TlsConn;
   readonly #reads = new Reads();
+  // rustls took the bytes (encrypted them) when a write resolves.
+  readonly copiesWrites = true;
   #closed = false;
 
   constructor(conn: Deno.TlsConn) {
@@ -202,5 +204,11 @@ export async function connectTcp(
       cause,
     );
   }
-  return new ConnTransport(conn, rustls(options.hostname, options.tls ?? {}));
+  // A write to the connection resolves once the system took its bytes.
+  return new ConnTransport(
+    conn,
+    rustls(options.hostname, options.tls ?? {}),
+    "This transport",
+    true,
+  );
 }

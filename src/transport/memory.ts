@@ -10,6 +10,7 @@ import { type TlsInfo, type Transport, TransportError } from "./transport.ts";
 
 class MemoryEnd implements Transport {
   readonly canStartTls = false;
+  readonly copiesWrites = true; // write() delivers a copy
   readonly remote = undefined;
   readonly tls: TlsInfo | undefined = undefined;
   peer: MemoryEnd | undefined;

@@ -119,6 +119,14 @@ export interface Transport {
    * @throws {TransportError} When the connection fails or is closed.
    */
   write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Whether {@linkcode Transport.write} is done with the bytes it was given
+   * once it resolved (it copied them on), so that the caller may fill the
+   * same buffer again. Absent or `false`: the transport may still hold
+   * them (web streams pass chunks on as they are), and every write gets
+   * fresh bytes.
+   */
+  readonly copiesWrites?: boolean;
   /** Whether {@linkcode Transport.startTls} can work on this transport. */
   readonly canStartTls: boolean;
   /**

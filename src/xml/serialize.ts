@@ -96,9 +96,20 @@ function checkChars(text: string): void {
   }
 }
 
+// Names already found to be NCNames: a stream sends the same few names
+// over and over, and a set lookup costs a fraction of the check. Bounded,
+// so that an application that makes up names cannot make it grow.
+const NAMES = new Set<string>();
+const MAX_NAMES = 1024;
+const MAX_NAME_LENGTH = 64;
+
 function checkName(name: string): void {
+  if (NAMES.has(name)) return;
   if (!isNcName(name)) {
     throw new TypeError(`Cannot serialize: "${name}" is not an XML name`);
+  }
+  if (NAMES.size < MAX_NAMES && name.length <= MAX_NAME_LENGTH) {
+    NAMES.add(name);
   }
 }
 

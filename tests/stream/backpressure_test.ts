@@ -103,6 +103,37 @@ Deno.test("a stanza trickled byte by byte is cut at stanzaTimeoutMs with policy-
   }
 });
 
+Deno.test("the stanza deadline counts from the start of the stanza being read, not of an earlier one", async () => {
+  const { a, session } = await recipient({ stanzaTimeoutMs: 600 });
+  const ids: string[] = [];
+  session.stanzas$.subscribe({
+    next: (stanza) => ids.push(stanza.attrs.id!),
+    error() {},
+  });
+  const open = "<message xmlns='jabber:client' id='";
+  // One stanza in two parts 50 ms apart, then, 300 ms later, another
+  // that takes 400 ms: neither takes 600 ms, though the second ends 750 ms
+  // after the first began.
+  await send(a, `${open}m1'><body>`);
+  await wait(50);
+  await send(a, "hi</body></message>");
+  await wait(300);
+  await send(a, `${open}m2'><body>`);
+  await wait(400);
+  await send(a, "hi</body></message>");
+  await wait(100);
+  assert.equal(session.state, "open");
+  assert.deepEqual(ids, ["m1", "m2"]);
+  // A third, begun now and never finished, is cut 600 ms after it began.
+  await send(a, `${open}m3'><body>`);
+  const third = Date.now();
+  const result = await session.closed;
+  assert.ok(result.error instanceof StreamError, String(result.error));
+  assert.equal(result.error.condition, "policy-violation");
+  const took = Date.now() - third;
+  assert.ok(took >= 500 && took < 3000, `${took} ms`);
+});
+
 Deno.test("the idle deadline counts complete stanzas and white space, not the bytes of a stanza", async () => {
   const { a, session } = await recipient({
     idleTimeoutMs: 200,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { WriteQueue } from "../../src/stream/writer.ts";
 import { StreamClosedError } from "../../src/stream/errors.ts";
 import { pair } from "./_pair.ts";
+import { concat } from "../xml/_mutations.ts";
 
 Deno.test("WriteQueue coalesces what queues during a write, in order", async () => {
   const [a] = pair();
@@ -124,4 +125,72 @@ Deno.test("WriteQueue counts a large text in UTF-8 bytes against its bound while
   }
   await Promise.all([first, big, after]);
   assert.equal(a.writtenText(), "<a/>" + "é".repeat(100_000) + "<b/>");
+});
+
+Deno.test("WriteQueue counts small multi-byte texts taken during a write in exact UTF-8 bytes, and writes them together in order", async () => {
+  const [a] = pair();
+  const held: (() => void)[] = [];
+  const write = a.write.bind(a);
+  a.write = (bytes) =>
+    new Promise<void>((resolve, reject) =>
+      held.push(() => write(bytes).then(resolve, reject))
+    );
+  const queue = new WriteQueue(a, 30);
+  const texts = ["<a/>", ...Array.from({ length: 5 }, () => "é".repeat(5))];
+  const done = texts.map((text) => queue.write(text));
+  // "<a/>" goes alone; each "ééééé" is 5 code units but 10 bytes: three
+  // are taken (4 + 30 = 34 bytes, the third crossing the bound of 30),
+  // the other two wait.
+  assert.equal(queue.queuedBytes, 34);
+  assert.equal(queue.full, true);
+  while (held.length > 0 || queue.queuedBytes > 0) {
+    held.shift()?.();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await Promise.all(done);
+  assert.equal(a.writtenText(), texts.join(""));
+  assert.equal(a.written.length, 3, "the first alone, then two batches");
+  assert.equal(queue.full, false);
+});
+
+/** A transport that copies what it is given, and says so when `copies`. */
+function copyingTransport(copies: boolean) {
+  const [a] = pair();
+  const buffers: ArrayBufferLike[] = [];
+  const chunks: Uint8Array[] = [];
+  const transport = Object.assign(Object.create(a) as typeof a, {
+    copiesWrites: copies,
+    write(bytes: Uint8Array) {
+      buffers.push(bytes.buffer);
+      chunks.push(bytes.slice());
+      return new Promise<void>((resolve) => setTimeout(resolve, 0));
+    },
+  });
+  const text = () => new TextDecoder().decode(concat(...chunks));
+  return { transport, buffers, text };
+}
+
+Deno.test("WriteQueue fills a written batch again while writes follow each other, only when the transport copies what it writes", async () => {
+  const texts = Array.from(
+    { length: 40 },
+    (_, i) => `<m n='${i}'>${"é日x".repeat(5_000 + i)}</m>`,
+  );
+  for (const copies of [true, false]) {
+    const { transport, buffers, text } = copyingTransport(copies);
+    // A bound of 100 kB: the texts wait, and are encoded as writes end.
+    const queue = new WriteQueue(transport, 100_000);
+    await Promise.all(texts.map((t) => queue.write(t)));
+    assert.equal(text(), texts.join(""));
+    const distinct = new Set(buffers).size;
+    if (copies) assert.ok(distinct <= 6, `${distinct} buffers`);
+    else assert.equal(distinct, buffers.length);
+    // Idle, the queue keeps no batch: a large text then gets new ones.
+    const before = buffers.length;
+    const big = "x".repeat(200_000);
+    await queue.write(big);
+    assert.equal(text(), texts.join("") + big);
+    for (const buffer of buffers.slice(before)) {
+      assert.ok(!buffers.slice(0, before).includes(buffer));
+    }
+  }
 });

@@ -69,6 +69,39 @@ Deno.test("connectTcp() starts TLS after a plaintext exchange and talks encrypte
   assert.equal(await expect(c.client, "encrypted pong"), "encrypted pong");
 });
 
+Deno.test("connectTcp() says its writes are done with their bytes once resolved, in plaintext and under TLS; a listenTcp() end does not", async () => {
+  await using c = await connected(
+    await trusting("localhost"),
+    await serverTls("localhost"),
+  );
+  assert.equal(c.client.copiesWrites, true);
+  assert.equal(c.server.copiesWrites ?? false, false);
+  await Promise.all([c.client.startTls(), c.server.startTls()]);
+  assert.equal(c.client.copiesWrites, true);
+  assert.equal(c.server.copiesWrites ?? false, false);
+  // Filling the same buffer again after each write loses nothing.
+  const buffer = new Uint8Array(32 * 1024);
+  const expected: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    buffer.fill(65 + i);
+    await c.client.write(buffer);
+    expected.push(...buffer.subarray(0, 1), buffer.length);
+  }
+  // Runs of equal bytes, in order: each fill, whole.
+  const got: number[] = [];
+  let last = -1;
+  for (let total = 0; total < 8 * buffer.length;) {
+    const chunk = (await c.server.read())!;
+    for (const byte of chunk) {
+      if (byte !== last) got.push(byte, 0);
+      got[got.length - 1]!++;
+      last = byte;
+    }
+    total += chunk.length;
+  }
+  assert.deepEqual(got, expected);
+});
+
 Deno.test("connectTcp() refuses a certificate for another name with a TransportError", async () => {
   const cert = await certificate("other.example");
   await using c = await connected(
