@@ -89,6 +89,7 @@ export class Reads {
   #size = MIN_READ;
   #drained = true; // the last read did not fill its buffer
   #buffer: Uint8Array | undefined; // a small one, kept for the next read
+  #spare: Uint8Array | undefined; // a full one given back, while busy
 
   /**
    * Reads the next chunk of `reader`.
@@ -100,8 +101,12 @@ export class Reads {
     reader: { read(p: Uint8Array): Promise<number | null> },
   ): Promise<Uint8Array | null> {
     const probe = this.#drained;
+    const spare = this.#spare;
+    this.#spare = undefined;
     const buffer = probe
       ? this.#buffer ?? new Uint8Array(MIN_READ)
+      : spare?.length === this.#size
+      ? spare
       : new Uint8Array(this.#size);
     this.#buffer = undefined;
     const n = await reader.read(buffer);
@@ -120,6 +125,23 @@ export class Reads {
     const chunk = buffer.slice(0, n);
     if (buffer.length === MIN_READ) this.#buffer = buffer;
     return chunk;
+  }
+
+  /**
+   * Gives back a chunk that {@linkcode next} handed out whole and that
+   * nothing refers to any more (its bytes were copied): the next read that
+   * needs a buffer of its size fills it again instead of allocating one. So
+   * a connection that a peer floods reads into one buffer rather than
+   * leaving a trail of them for the garbage collector, and an idle one keeps
+   * none (a read that waits takes the small buffer, and drops the spare).
+   *
+   * @param chunk The chunk, as `next` returned it.
+   */
+  recycle(chunk: Uint8Array): void {
+    if (
+      chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength &&
+      chunk.length > MIN_READ
+    ) this.#spare = chunk;
   }
 }
 

@@ -94,6 +94,10 @@ export function nodeTls(role: Role): StartTls<ByteConn> {
 }
 
 class NodeTlsChannel implements TlsChannel {
+  // write() resolves once node:tls called back (it has encrypted the bytes)
+  // and the ciphertext made so far reached the connection: the bytes are
+  // then no longer needed, and the caller may fill the buffer again.
+  readonly copiesWrites = true;
   info: TlsInfo = {
     protocol: undefined,
     cipher: undefined,
@@ -318,6 +322,9 @@ class NodeTlsChannel implements TlsChannel {
         }
         // In slices that leave node:tls's buffers small once idle.
         for (const slice of this.#slicer.slices(chunk)) this.#input.push(slice);
+        // Taken at once (the Duplex buffered none of it): node:tls copied
+        // the bytes, and the next read may fill the same buffer.
+        if (this.#input.readableLength === 0) this.#reads.recycle(chunk);
       }
     } finally {
       this.#pumping = false;

@@ -242,9 +242,12 @@ export async function connectTcpNode(
       cause,
     );
   }
+  // A write to the connection resolves once the system took its bytes.
   return new ConnTransport(
     conn,
     nodeTls({ name: "client", hostname: options.hostname, tls: tlsOptions }),
+    "This transport",
+    true,
   );
 }
 
@@ -348,6 +351,7 @@ class DenoTcpListener implements TcpListener {
       conn,
       tls === undefined ? undefined : nodeTls({ name: "server", tls }),
       "A TCP transport accepted by a listener without a key and certificate",
+      true, // a Deno.Conn: a write resolves once the system took its bytes
     );
   }
 }

@@ -69,16 +69,14 @@ Deno.test("connectTcp() starts TLS after a plaintext exchange and talks encrypte
   assert.equal(await expect(c.client, "encrypted pong"), "encrypted pong");
 });
 
-Deno.test("connectTcp() says its writes are done with their bytes once resolved, in plaintext and under TLS; a listenTcp() end does not", async () => {
+Deno.test("connectTcp() says its writes are done with their bytes once resolved, in plaintext and under TLS", async () => {
   await using c = await connected(
     await trusting("localhost"),
     await serverTls("localhost"),
   );
   assert.equal(c.client.copiesWrites, true);
-  assert.equal(c.server.copiesWrites ?? false, false);
   await Promise.all([c.client.startTls(), c.server.startTls()]);
   assert.equal(c.client.copiesWrites, true);
-  assert.equal(c.server.copiesWrites ?? false, false);
   // Filling the same buffer again after each write loses nothing.
   const buffer = new Uint8Array(32 * 1024);
   const expected: number[] = [];
