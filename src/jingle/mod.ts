@@ -1,6 +1,9 @@
 /**
  * Jingle XML Streams building blocks: In-Band Bytestreams (XEP-0047) as a
- * transport that a whole end-to-end stream runs over.
+ * transport that a whole end-to-end stream runs over, and SOCKS5
+ * Bytestreams (XEP-0065): the DST.ADDR hash, the SOCKS5 handshake as client
+ * ({@linkcode connectSocks5}) and as our own streamhost
+ * ({@linkcode Socks5Server}), proxy discovery and activation.
  *
  * @example An end-to-end stream inside an In-Band Bytestream
  * ```ts
@@ -43,3 +46,19 @@ export {
 } from "./ibb.ts";
 export { IbbError, type IbbErrorReason } from "./ibb_error.ts";
 export { type IbbTlsRole, withTls } from "./ibb_tls.ts";
+export {
+  activateProxy,
+  type ActivateProxyOptions,
+  BYTESTREAMS_NS,
+  connectSocks5,
+  type ConnectSocks5Options,
+  DEFAULT_SOCKS5_TIMEOUT_MS,
+  discoverProxies,
+  type DiscoverProxiesOptions,
+  socks5DestinationAddress,
+  Socks5Server,
+  type Socks5ServerExpectOptions,
+  type Socks5ServerOptions,
+  type StreamHost,
+} from "./socks5.ts";
+export { Socks5Error, type Socks5ErrorReason } from "./socks5_error.ts";
