@@ -33,14 +33,16 @@
  *   target hash to a hash both parties connected with (`item-not-found`
  *   when nobody did, `not-allowed` when only one did).
  * - mod_proxy65 relays with `server.link()`, which in 0.12.3's default
- *   network backend (epoll) can hold up to 4 KiB of a burst: it pauses the
+ *   network backend (epoll) can hold a few KiB of a burst: it pauses the
  *   sending side while the other drains, reads 4,096 bytes at a time
  *   through LuaSocket, whose own buffer holds up to 8 KiB, and on resume
  *   waits for the socket to become readable again, which it never does for
  *   bytes already in LuaSocket's buffer. The tail of a burst then waits
  *   until the next bytes come the same way (seen here: 2,304 bytes of a
  *   4 MB burst, released by one more byte). `networkBackend: "select"`
- *   (deprecated upstream, but without this flaw) relays everything.
+ *   (deprecated upstream) holds nothing back, but reads all the socket has
+ *   at once and closes a connection whose one read passes 25 MB, which a
+ *   fast sender reaches with bursts of some 30 MB: keep bursts smaller.
  * - `stopProxy()` unloads mod_proxy65 through the admin socket
  *   (`prosodyctl shell`, mod_admin_shell + mod_admin_socket): unloading it
  *   from `*` too removes its listener, so its port refuses connections,
@@ -87,7 +89,7 @@ export interface Prosody {
   stopProxy(): Promise<void>;
   /** The temp dir with config, data, certificate and log. */
   dir: string;
-  /** The log so far (info level), for diagnostics. */
+  /** The log so far (info level, or debug with `debugLog`), for diagnostics. */
   log(): Promise<string>;
   /** Kills Prosody, waits for it to exit and removes the temp dir. */
   stop(): Promise<void>;
@@ -263,7 +265,7 @@ allow_registration = false
 authentication = "internal_hashed"
 storage = "internal"
 
-log = { info = ${lua(`${dir}/prosody.log`)} }
+log = { ${options.debugLog ? "debug" : "info"} = ${lua(`${dir}/prosody.log`)} }
 ${extra}
 VirtualHost ${lua(HOST)}
   ssl = { certificate = ${lua(certFile)}; key = ${lua(keyFile)}${protocol} }
@@ -297,9 +299,12 @@ export interface ProsodyOptions {
   /**
    * Prosody's `network_backend`. Default: Prosody's own (`epoll`), whose
    * relay in mod_proxy65 can hold the tail of a burst (see the module
-   * notes); `"select"` relays without holding anything back.
+   * notes); `"select"` holds nothing back, but closes on a read of more
+   * than 25 MB.
    */
   networkBackend?: "epoll" | "select";
+  /** Log at debug level, not info. Default `false`. */
+  debugLog?: boolean;
 }
 
 /**
