@@ -284,3 +284,29 @@ Deno.test("connectSocks5() rejects a malformed DST.ADDR or deadline before diali
     RangeError,
   );
 });
+
+function ipv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "connectSocks5() reaches our Socks5Server on IPv6 loopback, the host given without brackets",
+  ignore: !ipv6Loopback(),
+  async fn() {
+    await using server = Socks5Server.listen({ hostname: "::1" });
+    assert.equal(server.hostname, "::1");
+    const expected = server.expect(HASH);
+    const mine = await connectSocks5("::1", server.port, HASH);
+    const theirs = await expected;
+    await mine.write(new Uint8Array([1, 2, 3]));
+    assert.deepEqual(await readN(theirs, 3), new Uint8Array([1, 2, 3]));
+    mine.close();
+    theirs.close();
+  },
+});
