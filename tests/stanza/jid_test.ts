@@ -198,10 +198,12 @@ const anyJid = fc.record({
       nil: undefined,
     },
   ),
-  // A last label of digits only would make an IPv4 number, not a name.
+  // A last label the URL parser reads as a number (digits only, or 0x and
+  // hex digits) would make an IPv4 address, not a name: refused, as tested
+  // above.
   domain: fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) =>
     ls.join(".")
-  ).filter((domain) => !/(^|\.)[0-9]+$/.test(domain)),
+  ).filter((domain) => !/(^|\.)([0-9]+|0x[0-9a-f]*)$/i.test(domain)),
   resource: fc.option(
     fc.string({ unit: resourceChar, minLength: 1, maxLength: 20 }),
     {
@@ -455,4 +457,12 @@ Deno.test("Jid.parse() of a JID's string is that JID, for random mixes of case, 
     }),
     { numRuns: 2000 },
   );
+});
+
+Deno.test("Jid.parse() refuses a domainpart whose last label the URL parser reads as a hex number, and takes one that only starts like it", () => {
+  for (const bad of ["romeo@0x", "romeo@0xff", "romeo@example.0xC0"]) {
+    assert.throws(() => Jid.parse(bad), JidError, bad);
+  }
+  assert.equal(Jid.parse("romeo@0xz").domain, "0xz");
+  assert.equal(Jid.parse("romeo@0x.example").domain, "0x.example");
 });
