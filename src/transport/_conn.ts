@@ -128,7 +128,7 @@ export class Reads {
   }
 
   /**
-   * Gives back a chunk that {@linkcode next} handed out whole and that
+   * Gives back a chunk that {@linkcode next} handed out and that
    * nothing refers to any more (its bytes were copied): the next read that
    * needs a buffer of its size fills it again instead of allocating one. So
    * a connection that a peer floods reads into one buffer rather than
@@ -138,10 +138,14 @@ export class Reads {
    * @param chunk The chunk, as `next` returned it.
    */
   recycle(chunk: Uint8Array): void {
-    if (
-      chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength &&
-      chunk.length > MIN_READ
-    ) this.#spare = chunk;
+    // A buffer of ours, handed out whole or as its filled start (a copy of
+    // a little-used read is neither: it is exactly its bytes, and small).
+    const whole = chunk.buffer.byteLength;
+    if (chunk.byteOffset === 0 && whole > MIN_READ && whole <= MAX_READ) {
+      this.#spare = chunk.length === whole
+        ? chunk
+        : new Uint8Array(chunk.buffer);
+    }
   }
 }
 

@@ -51,3 +51,43 @@ Deno.test("Reads hands out exactly the bytes read, copying a chunk that fills li
   assert.equal(chunk.buffer.byteLength, 10);
   assert.equal(await reads.next({ read: () => Promise.resolve(null) }), null);
 });
+
+Deno.test("Reads fills a chunk given back again while reads fill their buffers, allocates while nothing is given back, and keeps none once a read waits", async () => {
+  const conn = new FakeConn();
+  const reads = new Reads();
+  conn.available = 1_000_000;
+  const seen = new Set<ArrayBufferLike>();
+  let chunk = (await reads.next(conn))!;
+  while (chunk.length < 65536) chunk = (await reads.next(conn))!;
+  // Full reads of 64 KiB from here on; each one given back is filled again.
+  for (let i = 0; i < 5; i++) {
+    seen.add(chunk.buffer);
+    reads.recycle(chunk);
+    chunk = (await reads.next(conn))!;
+    assert.equal(chunk.length, 65536);
+  }
+  assert.equal(seen.size, 1);
+  // Not given back: a fresh buffer.
+  const kept = chunk;
+  chunk = (await reads.next(conn))!;
+  assert.notEqual(chunk.buffer, kept.buffer);
+  // The filled start of a half-used buffer counts as the buffer.
+  conn.available = 40_000;
+  const half = (await reads.next(conn))!;
+  assert.equal(half.length, 40_000);
+  assert.equal(half.buffer.byteLength, 65536);
+  reads.recycle(half);
+  // The connection is drained: the next read (a probe that waits) takes the
+  // small buffer, and the spare is dropped rather than kept while idle.
+  conn.available = 0;
+  assert.equal((await reads.next(conn))!.length, 0);
+  conn.available = 70_000;
+  const after = (await reads.next(conn))!;
+  assert.notEqual(after.buffer, half.buffer);
+  // A copy of a little-used read, or a view not at the start, is refused.
+  const other = new Uint8Array(65536);
+  reads.recycle(other.subarray(8));
+  reads.recycle(new Uint8Array(512));
+  const next = (await reads.next(conn))!;
+  assert.notEqual(next.buffer, other.buffer);
+});
