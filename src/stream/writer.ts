@@ -27,6 +27,31 @@ export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 // write; a text larger than a batch fills several.
 const BATCH_BYTES = 64 * 1024;
 const FIRST_BATCH_BYTES = 4 * 1024;
+
+// Whole batches whose writes completed on transports that copy what they
+// write, shared by every queue of the process: a burst, or a flood, fills the
+// same few buffers again instead of leaving a trail of them for the garbage
+// collector (and the allocator, which keeps what they used). At most
+// POOL_BATCHES are kept; a stream holds one only while it writes.
+const POOL_BATCHES = 8;
+const pool: Uint8Array[] = [];
+const pooled = new WeakSet<ArrayBufferLike>();
+
+function made(size: number): Uint8Array {
+  const batch = new Uint8Array(size);
+  pooled.add(batch.buffer);
+  return batch;
+}
+
+/**
+ * Gives `batch` to the pool (or lets it go when the pool is full).
+ *
+ * @returns `keep`, for the caller to go on with.
+ */
+function release(batch: Uint8Array, keep?: Uint8Array): Uint8Array | undefined {
+  if (pool.length < POOL_BATCHES) pool.push(batch);
+  return keep;
+}
 // Small texts taken while a write is under way are kept as text, up to
 // this many UTF-16 code units, and encoded together (one encodeInto per
 // batch rather than one per stanza). Each code unit is 1 to 3 bytes of
@@ -65,10 +90,9 @@ export class WriteQueue {
   #batchLength = 0;
   #batchSize = 0; // of the last batch made since the queue was last empty
   // A batch made here whose write completed, to fill again while writes
-  // follow each other (when the transport copies what it writes); dropped
-  // when the queue empties, so an idle stream keeps none.
+  // follow each other (when the transport copies what it writes); given to
+  // the shared pool when the queue empties, so an idle stream keeps none.
   #spare: Uint8Array | undefined;
-  readonly #made = new WeakSet<ArrayBufferLike>();
   #accepted = 0; // bytes encoded so far
   #pending = ""; // small texts taken, not yet encoded
   #pendingUnits = 0; // their length in UTF-16 code units
@@ -288,20 +312,21 @@ export class WriteQueue {
    * never allocates, nor keeps in the allocator, a large batch).
    */
   #newBatch(need: number): Uint8Array {
+    this.#batchLength = 0;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (this.#transport.copiesWrites === true) {
+      // Every batch is a whole one, filled again once written: from this
+      // stream's last, else the pool, else new (and pooled later).
+      this.#batchSize = BATCH_BYTES;
+      return this.#batch = spare ?? pool.pop() ?? made(BATCH_BYTES);
+    }
     const size = Math.min(
       BATCH_BYTES,
       Math.max(FIRST_BATCH_BYTES, need, this.#batchSize * 2),
     );
     this.#batchSize = size;
-    const spare = this.#spare;
-    this.#spare = undefined;
-    if (spare !== undefined && spare.length >= size) this.#batch = spare;
-    else {
-      this.#batch = new Uint8Array(size);
-      this.#made.add(this.#batch.buffer);
-    }
-    this.#batchLength = 0;
-    return this.#batch;
+    return this.#batch = new Uint8Array(size);
   }
 
   /** Closes the batch being filled. */
@@ -329,9 +354,12 @@ export class WriteQueue {
         if (this.#failure !== undefined) return; // aborted meanwhile
         this.#written += batch.length;
         if (
-          this.#transport.copiesWrites === true && this.#made.has(batch.buffer)
+          this.#transport.copiesWrites === true && pooled.has(batch.buffer)
         ) {
-          this.#spare = new Uint8Array(batch.buffer);
+          // Written, and the transport is done with it: ours to fill again.
+          this.#spare = this.#spare === undefined
+            ? new Uint8Array(batch.buffer)
+            : release(new Uint8Array(batch.buffer), this.#spare);
         }
         const admitted = this.#admitted;
         let done = 0;
@@ -345,6 +373,7 @@ export class WriteQueue {
     } finally {
       this.#flushing = undefined;
       this.#batchSize = 0;
+      if (this.#spare !== undefined) release(this.#spare);
       this.#spare = undefined;
     }
   }
@@ -356,6 +385,7 @@ export class WriteQueue {
     this.#batches = [];
     this.#batch = undefined;
     this.#batchLength = 0;
+    if (this.#spare !== undefined) release(this.#spare);
     this.#spare = undefined;
     this.#pending = "";
     this.#pendingUnits = 0;

@@ -154,16 +154,28 @@ Deno.test("WriteQueue counts small multi-byte texts taken during a write in exac
 });
 
 /** A transport that copies what it is given, and says so when `copies`. */
-function copyingTransport(copies: boolean) {
+function copyingTransport(
+  copies: boolean,
+  inFlight = new Set<ArrayBufferLike>(),
+) {
   const [a] = pair();
   const buffers: ArrayBufferLike[] = [];
   const chunks: Uint8Array[] = [];
   const transport = Object.assign(Object.create(a) as typeof a, {
     copiesWrites: copies,
     write(bytes: Uint8Array) {
+      // No buffer is given to two writes at once, on any transport.
+      assert.ok(!inFlight.has(bytes.buffer), "a buffer written twice at once");
+      inFlight.add(bytes.buffer);
       buffers.push(bytes.buffer);
-      chunks.push(bytes.slice());
-      return new Promise<void>((resolve) => setTimeout(resolve, 0));
+      return new Promise<void>((resolve) =>
+        setTimeout(() => {
+          // Copied as the write ends: a buffer filled again too early shows.
+          chunks.push(bytes.slice());
+          inFlight.delete(bytes.buffer);
+          resolve();
+        }, 0)
+      );
     },
   });
   const text = () => new TextDecoder().decode(concat(...chunks));
@@ -184,13 +196,44 @@ Deno.test("WriteQueue fills a written batch again while writes follow each other
     const distinct = new Set(buffers).size;
     if (copies) assert.ok(distinct <= 6, `${distinct} buffers`);
     else assert.equal(distinct, buffers.length);
-    // Idle, the queue keeps no batch: a large text then gets new ones.
-    const before = buffers.length;
+    // Idle, the queue keeps no batch: it gave them to the shared pool, so
+    // another stream's burst fills them (a transport that does not copy
+    // gets new ones, never pooled).
+    const other = copyingTransport(copies);
     const big = "x".repeat(200_000);
-    await queue.write(big);
-    assert.equal(text(), texts.join("") + big);
-    for (const buffer of buffers.slice(before)) {
-      assert.ok(!buffers.slice(0, before).includes(buffer));
-    }
+    await new WriteQueue(other.transport, 100_000).write(big);
+    assert.equal(other.text(), big);
+    const reused = other.buffers.filter((b) => buffers.includes(b)).length;
+    // (The text is encoded whole at once into four batches: those the
+    // pool has, and new ones.)
+    if (copies) assert.ok(reused >= 1 && reused <= distinct, `${reused}`);
+    else assert.equal(reused, 0);
   }
+});
+
+Deno.test("WriteQueue's shared pool keeps at most eight batches, however many streams wrote at once", async () => {
+  const inFlight = new Set<ArrayBufferLike>();
+  const ends = Array.from(
+    { length: 20 },
+    () => copyingTransport(true, inFlight),
+  );
+  const text = "<m>" + "y".repeat(150_000) + "</m>";
+  await Promise.all(
+    ends.map((end) => new WriteQueue(end.transport).write(text)),
+  );
+  for (const end of ends) assert.equal(end.text(), text);
+  // Twenty more bursts at once: the eight pooled buffers are filled again,
+  // the rest are new.
+  const later = Array.from(
+    { length: 20 },
+    () => copyingTransport(true, inFlight),
+  );
+  await Promise.all(
+    later.map((end) => new WriteQueue(end.transport).write(text)),
+  );
+  const before = new Set(ends.flatMap((end) => end.buffers));
+  const reused = new Set(
+    later.flatMap((end) => end.buffers).filter((b) => before.has(b)),
+  );
+  assert.ok(reused.size > 0 && reused.size <= 8, `${reused.size} reused`);
 });
