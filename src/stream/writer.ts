@@ -5,6 +5,7 @@
  * @module
  */
 
+import { BufferPool } from "../transport/_buffer_pool.ts";
 import type { Transport } from "../transport/transport.ts";
 import { StreamClosedError } from "./errors.ts";
 
@@ -31,25 +32,17 @@ const FIRST_BATCH_BYTES = 4 * 1024;
 // Whole batches whose writes completed on transports that copy what they
 // write, shared by every queue of the process: a burst, or a flood, fills the
 // same few buffers again instead of leaving a trail of them for the garbage
-// collector (and the allocator, which keeps what they used). At most
-// POOL_BATCHES are kept; a stream holds one only while it writes.
-const POOL_BATCHES = 8;
-const pool: Uint8Array[] = [];
-const pooled = new WeakSet<ArrayBufferLike>();
-
-function made(size: number): Uint8Array {
-  const batch = new Uint8Array(size);
-  pooled.add(batch.buffer);
-  return batch;
-}
+// collector (and the allocator, which keeps what they used). At most eight
+// are kept; a stream holds one only while it writes.
+const pool = new BufferPool(8);
 
 /**
- * Gives `batch` to the pool (or lets it go when the pool is full).
+ * Gives `batch` to the pool.
  *
  * @returns `keep`, for the caller to go on with.
  */
 function release(batch: Uint8Array, keep?: Uint8Array): Uint8Array | undefined {
-  if (pool.length < POOL_BATCHES) pool.push(batch);
+  pool.give(batch);
   return keep;
 }
 // Small texts taken while a write is under way are kept as text, up to
@@ -319,7 +312,7 @@ export class WriteQueue {
       // Every batch is a whole one, filled again once written: from this
       // stream's last, else the pool, else new (and pooled later).
       this.#batchSize = BATCH_BYTES;
-      return this.#batch = spare ?? pool.pop() ?? made(BATCH_BYTES);
+      return this.#batch = spare ?? pool.take(BATCH_BYTES);
     }
     const size = Math.min(
       BATCH_BYTES,
@@ -354,7 +347,7 @@ export class WriteQueue {
         if (this.#failure !== undefined) return; // aborted meanwhile
         this.#written += batch.length;
         if (
-          this.#transport.copiesWrites === true && pooled.has(batch.buffer)
+          this.#transport.copiesWrites === true && pool.owns(batch.buffer)
         ) {
           // Written, and the transport is done with it: ours to fill again.
           this.#spare = this.#spare === undefined

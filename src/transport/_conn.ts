@@ -3,6 +3,7 @@
 // upgraded in place by a TLS channel (rustls through Deno.startTls, or
 // node:tls over the same connection).
 
+import { BufferPool } from "./_buffer_pool.ts";
 import {
   type PeerAddress,
   type TlsInfo,
@@ -75,6 +76,10 @@ export type StartTls<C extends ByteConn = Deno.Conn> = (
 const MIN_READ = 1024;
 const MAX_READ = 64 * 1024;
 
+// Read buffers (2 to 64 KiB) whose bytes were taken, shared by every
+// connection of the process, at most four of each size.
+const pool = new BufferPool(4);
+
 /**
  * Reads a connection into buffers sized to what it delivers: a read that
  * fills its buffer doubles the next one (up to 64 KiB), a read that uses
@@ -89,7 +94,6 @@ export class Reads {
   #size = MIN_READ;
   #drained = true; // the last read did not fill its buffer
   #buffer: Uint8Array | undefined; // a small one, kept for the next read
-  #spare: Uint8Array | undefined; // a full one given back, while busy
 
   /**
    * Reads the next chunk of `reader`.
@@ -101,20 +105,16 @@ export class Reads {
     reader: { read(p: Uint8Array): Promise<number | null> },
   ): Promise<Uint8Array | null> {
     const probe = this.#drained;
-    const spare = this.#spare;
-    this.#spare = undefined;
     const buffer = probe
       ? this.#buffer ?? new Uint8Array(MIN_READ)
-      : spare?.length === this.#size
-      ? spare
-      : new Uint8Array(this.#size);
+      : pool.take(this.#size);
     this.#buffer = undefined;
     const n = await reader.read(buffer);
     if (n === null) return null;
     if (n === buffer.length) {
       this.#drained = false;
       if (!probe) this.#size = Math.min(MAX_READ, this.#size * 2);
-      return buffer; // handed out whole; the next read gets a new one
+      return buffer; // handed out whole; the next read gets another
     }
     this.#drained = true;
     if (!probe && n < buffer.length >> 2) {
@@ -124,28 +124,21 @@ export class Reads {
     // Little of it used: copy, and keep a small buffer for the next read.
     const chunk = buffer.slice(0, n);
     if (buffer.length === MIN_READ) this.#buffer = buffer;
+    else pool.give(buffer); // copied out of it: nothing refers to it
     return chunk;
   }
 
   /**
-   * Gives back a chunk that {@linkcode next} handed out and that
-   * nothing refers to any more (its bytes were copied): the next read that
-   * needs a buffer of its size fills it again instead of allocating one. So
-   * a connection that a peer floods reads into one buffer rather than
-   * leaving a trail of them for the garbage collector, and an idle one keeps
-   * none (a read that waits takes the small buffer, and drops the spare).
+   * Gives back a chunk that {@linkcode next} handed out and that nothing
+   * refers to any more (its bytes were copied): a later read that needs a
+   * buffer of its size, on this connection or another, fills it again
+   * instead of allocating one. Anything else (a copy, a view of another
+   * buffer, a buffer already given back) is left alone.
    *
    * @param chunk The chunk, as `next` returned it.
    */
   recycle(chunk: Uint8Array): void {
-    // A buffer of ours, handed out whole or as its filled start (a copy of
-    // a little-used read is neither: it is exactly its bytes, and small).
-    const whole = chunk.buffer.byteLength;
-    if (chunk.byteOffset === 0 && whole > MIN_READ && whole <= MAX_READ) {
-      this.#spare = chunk.length === whole
-        ? chunk
-        : new Uint8Array(chunk.buffer);
-    }
+    if (chunk.byteOffset === 0) pool.give(chunk);
   }
 }
 

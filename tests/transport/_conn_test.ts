@@ -52,7 +52,7 @@ Deno.test("Reads hands out exactly the bytes read, copying a chunk that fills li
   assert.equal(await reads.next({ read: () => Promise.resolve(null) }), null);
 });
 
-Deno.test("Reads fills a chunk given back again while reads fill their buffers, allocates while nothing is given back, and keeps none once a read waits", async () => {
+Deno.test("Reads fills a chunk given back again while reads fill their buffers, allocates while nothing is given back, and shares what it was given with other connections", async () => {
   const conn = new FakeConn();
   const reads = new Reads();
   conn.available = 1_000_000;
@@ -63,6 +63,7 @@ Deno.test("Reads fills a chunk given back again while reads fill their buffers, 
   for (let i = 0; i < 5; i++) {
     seen.add(chunk.buffer);
     reads.recycle(chunk);
+    reads.recycle(chunk); // twice: still one buffer, never handed out twice
     chunk = (await reads.next(conn))!;
     assert.equal(chunk.length, 65536);
   }
@@ -71,23 +72,28 @@ Deno.test("Reads fills a chunk given back again while reads fill their buffers, 
   const kept = chunk;
   chunk = (await reads.next(conn))!;
   assert.notEqual(chunk.buffer, kept.buffer);
-  // The filled start of a half-used buffer counts as the buffer.
+  const a = (await reads.next(conn))!;
+  const b = (await reads.next(conn))!;
+  assert.notEqual(a.buffer, b.buffer);
+  // The filled start of a half-used buffer counts as the buffer, and
+  // another connection reading at that size gets it.
   conn.available = 40_000;
   const half = (await reads.next(conn))!;
   assert.equal(half.length, 40_000);
   assert.equal(half.buffer.byteLength, 65536);
   reads.recycle(half);
-  // The connection is drained: the next read (a probe that waits) takes the
-  // small buffer, and the spare is dropped rather than kept while idle.
-  conn.available = 0;
-  assert.equal((await reads.next(conn))!.length, 0);
-  conn.available = 70_000;
-  const after = (await reads.next(conn))!;
-  assert.notEqual(after.buffer, half.buffer);
-  // A copy of a little-used read, or a view not at the start, is refused.
-  const other = new Uint8Array(65536);
-  reads.recycle(other.subarray(8));
-  reads.recycle(new Uint8Array(512));
-  const next = (await reads.next(conn))!;
-  assert.notEqual(next.buffer, other.buffer);
+  const other = new FakeConn();
+  other.available = 1_000_000;
+  const theirs = new Reads();
+  let got = (await theirs.next(other))!;
+  while (got.length < 65536) got = (await theirs.next(other))!;
+  assert.equal(got.buffer, half.buffer);
+  // A copy of a little-used read, a view not at the start, or a buffer
+  // Reads did not make is refused.
+  const foreign = new Uint8Array(65536);
+  reads.recycle(foreign);
+  reads.recycle(got.subarray(8));
+  const next = (await theirs.next(other))!;
+  assert.notEqual(next.buffer, foreign.buffer);
+  assert.notEqual(next.buffer, got.buffer);
 });
