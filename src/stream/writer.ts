@@ -272,9 +272,11 @@ export class WriteQueue {
   #encode(text: string): void {
     if (
       this.#flushing === undefined && this.#batch === undefined &&
-      this.#batches.length === 0 && text.length * 3 <= BATCH_BYTES
+      this.#batches.length === 0 && text.length * 3 <= BATCH_BYTES &&
+      this.#transport.copiesWrites !== true
     ) {
-      // Nothing queued: this text goes out alone, encoded to its size.
+      // Nothing queued: this text goes out alone, encoded to its size (a
+      // transport that copies gets it in a pooled batch, allocating none).
       const bytes = encoder.encode(text);
       this.#batches.push(bytes);
       this.#accepted += bytes.length;
