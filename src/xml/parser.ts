@@ -77,6 +77,9 @@ const XML_DECL =
 const SPECIALS = ["<", "&", "\r", "]]>", "\n", "\t"];
 const LT_ = 0, AMP_ = 1, CR_ = 2, CDATA_END_ = 3, LF_ = 4, TAB_ = 5;
 
+// One-shot decoding keeps no state: one lenient decoder serves every parser.
+const LENIENT = new TextDecoder("utf-8", { ignoreBOM: true });
+
 const NAME_CACHE_SIZE = 1024; // a power of two
 
 // Names seen recently, so that a repeated name costs no new string: one
@@ -663,9 +666,12 @@ export class XmlParser {
   }
 
   #decodeAndFeed(bytes: Uint8Array): void {
-    let text: string;
+    // The lenient decoder runs about twice as fast as the fatal one; what it
+    // replaced, if anything, shows as U+FFFD, and only then does the fatal
+    // one decide (the input may hold U+FFFD itself).
+    let text = LENIENT.decode(bytes);
     try {
-      text = this.#decoder.decode(bytes);
+      if (text.indexOf("\uFFFD") >= 0) text = this.#decoder.decode(bytes);
     } catch {
       // Read what precedes the bad byte, so that an earlier error wins,
       // then report the bad byte.
