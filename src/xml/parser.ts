@@ -95,6 +95,14 @@ const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
 const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
+// What a slot's name resolved to (its attribute key, its element namespace)
+// under one set of prefix bindings of one parser, named by an epoch: every
+// parser takes a new epoch from this counter whenever its bindings change,
+// so an epoch is never seen twice (doubles stay exact to 2^53).
+let EPOCH = 0;
+const KEY_EPOCHS = new Float64Array(NAME_CACHE_SIZE);
+const NS_EPOCHS = new Float64Array(NAME_CACHE_SIZE);
+const NS_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 
 /**
  * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
@@ -185,6 +193,7 @@ export class XmlParser {
   #defaultNs: string[] = [""];
   #prefixes = new Map<string, string>();
   #undo: (string | undefined)[] = []; // pairs: prefix, previous URI
+  #epoch = ++EPOCH; // names these #prefixes (see EPOCH)
 
   // The unit being read (root start tag with its prolog, one depth-1
   // element, or the root end tag) is bounded by maxStanzaBytes.
@@ -1380,6 +1389,7 @@ export class XmlParser {
       colon,
     );
     KEY_URIS[slot] = "";
+    KEY_EPOCHS[slot] = NS_EPOCHS[slot] = 0;
     this.#lastName = name;
     this.#lastSlot = slot;
     this.#lastPrefix = NAME_PREFIXES[slot]!;
@@ -1431,6 +1441,7 @@ export class XmlParser {
     const nameEnd = this.#name(pos + 1);
     if (nameEnd === MORE) return this.#moreTag(pos);
     const qname = this.#lastName;
+    const qnameSlot = this.#lastSlot;
     const qnameKind = this.#lastKind;
     const qnamePrefix = this.#lastPrefix;
     const qnameLocal = this.#lastLocal;
@@ -1540,6 +1551,7 @@ export class XmlParser {
     this.#openElement(
       pos,
       qname,
+      qnameSlot,
       qnamePrefix,
       qnameLocal,
       count,
@@ -1607,6 +1619,7 @@ export class XmlParser {
   #openElement(
     pos: number,
     qname: string,
+    slot: number,
     prefix: string,
     local: string,
     count: number,
@@ -1679,13 +1692,22 @@ export class XmlParser {
     // The element's name.
     let ns = defaultNs;
     if (local !== qname) {
-      ns = this.#resolve(prefix, pos);
-      if (ns === XMLNS_NS) {
-        this.#fail(
-          "invalid-namespace",
-          "Cannot parse XML: elements cannot be in the xmlns namespace",
-          pos,
-        );
+      // Cached with the name, as attribute keys are (see #attributeKey).
+      const cached = NAMES[slot] === qname;
+      if (cached && NS_EPOCHS[slot] === this.#epoch) ns = NS_URIS[slot]!;
+      else {
+        ns = this.#resolve(prefix, pos);
+        if (ns === XMLNS_NS) {
+          this.#fail(
+            "invalid-namespace",
+            "Cannot parse XML: elements cannot be in the xmlns namespace",
+            pos,
+          );
+        }
+        if (cached) {
+          NS_URIS[slot] = ns; // owned (see #declare)
+          NS_EPOCHS[slot] = this.#epoch;
+        }
       }
     }
 
@@ -1744,18 +1766,24 @@ export class XmlParser {
   /** The key of prefixed attribute `i`: `xml:local` or `{uri}local`. */
   #attributeKey(i: number, pos: number): string {
     const name = this.#attrNames[i]!;
+    const slot = this.#attrSlots[i]!;
+    // "{uri}local" is cached with the name (while its slot still holds
+    // that name), so that the same key is not built anew for every element,
+    // nor its prefix looked up again under the same bindings.
+    const cached = NAMES[slot] === name;
+    if (cached && KEY_EPOCHS[slot] === this.#epoch) return KEYS[slot]!;
     const prefix = this.#attrPrefixes[i]!;
     if (prefix === "xml") return name;
     const uri = this.#resolve(prefix, pos);
-    // "{uri}local" is cached with the name (while its slot still holds
-    // that name), so that the same key is not built anew for every element.
-    const slot = this.#attrSlots[i]!;
-    const cached = NAMES[slot] === name;
-    if (cached && KEY_URIS[slot] === uri) return KEYS[slot]!;
+    if (cached && KEY_URIS[slot] === uri) {
+      KEY_EPOCHS[slot] = this.#epoch;
+      return KEYS[slot]!;
+    }
     const key = `{${uri}}${this.#attrLocals[i]}`;
     if (cached) {
-      KEY_URIS[slot] = owned(uri);
+      KEY_URIS[slot] = uri; // owned (see #declare)
       KEYS[slot] = owned(key);
+      KEY_EPOCHS[slot] = this.#epoch;
     }
     return key;
   }
@@ -1787,7 +1815,9 @@ export class XmlParser {
     }
     if (prefix !== "xml") {
       this.#undo.push(prefix, this.#prefixes.get(prefix));
-      this.#prefixes.set(prefix, uri);
+      // Owned: the caches compare URIs by identity first and keep them.
+      this.#prefixes.set(prefix, owned(uri));
+      this.#epoch = ++EPOCH;
     }
   }
 
@@ -1870,6 +1900,7 @@ export class XmlParser {
     const mark = this.#nsMarks[depth]!;
     const undo = this.#undo;
     const prefixes = this.#prefixes;
+    if (undo.length > mark) this.#epoch = ++EPOCH;
     while (undo.length > mark) {
       const previous = undo.pop();
       const prefix = undo.pop()!;

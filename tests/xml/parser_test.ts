@@ -180,3 +180,24 @@ Deno.test("a '/' not followed by '>' yields to the stanza limit crossed at the '
     );
   }
 });
+
+Deno.test("a prefix bound again inside an element resolves to the inner namespace there and to the outer one after it", () => {
+  const doc = "<r xmlns:p='urn:a'>" +
+    "<p:x p:k='1'/>" +
+    "<p:y xmlns:p='urn:b'><p:x p:k='2'/></p:y>" +
+    "<p:x p:k='3'/>" +
+    "<q xmlns:p='urn:c'/><p:x p:k='4'/></r>";
+  // Read twice: the second time every name is in the cache already.
+  for (let round = 0; round < 2; round++) {
+    const root = parseDocument(doc);
+    const seen = root.children.flatMap((child) =>
+      typeof child === "string" ? [] : [child, ...child.getChildren("x")]
+    ).filter((e) => e.name === "x").map((e) => [e.ns, e.attrs]);
+    assert.deepEqual(seen, [
+      ["urn:a", { "{urn:a}k": "1" }],
+      ["urn:b", { "{urn:b}k": "2" }],
+      ["urn:a", { "{urn:a}k": "3" }],
+      ["urn:a", { "{urn:a}k": "4" }],
+    ]);
+  }
+});
