@@ -80,7 +80,8 @@ const LT_ = 0, AMP_ = 1, CR_ = 2, CDATA_END_ = 3, LF_ = 4, TAB_ = 5;
 // One-shot decoding keeps no state: one lenient decoder serves every parser.
 const LENIENT = new TextDecoder("utf-8", { ignoreBOM: true });
 
-const NAME_CACHE_SIZE = 1024; // a power of two
+const NAME_SET_BITS = 9;
+const NAME_CACHE_SIZE = 2 << NAME_SET_BITS; // two slots per set
 
 // Names seen recently, so that a repeated name costs no new string: one
 // cache for every parser of the isolate (a stream's parsers would each hold
@@ -93,6 +94,7 @@ const NAME_COLONS = new Int32Array(NAME_CACHE_SIZE);
 const NAME_PREFIXES: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
+const NAME_RECENT = new Uint8Array(NAME_CACHE_SIZE >> 1); // per set: 0 or 1
 const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 // What a slot's name resolved to (its attribute key, its element namespace)
@@ -1339,33 +1341,34 @@ export class XmlParser {
   /**
    * Reads a name that must be at `start` into #lastName and #nameColon;
    * returns its end, or MORE. A name seen recently is found in a cache keyed
-   * by its first three code units and only compared, not scanned and
-   * sliced again (names are checked once, when they enter the cache).
+   * by its first three code units (two names per key, the one used last
+   * kept when a third comes) and only compared, not scanned and sliced
+   * again (names are checked once, when they enter the cache).
    */
   #name(start: number): number {
     const buf = this.#buf;
-    const slot = (buf.charCodeAt(start) * 961 + buf.charCodeAt(start + 1) * 31 +
-      buf.charCodeAt(start + 2)) & (NAME_CACHE_SIZE - 1);
-    const cached = NAMES[slot]!;
-    const end = start + cached.length;
-    if (
-      end < buf.length && cached !== "" && cached.length <= this.#maxName &&
-      matches(buf, start, cached)
-    ) {
-      const c = buf.charCodeAt(end);
-      if (
-        c < 0x80
-          ? !(ASCII_CLASS[c]! & NAME_CHAR) && c !== COLON
-          : !isNameCharNonAscii(c)
-      ) {
-        this.#lastName = cached;
-        this.#lastSlot = slot;
-        this.#nameColon = NAME_COLONS[slot]!;
-        this.#lastPrefix = NAME_PREFIXES[slot]!;
-        this.#lastLocal = NAME_LOCALS[slot]!;
-        this.#lastKind = NAME_KINDS[slot]!;
-        return end;
-      }
+    // Two slots per set: names that begin alike (xmlns, xml:lang) both stay.
+    const set = Math.imul(
+      buf.charCodeAt(start) << 16 ^ buf.charCodeAt(start + 1) << 8 ^
+        buf.charCodeAt(start + 2),
+      0x9e3779b1,
+    ) >>> (32 - NAME_SET_BITS);
+    const recent = NAME_RECENT[set]!;
+    let slot = set << 1 | recent;
+    let end = this.#cachedEnd(slot, start);
+    if (end < 0) {
+      slot ^= 1;
+      end = this.#cachedEnd(slot, start);
+      if (end >= 0) NAME_RECENT[set] = recent ^ 1;
+    }
+    if (end >= 0) {
+      this.#lastName = NAMES[slot]!;
+      this.#lastSlot = slot;
+      this.#nameColon = NAME_COLONS[slot]!;
+      this.#lastPrefix = NAME_PREFIXES[slot]!;
+      this.#lastLocal = NAME_LOCALS[slot]!;
+      this.#lastKind = NAME_KINDS[slot]!;
+      return end;
     }
     const scanned = this.#scanName(start);
     if (scanned === MORE) return MORE;
@@ -1378,6 +1381,8 @@ export class XmlParser {
     }
     const name = owned(buf.slice(start, scanned));
     const colon = this.#nameColon;
+    // The slot of the set not used last (slot holds it now).
+    NAME_RECENT[set] = slot & 1;
     NAMES[slot] = name;
     NAME_COLONS[slot] = colon;
     NAME_PREFIXES[slot] = colon < 0 ? "" : name.slice(0, colon);
@@ -1396,6 +1401,26 @@ export class XmlParser {
     this.#lastLocal = NAME_LOCALS[slot]!;
     this.#lastKind = NAME_KINDS[slot]!;
     return scanned;
+  }
+
+  /**
+   * The end of the name at `start` if it is the one cached in `slot`, else
+   * -1: the name must be there whole, and end there.
+   */
+  #cachedEnd(slot: number, start: number): number {
+    const buf = this.#buf;
+    const cached = NAMES[slot]!;
+    const end = start + cached.length;
+    if (
+      end >= buf.length || cached === "" || cached.length > this.#maxName ||
+      !matches(buf, start, cached)
+    ) return -1;
+    const c = buf.charCodeAt(end);
+    return (c < 0x80
+        ? ASCII_CLASS[c]! & NAME_CHAR || c === COLON
+        : isNameCharNonAscii(c))
+      ? -1
+      : end;
   }
 
   /**
