@@ -1669,7 +1669,7 @@ export class XmlParser {
       for (let i = 0; i < count; i++) values[i] = owned(values[i]!);
     }
     let defaultNs = this.#defaultNs[depth]!;
-    let declarations: Record<string, string> | undefined;
+    let declarations: Record<string, string> | undefined; // the root's only
     const mark = this.#undo.length;
 
     // Duplicate names. Few attributes: compare pairs; many: a set.
@@ -1705,11 +1705,11 @@ export class XmlParser {
             );
           }
           defaultNs = uri;
-          (declarations ??= {})[""] = uri;
+          if (depth === 0) (declarations ??= {})[""] = uri;
         } else if (kind === PREFIX_DECLARATION) {
           const declared = this.#attrLocals[i]!;
           this.#declare(declared, values[i]!, pos);
-          (declarations ??= {})[declared] = values[i]!;
+          if (depth === 0) (declarations ??= {})[declared] = values[i]!;
         }
       }
     }
