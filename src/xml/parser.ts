@@ -90,7 +90,6 @@ const NAME_CACHE_SIZE = 2 << NAME_SET_BITS; // two slots per set
 // "{uri}local" key only while its slot holds that name and that URI, so a
 // slot another parser overwrote in between is a miss, never a wrong answer.
 const NAMES: string[] = new Array(NAME_CACHE_SIZE).fill("");
-const NAME_COLONS = new Int32Array(NAME_CACHE_SIZE);
 const NAME_PREFIXES: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
@@ -176,13 +175,11 @@ export class XmlParser {
   // position, so all searches together read #buf a few times, natively.
   readonly #next = new Int32Array(SPECIALS.length);
 
-  #lastName = ""; // the name read by #name()
-  #lastSlot = 0; // its cache slot
-  #lastPrefix = ""; // its prefix ("" for none)
-  #lastLocal = ""; // its local part
-  #lastKind = PLAIN; // what it is as an attribute name
+  // The cache slot of the name read by #name(): the name, its parts and its
+  // kind are read from there, before the next name is.
+  #lastSlot = 0;
   #attrSafe = -1; // no attribute value special (< & LF TAB CR) before this
-  #nameColon = -1; // offset of its first colon, or -1
+  #nameColon = -1; // offset of the first colon #scanName() saw, or -1
 
   // Document state.
   #phase = START;
@@ -941,7 +938,6 @@ export class XmlParser {
     this.#pos = 0;
     this.#next.fill(-1);
     this.#attrSafe = -1;
-    this.#lastName = this.#lastPrefix = this.#lastLocal = "";
     // The scratch of the last start tag: its names and values are slices.
     this.#attrNames.length = this.#attrValues.length = 0;
     this.#attrPrefixes.length = this.#attrLocals.length = 0;
@@ -1339,8 +1335,8 @@ export class XmlParser {
   }
 
   /**
-   * Reads a name that must be at `start` into #lastName and #nameColon;
-   * returns its end, or MORE. A name seen recently is found in a cache keyed
+   * Reads a name that must be at `start` into the cache, its slot into
+   * #lastSlot; returns its end, or MORE. A name seen recently is found in a cache keyed
    * by its first three code units (two names per key, the one used last
    * kept when a third comes) and only compared, not scanned and sliced
    * again (names are checked once, when they enter the cache).
@@ -1362,12 +1358,7 @@ export class XmlParser {
       if (end >= 0) NAME_RECENT[set] = recent ^ 1;
     }
     if (end >= 0) {
-      this.#lastName = NAMES[slot]!;
       this.#lastSlot = slot;
-      this.#nameColon = NAME_COLONS[slot]!;
-      this.#lastPrefix = NAME_PREFIXES[slot]!;
-      this.#lastLocal = NAME_LOCALS[slot]!;
-      this.#lastKind = NAME_KINDS[slot]!;
       return end;
     }
     const scanned = this.#scanName(start);
@@ -1384,7 +1375,6 @@ export class XmlParser {
     // The slot of the set not used last (slot holds it now).
     NAME_RECENT[set] = slot & 1;
     NAMES[slot] = name;
-    NAME_COLONS[slot] = colon;
     NAME_PREFIXES[slot] = colon < 0 ? "" : name.slice(0, colon);
     NAME_LOCALS[slot] = colon < 0 ? name : name.slice(colon + 1);
     NAME_KINDS[slot] = nameKind(
@@ -1395,11 +1385,7 @@ export class XmlParser {
     );
     KEY_URIS[slot] = "";
     KEY_EPOCHS[slot] = NS_EPOCHS[slot] = 0;
-    this.#lastName = name;
     this.#lastSlot = slot;
-    this.#lastPrefix = NAME_PREFIXES[slot]!;
-    this.#lastLocal = NAME_LOCALS[slot]!;
-    this.#lastKind = NAME_KINDS[slot]!;
     return scanned;
   }
 
@@ -1465,11 +1451,11 @@ export class XmlParser {
     const len = buf.length;
     const nameEnd = this.#name(pos + 1);
     if (nameEnd === MORE) return this.#moreTag(pos);
-    const qname = this.#lastName;
     const qnameSlot = this.#lastSlot;
-    const qnameKind = this.#lastKind;
-    const qnamePrefix = this.#lastPrefix;
-    const qnameLocal = this.#lastLocal;
+    const qname = NAMES[qnameSlot]!;
+    const qnameKind = NAME_KINDS[qnameSlot]!;
+    const qnamePrefix = NAME_PREFIXES[qnameSlot]!;
+    const qnameLocal = NAME_LOCALS[qnameSlot]!;
     const names = this.#attrNames;
     const values = this.#attrValues;
     const kinds = this.#attrKinds;
@@ -1517,14 +1503,15 @@ export class XmlParser {
       const attrStart = p;
       p = this.#name(p);
       if (p === MORE) return this.#moreTag(pos);
-      const attrName = this.#lastName;
-      const kind = this.#lastKind;
+      const attrSlot = this.#lastSlot;
+      const attrName = NAMES[attrSlot]!;
+      const kind = NAME_KINDS[attrSlot]!;
       kinds[count] = kind;
       if (kind !== PLAIN) {
         special++;
-        this.#attrSlots[count] = this.#lastSlot;
-        this.#attrPrefixes[count] = this.#lastPrefix;
-        this.#attrLocals[count] = this.#lastLocal;
+        this.#attrSlots[count] = attrSlot;
+        this.#attrPrefixes[count] = NAME_PREFIXES[attrSlot]!;
+        this.#attrLocals[count] = NAME_LOCALS[attrSlot]!;
       }
       c = buf.charCodeAt(p);
       if (c !== EQ) {
