@@ -93,6 +93,10 @@ const NAMES: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_PREFIXES: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
+// The code units of each name, up to CODES_PER_NAME of them: a typed array
+// reads faster than a string in the comparisons.
+const CODES_PER_NAME = 24;
+const NAME_CODES = new Uint16Array(NAME_CACHE_SIZE * CODES_PER_NAME);
 const NAME_RECENT = new Uint8Array(NAME_CACHE_SIZE >> 1); // per set: 0 or 1
 const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
@@ -188,6 +192,7 @@ export class XmlParser {
   #depth = 0; // open elements, root included
   #elements: Element[] = [];
   #qnames: string[] = [];
+  #qslots: number[] = []; // the cache slot each of #qnames was read into
   #nsMarks: number[] = [];
   #defaultNs: string[] = [""];
   #prefixes = new Map<string, string>();
@@ -1375,6 +1380,10 @@ export class XmlParser {
     // The slot of the set not used last (slot holds it now).
     NAME_RECENT[set] = slot & 1;
     NAMES[slot] = name;
+    const codes = slot * CODES_PER_NAME;
+    for (let i = 0; i < name.length && i < CODES_PER_NAME; i++) {
+      NAME_CODES[codes + i] = name.charCodeAt(i);
+    }
     NAME_PREFIXES[slot] = colon < 0 ? "" : name.slice(0, colon);
     NAME_LOCALS[slot] = colon < 0 ? name : name.slice(colon + 1);
     NAME_KINDS[slot] = nameKind(
@@ -1399,7 +1408,7 @@ export class XmlParser {
     const end = start + cached.length;
     if (
       end >= buf.length || cached === "" || cached.length > this.#maxName ||
-      !matches(buf, start, cached)
+      !matchesSlot(buf, start, slot, cached)
     ) return -1;
     const c = buf.charCodeAt(end);
     return (c < 0x80
@@ -1746,6 +1755,7 @@ export class XmlParser {
     }
     this.#elements[depth] = element;
     this.#qnames[depth] = qname;
+    this.#qslots[depth] = slot;
     this.#nsMarks[depth] = mark;
     this.#defaultNs[depth + 1] = defaultNs;
     this.#depth = depth + 1;
@@ -1861,7 +1871,10 @@ export class XmlParser {
     const depth = this.#depth;
     const qname = this.#qnames[depth - 1]!;
     let p = pos + 2;
-    if (len - p >= qname.length && matches(buf, p, qname)) {
+    if (
+      len - p >= qname.length &&
+      matchesSlot(buf, p, this.#qslots[depth - 1]!, qname)
+    ) {
       p += qname.length;
       if (p >= len) return this.#moreTag(pos);
       const c = buf.charCodeAt(p);
@@ -2060,6 +2073,22 @@ function lineBreaks(
     }
   }
   return [count, last];
+}
+
+/** Whether `name`, which cache slot `slot` may hold, occurs in `buf` at `at`. */
+function matchesSlot(
+  buf: string,
+  at: number,
+  slot: number,
+  name: string,
+): boolean {
+  const n = name.length;
+  if (n > CODES_PER_NAME || NAMES[slot] !== name) return matches(buf, at, name);
+  const codes = slot * CODES_PER_NAME;
+  for (let i = 0; i < n; i++) {
+    if (buf.charCodeAt(at + i) !== NAME_CODES[codes + i]) return false;
+  }
+  return true;
 }
 
 /** Whether `text` occurs in `buf` at `at` (short strings: a loop beats startsWith). */

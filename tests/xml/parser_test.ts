@@ -201,3 +201,20 @@ Deno.test("a prefix bound again inside an element resolves to the inner namespac
     ]);
   }
 });
+
+Deno.test("an end tag is checked against its start tag even after names that begin alike took that name's place in the cache", () => {
+  // abcd1, abcd2 and abcd3 share a cache key, which holds two names.
+  const root = parseDocument("<abcd1><abcd2/><abcd3/><abcd2/></abcd1>");
+  assert.deepEqual(
+    root.children.map((child) =>
+      typeof child === "string" ? child : child.name
+    ),
+    ["abcd2", "abcd3", "abcd2"],
+  );
+  const error = errorOf("<abcd1><abcd2/><abcd3/></abcd3>");
+  assert.equal(error.condition, "not-well-formed");
+  assert.equal(
+    said(error),
+    "Cannot parse XML: end tag does not match start tag abcd1",
+  );
+});
