@@ -1733,8 +1733,10 @@ export class XmlParser {
     }
 
     // Attributes. Unprefixed names are distinct (checked above); prefixed
-    // ones may still collide once resolved.
+    // ones may still collide once resolved, with each other only: no name
+    // holds "{", and an "xml:" key is its qualified name.
     const attrs: Record<string, string> = {};
+    let prefixed = 0;
     for (let i = 0; i < count; i++) {
       const kind = kinds[i]!;
       if (kind === PLAIN) {
@@ -1743,7 +1745,9 @@ export class XmlParser {
         else attrs[name] = values[i]!;
       } else if (kind === PREFIXED) {
         const key = this.#attributeKey(i, pos);
-        if (Object.hasOwn(attrs, key)) this.#duplicate(pos, names[i]!);
+        if (prefixed++ > 0 && Object.hasOwn(attrs, key)) {
+          this.#duplicate(pos, names[i]!);
+        }
         attrs[key] = values[i]!;
       }
     }

@@ -218,3 +218,25 @@ Deno.test("an end tag is checked against its start tag even after names that beg
     "Cannot parse XML: end tag does not match start tag abcd1",
   );
 });
+
+Deno.test("two prefixed attributes that resolve to the same name are a duplicate, wherever they stand among the others", () => {
+  for (
+    const attrs of [
+      "a:x='1' b:x='2'",
+      "y='0' a:x='1' b:x='2'",
+      "a:x='1' y='0' xml:lang='en' b:x='2'",
+    ]
+  ) {
+    const error = errorOf(
+      `<r xmlns:a='urn:u' xmlns:b='urn:u'><e ${attrs}/></r>`,
+    );
+    assert.equal(error.condition, "not-well-formed", attrs);
+    assert.equal(said(error), "Cannot parse XML: duplicate attribute b:x");
+  }
+  const root = parseDocument(
+    "<r xmlns:a='urn:u' xmlns:b='urn:v'><e a:x='1' b:x='2' x='3'/></r>",
+  );
+  const e = root.children[0];
+  assert.ok(typeof e !== "string" && e !== undefined);
+  assert.deepEqual(e.attrs, { "{urn:u}x": "1", "{urn:v}x": "2", x: "3" });
+});
