@@ -1224,7 +1224,16 @@ export class XmlParser {
     const len = buf.length;
     let i = amp + 1;
     if (i >= len) return mayContinue ? MORE : this.#badReference(amp, i);
-    if (buf.charCodeAt(i) === HASH) {
+    const first = buf.charCodeAt(i);
+    // The five predefined entities, whole in the input: no name scan.
+    if (i + 4 < len && this.#maxName >= 4) {
+      const semi = predefinedEnd(buf, i, first);
+      if (semi > 0) {
+        this.#refText = PREDEFINED_TEXT[first]!;
+        return semi;
+      }
+    }
+    if (first === HASH) {
       i++;
       let hex = false;
       if (i < len && buf.charCodeAt(i) === 0x78) {
@@ -2102,6 +2111,41 @@ function matches(buf: string, at: number, text: string): boolean {
     if (buf.charCodeAt(at + i) !== text.charCodeAt(i)) return false;
   }
   return true;
+}
+
+// The text of each predefined entity by its first letter ("a" is "&", and
+// "apos" is told apart in #reference).
+const PREDEFINED_TEXT: string[] = [];
+PREDEFINED_TEXT[0x6c] = "<";
+PREDEFINED_TEXT[0x67] = ">";
+PREDEFINED_TEXT[0x61] = "&";
+PREDEFINED_TEXT[0x71] = '"';
+
+/**
+ * The position of the ";" ending `lt;`, `gt;`, `amp;` or `quot;` at `at`
+ * (`first` is its first code unit), or -1 (`apos;` included: -1, read by
+ * the general path). The caller made sure that five code units follow.
+ */
+function predefinedEnd(buf: string, at: number, first: number): number {
+  if (first === 0x6c || first === 0x67) { // lt gt
+    return buf.charCodeAt(at + 1) === 0x74 && buf.charCodeAt(at + 2) === SEMI
+      ? at + 2
+      : -1;
+  }
+  if (first === 0x61) { // amp
+    return buf.charCodeAt(at + 1) === 0x6d &&
+        buf.charCodeAt(at + 2) === 0x70 && buf.charCodeAt(at + 3) === SEMI
+      ? at + 3
+      : -1;
+  }
+  if (first === 0x71) { // quot
+    return buf.charCodeAt(at + 1) === 0x75 &&
+        buf.charCodeAt(at + 2) === 0x6f && buf.charCodeAt(at + 3) === 0x74 &&
+        buf.charCodeAt(at + 4) === SEMI
+      ? at + 4
+      : -1;
+  }
+  return -1;
 }
 
 /** The text of a predefined entity named by `buf[start, end)`, if it is one. */

@@ -240,3 +240,26 @@ Deno.test("two prefixed attributes that resolve to the same name are a duplicate
   assert.ok(typeof e !== "string" && e !== undefined);
   assert.deepEqual(e.attrs, { "{urn:u}x": "1", "{urn:v}x": "2", x: "3" });
 });
+
+Deno.test("the five predefined entities read the same in text and attribute values, and obey maxNameLength", () => {
+  const root = parseDocument(
+    "<r a='&lt;&gt;&amp;&quot;&apos;'>&lt;&gt;&amp;&quot;&apos;</r>",
+  );
+  assert.equal(root.attrs.a, `<>&"'`);
+  assert.equal(root.children.join(""), `<>&"'`);
+  for (
+    const [entity, length] of [["lt", 2], ["amp", 3], ["quot", 4]] as const
+  ) {
+    const parser = new XmlParser(NO_SINK, {
+      stream: false,
+      maxNameLength: length - 1,
+    });
+    assert.throws(
+      () => parser.write(new TextEncoder().encode(`<r>&${entity};</r>`)),
+      (error: unknown) =>
+        error instanceof XmlError && error.condition === "policy-violation",
+      entity,
+    );
+  }
+  assert.equal(errorOf("<r>&ltx;</r>").condition, "restricted-xml");
+});
