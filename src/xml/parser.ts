@@ -96,6 +96,7 @@ const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
 // The code units of each name, up to CODES_PER_NAME of them: a typed array
 // reads faster than a string in the comparisons.
 const CODES_PER_NAME = 24;
+const NAME_KEYS = new Int32Array(NAME_CACHE_SIZE); // see #name()
 const NAME_CODES = new Uint16Array(NAME_CACHE_SIZE * CODES_PER_NAME);
 const NAME_RECENT = new Uint8Array(NAME_CACHE_SIZE >> 1); // per set: 0 or 1
 const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
@@ -1357,18 +1358,26 @@ export class XmlParser {
    */
   #name(start: number): number {
     const buf = this.#buf;
+    // The key: the first three code units (or what follows a shorter name).
+    // When all three are below 0x100 it holds them exactly, and a slot with
+    // the same key needs no comparison of them; other keys are marked by
+    // their top bit, so that they never equal an exact one.
+    const c0 = buf.charCodeAt(start);
+    const c1 = buf.charCodeAt(start + 1);
+    const c2 = buf.charCodeAt(start + 2);
+    const exact = (c0 | c1 | c2) < 0x100;
+    const key = exact
+      ? c0 << 16 | c1 << 8 | c2
+      : c0 << 16 ^ c1 << 8 ^ c2 | 1 << 31;
+    const known = exact ? 3 : 0;
     // Two slots per set: names that begin alike (xmlns, xml:lang) both stay.
-    const set = Math.imul(
-      buf.charCodeAt(start) << 16 ^ buf.charCodeAt(start + 1) << 8 ^
-        buf.charCodeAt(start + 2),
-      0x9e3779b1,
-    ) >>> (32 - NAME_SET_BITS);
+    const set = Math.imul(key, 0x9e3779b1) >>> (32 - NAME_SET_BITS);
     const recent = NAME_RECENT[set]!;
     let slot = set << 1 | recent;
-    let end = this.#cachedEnd(slot, start);
+    let end = this.#cachedEnd(slot, start, key, known);
     if (end < 0) {
       slot ^= 1;
-      end = this.#cachedEnd(slot, start);
+      end = this.#cachedEnd(slot, start, key, known);
       if (end >= 0) NAME_RECENT[set] = recent ^ 1;
     }
     if (end >= 0) {
@@ -1389,6 +1398,7 @@ export class XmlParser {
     // The slot of the set not used last (slot holds it now).
     NAME_RECENT[set] = slot & 1;
     NAMES[slot] = name;
+    NAME_KEYS[slot] = key;
     const codes = slot * CODES_PER_NAME;
     for (let i = 0; i < name.length && i < CODES_PER_NAME; i++) {
       NAME_CODES[codes + i] = name.charCodeAt(i);
@@ -1409,15 +1419,17 @@ export class XmlParser {
 
   /**
    * The end of the name at `start` if it is the one cached in `slot`, else
-   * -1: the name must be there whole, and end there.
+   * -1: the name must be there whole, and end there. `key` is the key of
+   * the input at `start`, of which the first `known` code units are exact.
    */
-  #cachedEnd(slot: number, start: number): number {
+  #cachedEnd(slot: number, start: number, key: number, known: number): number {
     const buf = this.#buf;
     const cached = NAMES[slot]!;
     const end = start + cached.length;
     if (
-      end >= buf.length || cached === "" || cached.length > this.#maxName ||
-      !matchesSlot(buf, start, slot, cached)
+      NAME_KEYS[slot] !== key || end >= buf.length || cached === "" ||
+      cached.length > this.#maxName ||
+      !matchesSlot(buf, start, slot, cached, known)
     ) return -1;
     const c = buf.charCodeAt(end);
     return (c < 0x80
@@ -2088,17 +2100,21 @@ function lineBreaks(
   return [count, last];
 }
 
-/** Whether `name`, which cache slot `slot` may hold, occurs in `buf` at `at`. */
+/**
+ * Whether `name`, which cache slot `slot` may hold, occurs in `buf` at `at`;
+ * its first `known` code units are known to (when the slot holds it).
+ */
 function matchesSlot(
   buf: string,
   at: number,
   slot: number,
   name: string,
+  known = 0,
 ): boolean {
   const n = name.length;
   if (n > CODES_PER_NAME || NAMES[slot] !== name) return matches(buf, at, name);
   const codes = slot * CODES_PER_NAME;
-  for (let i = 0; i < n; i++) {
+  for (let i = known; i < n; i++) {
     if (buf.charCodeAt(at + i) !== NAME_CODES[codes + i]) return false;
   }
   return true;

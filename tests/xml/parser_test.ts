@@ -263,3 +263,25 @@ Deno.test("the five predefined entities read the same in text and attribute valu
   }
   assert.equal(errorOf("<r>&ltx;</r>").condition, "restricted-xml");
 });
+
+Deno.test("names whose first code units share a cache key are told apart, short names and non-ASCII ones too", () => {
+  // "BŁx" and "CAx" give the same key (Ł is above U+00FF); "ab" is read
+  // with what follows it.
+  const root = parseDocument(
+    "<r><BŁx/><CAx/><BŁx a='1'/><ab/><ab x='2'/><ab\tx='3'/><abc/></r>",
+  );
+  assert.deepEqual(
+    root.children.map((child) =>
+      typeof child === "string" ? child : [child.name, child.attrs]
+    ),
+    [
+      ["BŁx", {}],
+      ["CAx", {}],
+      ["BŁx", { a: "1" }],
+      ["ab", {}],
+      ["ab", { x: "2" }],
+      ["ab", { x: "3" }],
+      ["abc", {}],
+    ],
+  );
+});
