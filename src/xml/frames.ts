@@ -128,7 +128,8 @@ function frameOf(event: XmlEvent, open: Element[]): StreamFrame | undefined {
 export function parseFrames(
   options: ParseOptions = {},
 ): Operator<Uint8Array, StreamFrame> {
-  return parseWith(() => new FrameSink(), { ...options, tree: true });
+  const stream = options.stream ?? true;
+  return parseWith(() => new FrameSink(stream), { ...options, tree: true });
 }
 
 function textInStream(): XmlError {
@@ -141,6 +142,14 @@ function textInStream(): XmlError {
 
 /** Turns tree-mode sink calls into frames. */
 class FrameSink extends Collector<StreamFrame> implements XmlSink {
+  /** Whether the parser is in stream mode, and refuses such text itself. */
+  readonly #stream: boolean;
+
+  constructor(stream: boolean) {
+    super();
+    this.#stream = stream;
+  }
+
   open(element: Element, declaration: XmlDeclaration | undefined): void {
     this.out.push({ type: "header", element, declaration });
   }
@@ -148,8 +157,9 @@ class FrameSink extends Collector<StreamFrame> implements XmlSink {
   start(): void {}
 
   text(text: string): void {
-    // In stream mode only white space reaches here; it separates frames.
-    if (!SPACE_ONLY.test(text)) throw textInStream();
+    // In stream mode only white space reaches here (the parser refused
+    // anything else, with its position); it separates frames.
+    if (!this.#stream && !SPACE_ONLY.test(text)) throw textInStream();
   }
 
   end(element: Element): void {

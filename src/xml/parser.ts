@@ -77,7 +77,11 @@ const XML_DECL =
 const SPECIALS = ["<", "&", "\r", "]]>", "\n", "\t"];
 const LT_ = 0, AMP_ = 1, CR_ = 2, CDATA_END_ = 3, LF_ = 4, TAB_ = 5;
 
-const NAME_CACHE_SIZE = 1024; // a power of two
+// One-shot decoding keeps no state: one lenient decoder serves every parser.
+const LENIENT = new TextDecoder("utf-8", { ignoreBOM: true });
+
+const NAME_SET_BITS = 9;
+const NAME_CACHE_SIZE = 2 << NAME_SET_BITS; // two slots per set
 
 // Names seen recently, so that a repeated name costs no new string: one
 // cache for every parser of the isolate (a stream's parsers would each hold
@@ -86,12 +90,25 @@ const NAME_CACHE_SIZE = 1024; // a power of two
 // "{uri}local" key only while its slot holds that name and that URI, so a
 // slot another parser overwrote in between is a miss, never a wrong answer.
 const NAMES: string[] = new Array(NAME_CACHE_SIZE).fill("");
-const NAME_COLONS = new Int32Array(NAME_CACHE_SIZE);
 const NAME_PREFIXES: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_LOCALS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const NAME_KINDS = new Uint8Array(NAME_CACHE_SIZE); // see PLAIN etc.
+// The code units of each name, up to CODES_PER_NAME of them: a typed array
+// reads faster than a string in the comparisons.
+const CODES_PER_NAME = 24;
+const NAME_KEYS = new Int32Array(NAME_CACHE_SIZE); // see #name()
+const NAME_CODES = new Uint16Array(NAME_CACHE_SIZE * CODES_PER_NAME);
+const NAME_RECENT = new Uint8Array(NAME_CACHE_SIZE >> 1); // per set: 0 or 1
 const KEY_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
+// What a slot's name resolved to (its attribute key, its element namespace)
+// under one set of prefix bindings of one parser, named by an epoch: every
+// parser takes a new epoch from this counter whenever its bindings change,
+// so an epoch is never seen twice (doubles stay exact to 2^53).
+let EPOCH = 0;
+const KEY_EPOCHS = new Float64Array(NAME_CACHE_SIZE);
+const NS_EPOCHS = new Float64Array(NAME_CACHE_SIZE);
+const NS_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 
 /**
  * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
@@ -163,13 +180,11 @@ export class XmlParser {
   // position, so all searches together read #buf a few times, natively.
   readonly #next = new Int32Array(SPECIALS.length);
 
-  #lastName = ""; // the name read by #name()
-  #lastSlot = 0; // its cache slot
-  #lastPrefix = ""; // its prefix ("" for none)
-  #lastLocal = ""; // its local part
-  #lastKind = PLAIN; // what it is as an attribute name
+  // The cache slot of the name read by #name(): the name, its parts and its
+  // kind are read from there, before the next name is.
+  #lastSlot = 0;
   #attrSafe = -1; // no attribute value special (< & LF TAB CR) before this
-  #nameColon = -1; // offset of its first colon, or -1
+  #nameColon = -1; // offset of the first colon #scanName() saw, or -1
 
   // Document state.
   #phase = START;
@@ -178,10 +193,12 @@ export class XmlParser {
   #depth = 0; // open elements, root included
   #elements: Element[] = [];
   #qnames: string[] = [];
+  #qslots: number[] = []; // the cache slot each of #qnames was read into
   #nsMarks: number[] = [];
   #defaultNs: string[] = [""];
   #prefixes = new Map<string, string>();
   #undo: (string | undefined)[] = []; // pairs: prefix, previous URI
+  #epoch = ++EPOCH; // names these #prefixes (see EPOCH)
 
   // The unit being read (root start tag with its prolog, one depth-1
   // element, or the root end tag) is bounded by maxStanzaBytes.
@@ -663,9 +680,12 @@ export class XmlParser {
   }
 
   #decodeAndFeed(bytes: Uint8Array): void {
-    let text: string;
+    // The lenient decoder runs about twice as fast as the fatal one; what it
+    // replaced, if anything, shows as U+FFFD, and only then does the fatal
+    // one decide (the input may hold U+FFFD itself).
+    let text = LENIENT.decode(bytes);
     try {
-      text = this.#decoder.decode(bytes);
+      if (text.indexOf("\uFFFD") >= 0) text = this.#decoder.decode(bytes);
     } catch {
       // Read what precedes the bad byte, so that an earlier error wins,
       // then report the bad byte.
@@ -924,7 +944,6 @@ export class XmlParser {
     this.#pos = 0;
     this.#next.fill(-1);
     this.#attrSafe = -1;
-    this.#lastName = this.#lastPrefix = this.#lastLocal = "";
     // The scratch of the last start tag: its names and values are slices.
     this.#attrNames.length = this.#attrValues.length = 0;
     this.#attrPrefixes.length = this.#attrLocals.length = 0;
@@ -1206,7 +1225,16 @@ export class XmlParser {
     const len = buf.length;
     let i = amp + 1;
     if (i >= len) return mayContinue ? MORE : this.#badReference(amp, i);
-    if (buf.charCodeAt(i) === HASH) {
+    const first = buf.charCodeAt(i);
+    // The five predefined entities, whole in the input: no name scan.
+    if (i + 4 < len && this.#maxName >= 4) {
+      const semi = predefinedEnd(buf, i, first);
+      if (semi > 0) {
+        this.#refText = PREDEFINED_TEXT[first]!;
+        return semi;
+      }
+    }
+    if (first === HASH) {
       i++;
       let hex = false;
       if (i < len && buf.charCodeAt(i) === 0x78) {
@@ -1322,35 +1350,39 @@ export class XmlParser {
   }
 
   /**
-   * Reads a name that must be at `start` into #lastName and #nameColon;
-   * returns its end, or MORE. A name seen recently is found in a cache keyed
-   * by its first three code units and only compared, not scanned and
-   * sliced again (names are checked once, when they enter the cache).
+   * Reads a name that must be at `start` into the cache, its slot into
+   * #lastSlot; returns its end, or MORE. A name seen recently is found in a cache keyed
+   * by its first three code units (two names per key, the one used last
+   * kept when a third comes) and only compared, not scanned and sliced
+   * again (names are checked once, when they enter the cache).
    */
   #name(start: number): number {
     const buf = this.#buf;
-    const slot = (buf.charCodeAt(start) * 961 + buf.charCodeAt(start + 1) * 31 +
-      buf.charCodeAt(start + 2)) & (NAME_CACHE_SIZE - 1);
-    const cached = NAMES[slot]!;
-    const end = start + cached.length;
-    if (
-      end < buf.length && cached !== "" && cached.length <= this.#maxName &&
-      matches(buf, start, cached)
-    ) {
-      const c = buf.charCodeAt(end);
-      if (
-        c < 0x80
-          ? !(ASCII_CLASS[c]! & NAME_CHAR) && c !== COLON
-          : !isNameCharNonAscii(c)
-      ) {
-        this.#lastName = cached;
-        this.#lastSlot = slot;
-        this.#nameColon = NAME_COLONS[slot]!;
-        this.#lastPrefix = NAME_PREFIXES[slot]!;
-        this.#lastLocal = NAME_LOCALS[slot]!;
-        this.#lastKind = NAME_KINDS[slot]!;
-        return end;
-      }
+    // The key: the first three code units (or what follows a shorter name).
+    // When all three are below 0x100 it holds them exactly, and a slot with
+    // the same key needs no comparison of them; other keys are marked by
+    // their top bit, so that they never equal an exact one.
+    const c0 = buf.charCodeAt(start);
+    const c1 = buf.charCodeAt(start + 1);
+    const c2 = buf.charCodeAt(start + 2);
+    const exact = (c0 | c1 | c2) < 0x100;
+    const key = exact
+      ? c0 << 16 | c1 << 8 | c2
+      : c0 << 16 ^ c1 << 8 ^ c2 | 1 << 31;
+    const known = exact ? 3 : 0;
+    // Two slots per set: names that begin alike (xmlns, xml:lang) both stay.
+    const set = Math.imul(key, 0x9e3779b1) >>> (32 - NAME_SET_BITS);
+    const recent = NAME_RECENT[set]!;
+    let slot = set << 1 | recent;
+    let end = this.#cachedEnd(slot, start, key, known);
+    if (end < 0) {
+      slot ^= 1;
+      end = this.#cachedEnd(slot, start, key, known);
+      if (end >= 0) NAME_RECENT[set] = recent ^ 1;
+    }
+    if (end >= 0) {
+      this.#lastSlot = slot;
+      return end;
     }
     const scanned = this.#scanName(start);
     if (scanned === MORE) return MORE;
@@ -1363,8 +1395,14 @@ export class XmlParser {
     }
     const name = owned(buf.slice(start, scanned));
     const colon = this.#nameColon;
+    // The slot of the set not used last (slot holds it now).
+    NAME_RECENT[set] = slot & 1;
     NAMES[slot] = name;
-    NAME_COLONS[slot] = colon;
+    NAME_KEYS[slot] = key;
+    const codes = slot * CODES_PER_NAME;
+    for (let i = 0; i < name.length && i < CODES_PER_NAME; i++) {
+      NAME_CODES[codes + i] = name.charCodeAt(i);
+    }
     NAME_PREFIXES[slot] = colon < 0 ? "" : name.slice(0, colon);
     NAME_LOCALS[slot] = colon < 0 ? name : name.slice(colon + 1);
     NAME_KINDS[slot] = nameKind(
@@ -1374,12 +1412,31 @@ export class XmlParser {
       colon,
     );
     KEY_URIS[slot] = "";
-    this.#lastName = name;
+    KEY_EPOCHS[slot] = NS_EPOCHS[slot] = 0;
     this.#lastSlot = slot;
-    this.#lastPrefix = NAME_PREFIXES[slot]!;
-    this.#lastLocal = NAME_LOCALS[slot]!;
-    this.#lastKind = NAME_KINDS[slot]!;
     return scanned;
+  }
+
+  /**
+   * The end of the name at `start` if it is the one cached in `slot`, else
+   * -1: the name must be there whole, and end there. `key` is the key of
+   * the input at `start`, of which the first `known` code units are exact.
+   */
+  #cachedEnd(slot: number, start: number, key: number, known: number): number {
+    const buf = this.#buf;
+    const cached = NAMES[slot]!;
+    const end = start + cached.length;
+    if (
+      NAME_KEYS[slot] !== key || end >= buf.length || cached === "" ||
+      cached.length > this.#maxName ||
+      !matchesSlot(buf, start, slot, cached, known)
+    ) return -1;
+    const c = buf.charCodeAt(end);
+    return (c < 0x80
+        ? ASCII_CLASS[c]! & NAME_CHAR || c === COLON
+        : isNameCharNonAscii(c))
+      ? -1
+      : end;
   }
 
   /**
@@ -1424,10 +1481,11 @@ export class XmlParser {
     const len = buf.length;
     const nameEnd = this.#name(pos + 1);
     if (nameEnd === MORE) return this.#moreTag(pos);
-    const qname = this.#lastName;
-    const qnameKind = this.#lastKind;
-    const qnamePrefix = this.#lastPrefix;
-    const qnameLocal = this.#lastLocal;
+    const qnameSlot = this.#lastSlot;
+    const qname = NAMES[qnameSlot]!;
+    const qnameKind = NAME_KINDS[qnameSlot]!;
+    const qnamePrefix = NAME_PREFIXES[qnameSlot]!;
+    const qnameLocal = NAME_LOCALS[qnameSlot]!;
     const names = this.#attrNames;
     const values = this.#attrValues;
     const kinds = this.#attrKinds;
@@ -1475,14 +1533,15 @@ export class XmlParser {
       const attrStart = p;
       p = this.#name(p);
       if (p === MORE) return this.#moreTag(pos);
-      const attrName = this.#lastName;
-      const kind = this.#lastKind;
+      const attrSlot = this.#lastSlot;
+      const attrName = NAMES[attrSlot]!;
+      const kind = NAME_KINDS[attrSlot]!;
       kinds[count] = kind;
       if (kind !== PLAIN) {
         special++;
-        this.#attrSlots[count] = this.#lastSlot;
-        this.#attrPrefixes[count] = this.#lastPrefix;
-        this.#attrLocals[count] = this.#lastLocal;
+        this.#attrSlots[count] = attrSlot;
+        this.#attrPrefixes[count] = NAME_PREFIXES[attrSlot]!;
+        this.#attrLocals[count] = NAME_LOCALS[attrSlot]!;
       }
       c = buf.charCodeAt(p);
       if (c !== EQ) {
@@ -1534,6 +1593,7 @@ export class XmlParser {
     this.#openElement(
       pos,
       qname,
+      qnameSlot,
       qnamePrefix,
       qnameLocal,
       count,
@@ -1601,6 +1661,7 @@ export class XmlParser {
   #openElement(
     pos: number,
     qname: string,
+    slot: number,
     prefix: string,
     local: string,
     count: number,
@@ -1625,7 +1686,7 @@ export class XmlParser {
       for (let i = 0; i < count; i++) values[i] = owned(values[i]!);
     }
     let defaultNs = this.#defaultNs[depth]!;
-    let declarations: Record<string, string> | undefined;
+    let declarations: Record<string, string> | undefined; // the root's only
     const mark = this.#undo.length;
 
     // Duplicate names. Few attributes: compare pairs; many: a set.
@@ -1661,11 +1722,11 @@ export class XmlParser {
             );
           }
           defaultNs = uri;
-          (declarations ??= {})[""] = uri;
+          if (depth === 0) (declarations ??= {})[""] = uri;
         } else if (kind === PREFIX_DECLARATION) {
           const declared = this.#attrLocals[i]!;
           this.#declare(declared, values[i]!, pos);
-          (declarations ??= {})[declared] = values[i]!;
+          if (depth === 0) (declarations ??= {})[declared] = values[i]!;
         }
       }
     }
@@ -1673,19 +1734,30 @@ export class XmlParser {
     // The element's name.
     let ns = defaultNs;
     if (local !== qname) {
-      ns = this.#resolve(prefix, pos);
-      if (ns === XMLNS_NS) {
-        this.#fail(
-          "invalid-namespace",
-          "Cannot parse XML: elements cannot be in the xmlns namespace",
-          pos,
-        );
+      // Cached with the name, as attribute keys are (see #attributeKey).
+      const cached = NAMES[slot] === qname;
+      if (cached && NS_EPOCHS[slot] === this.#epoch) ns = NS_URIS[slot]!;
+      else {
+        ns = this.#resolve(prefix, pos);
+        if (ns === XMLNS_NS) {
+          this.#fail(
+            "invalid-namespace",
+            "Cannot parse XML: elements cannot be in the xmlns namespace",
+            pos,
+          );
+        }
+        if (cached) {
+          NS_URIS[slot] = ns; // owned (see #declare)
+          NS_EPOCHS[slot] = this.#epoch;
+        }
       }
     }
 
     // Attributes. Unprefixed names are distinct (checked above); prefixed
-    // ones may still collide once resolved.
+    // ones may still collide once resolved, with each other only: no name
+    // holds "{", and an "xml:" key is its qualified name.
     const attrs: Record<string, string> = {};
+    let prefixed = 0;
     for (let i = 0; i < count; i++) {
       const kind = kinds[i]!;
       if (kind === PLAIN) {
@@ -1694,7 +1766,9 @@ export class XmlParser {
         else attrs[name] = values[i]!;
       } else if (kind === PREFIXED) {
         const key = this.#attributeKey(i, pos);
-        if (Object.hasOwn(attrs, key)) this.#duplicate(pos, names[i]!);
+        if (prefixed++ > 0 && Object.hasOwn(attrs, key)) {
+          this.#duplicate(pos, names[i]!);
+        }
         attrs[key] = values[i]!;
       }
     }
@@ -1706,6 +1780,7 @@ export class XmlParser {
     }
     this.#elements[depth] = element;
     this.#qnames[depth] = qname;
+    this.#qslots[depth] = slot;
     this.#nsMarks[depth] = mark;
     this.#defaultNs[depth + 1] = defaultNs;
     this.#depth = depth + 1;
@@ -1738,18 +1813,24 @@ export class XmlParser {
   /** The key of prefixed attribute `i`: `xml:local` or `{uri}local`. */
   #attributeKey(i: number, pos: number): string {
     const name = this.#attrNames[i]!;
+    const slot = this.#attrSlots[i]!;
+    // "{uri}local" is cached with the name (while its slot still holds
+    // that name), so that the same key is not built anew for every element,
+    // nor its prefix looked up again under the same bindings.
+    const cached = NAMES[slot] === name;
+    if (cached && KEY_EPOCHS[slot] === this.#epoch) return KEYS[slot]!;
     const prefix = this.#attrPrefixes[i]!;
     if (prefix === "xml") return name;
     const uri = this.#resolve(prefix, pos);
-    // "{uri}local" is cached with the name (while its slot still holds
-    // that name), so that the same key is not built anew for every element.
-    const slot = this.#attrSlots[i]!;
-    const cached = NAMES[slot] === name;
-    if (cached && KEY_URIS[slot] === uri) return KEYS[slot]!;
+    if (cached && KEY_URIS[slot] === uri) {
+      KEY_EPOCHS[slot] = this.#epoch;
+      return KEYS[slot]!;
+    }
     const key = `{${uri}}${this.#attrLocals[i]}`;
     if (cached) {
-      KEY_URIS[slot] = owned(uri);
+      KEY_URIS[slot] = uri; // owned (see #declare)
       KEYS[slot] = owned(key);
+      KEY_EPOCHS[slot] = this.#epoch;
     }
     return key;
   }
@@ -1781,7 +1862,9 @@ export class XmlParser {
     }
     if (prefix !== "xml") {
       this.#undo.push(prefix, this.#prefixes.get(prefix));
-      this.#prefixes.set(prefix, uri);
+      // Owned: the caches compare URIs by identity first and keep them.
+      this.#prefixes.set(prefix, owned(uri));
+      this.#epoch = ++EPOCH;
     }
   }
 
@@ -1813,7 +1896,10 @@ export class XmlParser {
     const depth = this.#depth;
     const qname = this.#qnames[depth - 1]!;
     let p = pos + 2;
-    if (len - p >= qname.length && matches(buf, p, qname)) {
+    if (
+      len - p >= qname.length &&
+      matchesSlot(buf, p, this.#qslots[depth - 1]!, qname)
+    ) {
       p += qname.length;
       if (p >= len) return this.#moreTag(pos);
       const c = buf.charCodeAt(p);
@@ -1864,6 +1950,7 @@ export class XmlParser {
     const mark = this.#nsMarks[depth]!;
     const undo = this.#undo;
     const prefixes = this.#prefixes;
+    if (undo.length > mark) this.#epoch = ++EPOCH;
     while (undo.length > mark) {
       const previous = undo.pop();
       const prefix = undo.pop()!;
@@ -2013,6 +2100,26 @@ function lineBreaks(
   return [count, last];
 }
 
+/**
+ * Whether `name`, which cache slot `slot` may hold, occurs in `buf` at `at`;
+ * its first `known` code units are known to (when the slot holds it).
+ */
+function matchesSlot(
+  buf: string,
+  at: number,
+  slot: number,
+  name: string,
+  known = 0,
+): boolean {
+  const n = name.length;
+  if (n > CODES_PER_NAME || NAMES[slot] !== name) return matches(buf, at, name);
+  const codes = slot * CODES_PER_NAME;
+  for (let i = known; i < n; i++) {
+    if (buf.charCodeAt(at + i) !== NAME_CODES[codes + i]) return false;
+  }
+  return true;
+}
+
 /** Whether `text` occurs in `buf` at `at` (short strings: a loop beats startsWith). */
 function matches(buf: string, at: number, text: string): boolean {
   const n = text.length;
@@ -2020,6 +2127,41 @@ function matches(buf: string, at: number, text: string): boolean {
     if (buf.charCodeAt(at + i) !== text.charCodeAt(i)) return false;
   }
   return true;
+}
+
+// The text of each predefined entity by its first letter ("a" is "&", and
+// "apos" is told apart in #reference).
+const PREDEFINED_TEXT: string[] = [];
+PREDEFINED_TEXT[0x6c] = "<";
+PREDEFINED_TEXT[0x67] = ">";
+PREDEFINED_TEXT[0x61] = "&";
+PREDEFINED_TEXT[0x71] = '"';
+
+/**
+ * The position of the ";" ending `lt;`, `gt;`, `amp;` or `quot;` at `at`
+ * (`first` is its first code unit), or -1 (`apos;` included: -1, read by
+ * the general path). The caller made sure that five code units follow.
+ */
+function predefinedEnd(buf: string, at: number, first: number): number {
+  if (first === 0x6c || first === 0x67) { // lt gt
+    return buf.charCodeAt(at + 1) === 0x74 && buf.charCodeAt(at + 2) === SEMI
+      ? at + 2
+      : -1;
+  }
+  if (first === 0x61) { // amp
+    return buf.charCodeAt(at + 1) === 0x6d &&
+        buf.charCodeAt(at + 2) === 0x70 && buf.charCodeAt(at + 3) === SEMI
+      ? at + 3
+      : -1;
+  }
+  if (first === 0x71) { // quot
+    return buf.charCodeAt(at + 1) === 0x75 &&
+        buf.charCodeAt(at + 2) === 0x6f && buf.charCodeAt(at + 3) === 0x74 &&
+        buf.charCodeAt(at + 4) === SEMI
+      ? at + 4
+      : -1;
+  }
+  return -1;
 }
 
 /** The text of a predefined entity named by `buf[start, end)`, if it is one. */

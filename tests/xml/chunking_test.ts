@@ -212,6 +212,20 @@ Deno.test("XmlParser reports the same error for every split of invalid UTF-8", (
   }
 });
 
+Deno.test("XmlParser reads U+FFFD in the input as a character and refuses invalid UTF-8 next to it", () => {
+  const good = runParser([utf8("<a b='\uFFFD'>x\uFFFDy</a>")]);
+  assert.equal(good.error, null);
+  const seen = JSON.stringify(good.entries);
+  assert.ok(seen.includes('"b":"\uFFFD"'), seen);
+  assert.ok(seen.includes("x\uFFFDy"), seen);
+  for (const where of ["<a>\uFFFD", "<a b='\uFFFD"]) {
+    const bytes = new Uint8Array([...utf8(where), 0xff, ...utf8("x")]);
+    const outcome = runParser([bytes]);
+    assert.equal(outcome.error?.condition, "not-well-formed", where);
+    assert.equal(outcome.error?.offset, utf8(where).length, where);
+  }
+});
+
 Deno.test("interestingSplits() finds splits inside multi-byte characters", () => {
   const bytes = utf8("<a>é😀</a>");
   const inside = interestingSplits(bytes).filter((i) =>

@@ -180,3 +180,108 @@ Deno.test("a '/' not followed by '>' yields to the stanza limit crossed at the '
     );
   }
 });
+
+Deno.test("a prefix bound again inside an element resolves to the inner namespace there and to the outer one after it", () => {
+  const doc = "<r xmlns:p='urn:a'>" +
+    "<p:x p:k='1'/>" +
+    "<p:y xmlns:p='urn:b'><p:x p:k='2'/></p:y>" +
+    "<p:x p:k='3'/>" +
+    "<q xmlns:p='urn:c'/><p:x p:k='4'/></r>";
+  // Read twice: the second time every name is in the cache already.
+  for (let round = 0; round < 2; round++) {
+    const root = parseDocument(doc);
+    const seen = root.children.flatMap((child) =>
+      typeof child === "string" ? [] : [child, ...child.getChildren("x")]
+    ).filter((e) => e.name === "x").map((e) => [e.ns, e.attrs]);
+    assert.deepEqual(seen, [
+      ["urn:a", { "{urn:a}k": "1" }],
+      ["urn:b", { "{urn:b}k": "2" }],
+      ["urn:a", { "{urn:a}k": "3" }],
+      ["urn:a", { "{urn:a}k": "4" }],
+    ]);
+  }
+});
+
+Deno.test("an end tag is checked against its start tag even after names that begin alike took that name's place in the cache", () => {
+  // abcd1, abcd2 and abcd3 share a cache key, which holds two names.
+  const root = parseDocument("<abcd1><abcd2/><abcd3/><abcd2/></abcd1>");
+  assert.deepEqual(
+    root.children.map((child) =>
+      typeof child === "string" ? child : child.name
+    ),
+    ["abcd2", "abcd3", "abcd2"],
+  );
+  const error = errorOf("<abcd1><abcd2/><abcd3/></abcd3>");
+  assert.equal(error.condition, "not-well-formed");
+  assert.equal(
+    said(error),
+    "Cannot parse XML: end tag does not match start tag abcd1",
+  );
+});
+
+Deno.test("two prefixed attributes that resolve to the same name are a duplicate, wherever they stand among the others", () => {
+  for (
+    const attrs of [
+      "a:x='1' b:x='2'",
+      "y='0' a:x='1' b:x='2'",
+      "a:x='1' y='0' xml:lang='en' b:x='2'",
+    ]
+  ) {
+    const error = errorOf(
+      `<r xmlns:a='urn:u' xmlns:b='urn:u'><e ${attrs}/></r>`,
+    );
+    assert.equal(error.condition, "not-well-formed", attrs);
+    assert.equal(said(error), "Cannot parse XML: duplicate attribute b:x");
+  }
+  const root = parseDocument(
+    "<r xmlns:a='urn:u' xmlns:b='urn:v'><e a:x='1' b:x='2' x='3'/></r>",
+  );
+  const e = root.children[0];
+  assert.ok(typeof e !== "string" && e !== undefined);
+  assert.deepEqual(e.attrs, { "{urn:u}x": "1", "{urn:v}x": "2", x: "3" });
+});
+
+Deno.test("the five predefined entities read the same in text and attribute values, and obey maxNameLength", () => {
+  const root = parseDocument(
+    "<r a='&lt;&gt;&amp;&quot;&apos;'>&lt;&gt;&amp;&quot;&apos;</r>",
+  );
+  assert.equal(root.attrs.a, `<>&"'`);
+  assert.equal(root.children.join(""), `<>&"'`);
+  for (
+    const [entity, length] of [["lt", 2], ["amp", 3], ["quot", 4]] as const
+  ) {
+    const parser = new XmlParser(NO_SINK, {
+      stream: false,
+      maxNameLength: length - 1,
+    });
+    assert.throws(
+      () => parser.write(new TextEncoder().encode(`<r>&${entity};</r>`)),
+      (error: unknown) =>
+        error instanceof XmlError && error.condition === "policy-violation",
+      entity,
+    );
+  }
+  assert.equal(errorOf("<r>&ltx;</r>").condition, "restricted-xml");
+});
+
+Deno.test("names whose first code units share a cache key are told apart, short names and non-ASCII ones too", () => {
+  // "BŁx" and "CAx" give the same key (Ł is above U+00FF); "ab" is read
+  // with what follows it.
+  const root = parseDocument(
+    "<r><BŁx/><CAx/><BŁx a='1'/><ab/><ab x='2'/><ab\tx='3'/><abc/></r>",
+  );
+  assert.deepEqual(
+    root.children.map((child) =>
+      typeof child === "string" ? child : [child.name, child.attrs]
+    ),
+    [
+      ["BŁx", {}],
+      ["CAx", {}],
+      ["BŁx", { a: "1" }],
+      ["ab", {}],
+      ["ab", { x: "2" }],
+      ["ab", { x: "3" }],
+      ["abc", {}],
+    ],
+  );
+});
