@@ -1,8 +1,11 @@
 /**
  * A throwaway Prosody for interop tests: installs the Debian package when it
- * is missing, writes a config, a leaf certificate for `pronto` and an account
- * `romeo` into a temp dir, and starts Prosody in the foreground on a free
- * loopback port.
+ * is missing, writes a config, a leaf certificate for `pronto` and accounts
+ * (`romeo` by default) into a temp dir, and starts Prosody in the foreground
+ * on a free loopback port. On request it also runs the SOCKS5 Bytestreams
+ * proxy (`mod_proxy65`) as the component `proxy.pronto` on another free
+ * loopback port, and Prosody's rate limits (`mod_limits`) at their shipped
+ * defaults or lifted.
  *
  * Prosody facts this relies on (Debian bookworm, Prosody 0.12):
  *
@@ -19,6 +22,32 @@
  *   exits 0, hence the check that the account file exists.)
  * - In 0.12.3 mod_posix's root refusal is itself broken: `prosody.shutdown`
  *   fails (`main_thread` is nil) and the server runs on without posix.
+ * - mod_proxy65 (0.12.3) is a global module: its listener
+ *   (`proxy65_ports`, `proxy65_interfaces`) is global config, the component
+ *   only answers disco and the bytestreams iqs. mod_disco lists a
+ *   subdomain component such as `proxy.pronto` in the host's disco#items by
+ *   itself. On the wire it wants the greeting and the 47-byte CONNECT each
+ *   in one read, echoes the hash in its reply, never checks the hash on
+ *   connect (the first connection with a hash is the target, the second the
+ *   initiator), and activates only when the activation's `from`, sid and
+ *   target hash to a hash both parties connected with (`item-not-found`
+ *   when nobody did, `not-allowed` when only one did).
+ * - mod_proxy65 relays with `server.link()`, which in 0.12.3's default
+ *   network backend (epoll) can hold up to 4 KiB of a burst: it pauses the
+ *   sending side while the other drains, reads 4,096 bytes at a time
+ *   through LuaSocket, whose own buffer holds up to 8 KiB, and on resume
+ *   waits for the socket to become readable again, which it never does for
+ *   bytes already in LuaSocket's buffer. The tail of a burst then waits
+ *   until the next bytes come the same way (seen here: 2,304 bytes of a
+ *   4 MB burst, released by one more byte). `networkBackend: "select"`
+ *   (deprecated upstream, but without this flaw) relays everything.
+ * - `stopProxy()` unloads mod_proxy65 through the admin socket
+ *   (`prosodyctl shell`, mod_admin_shell + mod_admin_socket): unloading it
+ *   from `*` too removes its listener, so its port refuses connections,
+ *   while c2s runs on.
+ * - mod_limits is not autoloaded; the Debian config enables it with
+ *   `c2s = { rate = "10kb/s" }`, `s2sin = { rate = "30kb/s" }`, which is
+ *   what `rateLimits: "default"` sets.
  *
  * Run it as a script to get a server by hand (Ctrl-C stops it):
  *
@@ -41,10 +70,21 @@ export interface Prosody {
   certFile: string;
   /** The one virtual host. */
   host: "pronto";
-  /** The registered account's localpart. */
-  user: "romeo";
-  /** The account's password. */
+  /** The first registered account's localpart (`romeo` by default). */
+  user: string;
+  /** That account's password. */
   password: string;
+  /** Every registered account, in the order asked for. */
+  users: ProsodyUser[];
+  /** The SOCKS5 proxy, when started with `proxy65: true`. */
+  proxy: ProsodyProxy | undefined;
+  /**
+   * Stops the SOCKS5 proxy alone (unloads mod_proxy65): its port refuses
+   * connections from then on, c2s runs on. Idempotent.
+   *
+   * @throws {Error} When started without `proxy65`, or the unload fails.
+   */
+  stopProxy(): Promise<void>;
   /** The temp dir with config, data, certificate and log. */
   dir: string;
   /** The log so far (info level), for diagnostics. */
@@ -53,7 +93,28 @@ export interface Prosody {
   stop(): Promise<void>;
 }
 
+/** A registered account. */
+export interface ProsodyUser {
+  /** The localpart. */
+  username: string;
+  /** Its password. */
+  password: string;
+  /** The bare JID, `username@pronto`. */
+  jid: string;
+}
+
+/** The SOCKS5 Bytestreams proxy (`mod_proxy65`). */
+export interface ProsodyProxy {
+  /** The component's JID. */
+  jid: "proxy.pronto";
+  /** Where it listens for SOCKS5. */
+  host: "127.0.0.1";
+  /** Its SOCKS5 port. */
+  port: number;
+}
+
 const HOST = "pronto";
+const PROXY_JID = "proxy.pronto";
 const USER = "romeo";
 const PASSWORD = "r0m30!";
 const START_TIMEOUT_MS = 15_000;
@@ -112,6 +173,10 @@ export function freePort(): number {
   return port;
 }
 
+function passwordOf(username: string): string {
+  return username === USER ? PASSWORD : `${username}-pa55!`;
+}
+
 /** A Lua string literal (JSON's escapes are valid Lua ones). */
 function lua(value: string): string {
   return JSON.stringify(value);
@@ -125,6 +190,7 @@ function lua(value: string): string {
  * @param certFile The certificate path.
  * @param keyFile The key path.
  * @param options See {@linkcode ProsodyOptions}.
+ * @param proxyPort The SOCKS5 proxy's port, with `proxy65`.
  * @returns The config text (Lua).
  */
 export function prosodyConfig(
@@ -133,19 +199,52 @@ export function prosodyConfig(
   certFile: string,
   keyFile: string,
   options: ProsodyOptions = {},
+  proxyPort?: number,
 ): string {
   const protocol = options.tlsProtocol === undefined
     ? ""
     : `; protocol = ${lua(options.tlsProtocol)}`;
+  const modules = ["tls", "saslauth", "disco", "roster", "ping"];
+  let extra = "";
+  if (options.rateLimits !== undefined) {
+    modules.push("limits");
+    const [c2s, s2sin] = options.rateLimits === "default"
+      ? ["10kb/s", "30kb/s"]
+      : ["10gb/s", "10gb/s"];
+    extra += `limits = {
+  c2s = { rate = ${lua(c2s)} };
+  s2sin = { rate = ${lua(s2sin)} };
+}
+`;
+  }
+  if (options.proxy65) {
+    if (proxyPort === undefined) {
+      throw new TypeError("Cannot write the config: proxy65 needs a port");
+    }
+    modules.push("admin_shell", "admin_socket");
+    extra += `admin_socket = ${lua(`${dir}/prosody.sock`)}
+proxy65_ports = { ${proxyPort} }
+proxy65_interfaces = { "127.0.0.1" }
+`;
+  }
+  const component = options.proxy65
+    ? `
+Component ${lua(PROXY_JID)} "proxy65"
+  proxy65_address = "127.0.0.1"
+`
+    : "";
+  const backend = options.networkBackend === undefined
+    ? ""
+    : `network_backend = ${lua(options.networkBackend)}\n`;
   return `-- Written by scripts/interop/prosody.ts
 run_as_root = true
-daemonize = false
+${backend}daemonize = false
 pidfile = ${lua(`${dir}/prosody.pid`)}
 data_path = ${lua(`${dir}/data`)}
 certificates = ${lua(dir)}
 plugin_paths = { }
 
-modules_enabled = { "tls"; "saslauth"; "disco"; "roster"; "ping" }
+modules_enabled = { ${modules.map(lua).join("; ")} }
 -- posix is autoloaded and refuses root; s2s and its cert auth are autoloaded too.
 modules_disabled = { "posix"; "s2s"; "s2s_auth_certs" }
 
@@ -165,10 +264,10 @@ authentication = "internal_hashed"
 storage = "internal"
 
 log = { info = ${lua(`${dir}/prosody.log`)} }
-
+${extra}
 VirtualHost ${lua(HOST)}
   ssl = { certificate = ${lua(certFile)}; key = ${lua(keyFile)}${protocol} }
-`;
+${component}`;
 }
 
 /** How {@linkcode startProsody} sets Prosody up. */
@@ -179,12 +278,34 @@ export interface ProsodyOptions {
    * Default: Prosody's (TLS 1.2 and up).
    */
   tlsProtocol?: string;
+  /**
+   * The accounts to register (localparts), each with its own password (see
+   * `users` on the result). Default `["romeo"]`.
+   */
+  users?: string[];
+  /**
+   * Run the SOCKS5 Bytestreams proxy (`mod_proxy65`) as the component
+   * `proxy.pronto`, on a free port of 127.0.0.1. Default `false`.
+   */
+  proxy65?: boolean;
+  /**
+   * Prosody's rate limits (`mod_limits`): `"default"` as the Debian config
+   * ships them (c2s 10 kB/s), `"lifted"` (10 GB/s). Default: mod_limits is
+   * not loaded (no limits).
+   */
+  rateLimits?: "default" | "lifted";
+  /**
+   * Prosody's `network_backend`. Default: Prosody's own (`epoll`), whose
+   * relay in mod_proxy65 can hold the tail of a burst (see the module
+   * notes); `"select"` relays without holding anything back.
+   */
+  networkBackend?: "epoll" | "select";
 }
 
 /**
- * Installs (if needed) and starts a Prosody for `pronto` with the account
- * `romeo`, on a free port of 127.0.0.1; resolves once the port accepts
- * connections.
+ * Installs (if needed) and starts a Prosody for `pronto` with the accounts
+ * asked for (`romeo` by default), on a free port of 127.0.0.1; resolves once
+ * the port (and the proxy's, with `proxy65`) accepts connections.
  *
  * @param options See {@linkcode ProsodyOptions}.
  * @returns The running server; call `stop()` when done.
@@ -213,27 +334,47 @@ async function startIn(
   dir: string,
   options: ProsodyOptions,
 ): Promise<Prosody> {
+  const names = options.users ?? [USER];
+  if (names.length === 0 || new Set(names).size !== names.length) {
+    throw new TypeError(
+      "Cannot start Prosody: users must be distinct, one at least",
+    );
+  }
+  for (const name of names) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
+      throw new TypeError(`Cannot start Prosody: bad localpart ${name}`);
+    }
+  }
+  const users = names.map((username) => ({
+    username,
+    password: passwordOf(username),
+    jid: `${username}@${HOST}`,
+  }));
   await Deno.mkdir(`${dir}/data`);
   const cert = await makeLeafCert(dir, HOST);
   const port = freePort();
+  let proxyPort = options.proxy65 ? freePort() : undefined;
+  while (proxyPort === port) proxyPort = freePort();
   const configFile = `${dir}/prosody.cfg.lua`;
   const logFile = `${dir}/prosody.log`;
   await Deno.writeTextFile(
     configFile,
-    prosodyConfig(dir, port, cert.certFile, cert.keyFile, options),
+    prosodyConfig(dir, port, cert.certFile, cert.keyFile, options, proxyPort),
   );
-  await run("prosodyctl", [
-    "--config",
-    configFile,
-    "register",
-    USER,
-    HOST,
-    PASSWORD,
-  ]);
-  // prosodyctl can exit 0 after a storage error: check the account is there.
-  const account = `${dir}/data/${HOST}/accounts/${USER}.dat`;
-  if (!(await Deno.stat(account).then(() => true, () => false))) {
-    throw new Error(`prosodyctl register did not create ${account}`);
+  for (const user of users) {
+    await run("prosodyctl", [
+      "--config",
+      configFile,
+      "register",
+      user.username,
+      HOST,
+      user.password,
+    ]);
+    // prosodyctl can exit 0 after a storage error: check the account is there.
+    const account = `${dir}/data/${HOST}/accounts/${user.username}.dat`;
+    if (!(await Deno.stat(account).then(() => true, () => false))) {
+      throw new Error(`prosodyctl register did not create ${account}`);
+    }
   }
 
   const child = new Deno.Command("prosody", {
@@ -285,6 +426,17 @@ async function startIn(
       }
       return text.includes(`Activated service 'c2s' on [127.0.0.1]:${port}`);
     });
+    if (proxyPort !== undefined) {
+      await waitForPort(proxyPort, () => exited, async () => {
+        const text = await log();
+        if (text.includes(`Failed to open server port ${proxyPort}`)) {
+          throw new PortTaken(`Prosody could not bind port ${proxyPort}`);
+        }
+        return text.includes(
+          `Activated service 'proxy65' on [127.0.0.1]:${proxyPort}`,
+        );
+      });
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = exited ? (await status).code : undefined;
@@ -295,17 +447,62 @@ async function startIn(
         `stdout: ${await stdout}\nstderr: ${await stderr}\nlog: ${logText}`,
     );
   }
+  let proxyStopped: Promise<void> | undefined;
+  const stopProxy = () =>
+    proxyStopped ??= (async () => {
+      if (proxyPort === undefined) {
+        throw new Error("Cannot stop the proxy: Prosody runs none");
+      }
+      await run("prosodyctl", [
+        "--config",
+        configFile,
+        "shell",
+        "module",
+        "unload",
+        "proxy65",
+      ]);
+      await waitForClosed(proxyPort);
+    })();
+  const first = users[0]!;
   return {
     port,
     certPem: cert.certPem,
     certFile: cert.certFile,
     host: HOST,
-    user: USER,
-    password: PASSWORD,
+    user: first.username,
+    password: first.password,
+    users,
+    proxy: proxyPort === undefined
+      ? undefined
+      : { jid: PROXY_JID, host: "127.0.0.1", port: proxyPort },
+    stopProxy,
     dir,
     log,
     stop,
   };
+}
+
+/**
+ * Waits until 127.0.0.1:port refuses connections.
+ *
+ * @param port The port.
+ * @throws {Error} When it still accepts after a few seconds.
+ */
+async function waitForClosed(port: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+    } catch (error) {
+      if (error instanceof Deno.errors.ConnectionRefused) return;
+      throw error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`port ${port} still open after the proxy was unloaded`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /**
@@ -344,10 +541,15 @@ async function waitForPort(
 }
 
 if (import.meta.main) {
-  const prosody = await startProsody();
+  const prosody = await startProsody({
+    users: ["romeo", "juliet"],
+    proxy65: true,
+  });
+  const accounts = prosody.users.map((u) => `${u.jid} / ${u.password}`);
   console.log(
     `Prosody for ${prosody.host} on 127.0.0.1:${prosody.port}; ` +
-      `account ${prosody.user}@${prosody.host} / ${prosody.password}; ` +
+      `accounts ${accounts.join(", ")}; ` +
+      `proxy ${prosody.proxy?.jid} on 127.0.0.1:${prosody.proxy?.port}; ` +
       `dir ${prosody.dir}. Ctrl-C stops it.`,
   );
   const done = () => {

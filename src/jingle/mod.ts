@@ -11,6 +11,7 @@
  * | `JingleError` | why a session failed (`declined`, `timeout`, `failed-transport`, ...) |
  * | `Socks5Backend` | what the engine needs of SOCKS5 (the SOCKS5 module's shape) |
  * | `InBandBytestreams`, `withTls` | In-Band Bytestreams as a transport, and TLS inside one |
+ * | `connectSocks5`, `Socks5Server`, `discoverProxies`, `activateProxy` | SOCKS5 Bytestreams (XEP-0065): the handshake both ways, proxy discovery and activation |
  *
  * The building block below, In-Band Bytestreams as a transport that a
  * whole end-to-end stream runs over, can also be used on its own.
@@ -77,3 +78,19 @@ export type {
   Socks5Listener,
   Socks5Proxy,
 } from "./socks5_backend.ts";
+export {
+  activateProxy,
+  type ActivateProxyOptions,
+  BYTESTREAMS_NS,
+  connectSocks5,
+  type ConnectSocks5Options,
+  DEFAULT_SOCKS5_TIMEOUT_MS,
+  discoverProxies,
+  type DiscoverProxiesOptions,
+  socks5DestinationAddress,
+  Socks5Server,
+  type Socks5ServerExpectOptions,
+  type Socks5ServerOptions,
+  type StreamHost,
+} from "./socks5.ts";
+export { Socks5Error, type Socks5ErrorReason } from "./socks5_error.ts";
