@@ -10,7 +10,7 @@
  *
  *     deno task bench:jingle:prosody [--count=N] [--limited=N] [--size=B] [--rounds=N]
  *
- * `--count` stanzas per round (default 2,000), `--limited` for IBB at the
+ * `--count` stanzas per round (default 10,000), `--limited` for IBB at the
  * default rate limits (default 40: a few seconds at 10 kB/s), `--size`
  * bytes of body (default 1,024), `--rounds` (default 3; 1 for IBB at the
  * default limits). Prosody runs on its `select` network backend, whose
@@ -36,7 +36,7 @@ import { JULIET, lovers } from "../tests/jingle/_jingle_pair.ts";
 import { loopbackSocks5 } from "../tests/jingle/_loopback_socks5.ts";
 import { option } from "./_options.ts";
 
-const COUNT = option("count", 2000);
+const COUNT = option("count", 10_000);
 const LIMITED = option("limited", 40);
 const SIZE = option("size", 1024);
 const ROUNDS = option("rounds", 3);
