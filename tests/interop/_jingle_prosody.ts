@@ -45,7 +45,7 @@ export interface Party {
   jingle: JingleStreams;
   /** Its full JID. */
   jid: string;
-  /** The relay its client stream goes through, with `tapped`. */
+  /** The relay its client stream goes through, with `tapJuliet`. */
   tap: TcpTap | undefined;
 }
 
