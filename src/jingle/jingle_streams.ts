@@ -34,14 +34,22 @@ import {
 import type { JingleStream } from "./_inner_stream.ts";
 import type { S5bSettings } from "./_s5b.ts";
 import type { Socks5Backend } from "./socks5_backend.ts";
+import * as socks5Module from "./socks5.ts";
+
+/** The package's SOCKS5 module, which has the shape the engine needs. */
+const SOCKS5: Socks5Backend = socks5Module;
 
 /** A bytestream a Jingle XML stream can run over. */
 export type JingleTransport = "s5b" | "ibb";
 
 /** SOCKS5 settings of {@linkcode JingleStreamsOptions}. */
 export interface JingleSocks5Options {
-  /** The SOCKS5 implementation (the package's SOCKS5 module). */
-  backend: Socks5Backend;
+  /**
+   * The SOCKS5 implementation. Default the package's own SOCKS5 module
+   * (`connectSocks5`, `Socks5Server`, `discoverProxies`, `activateProxy`),
+   * over real TCP; give another to wrap or replace it.
+   */
+  backend?: Socks5Backend;
   /**
    * Addresses to listen on and offer to the peer as direct candidates.
    * Default none: offering them tells the peer (and the servers) the
@@ -74,7 +82,10 @@ export interface JingleStreamsOptions {
    * asks. Default `["s5b", "ibb"]` with `socks5`, else `["ibb"]`.
    */
   transports?: JingleTransport[];
-  /** SOCKS5 Bytestreams; without it, IBB only. */
+  /**
+   * SOCKS5 Bytestreams (`{}` for the package's SOCKS5 module and the
+   * server's proxies); without it, IBB only.
+   */
   socks5?: JingleSocks5Options;
   /** In-Band Bytestreams on the client stream: one to share, or options. */
   ibb?: InBandBytestreams | IbbOptions;
@@ -162,6 +173,7 @@ function fullJid(text: string | undefined): string | undefined {
  * declare const client: import("@xmpp-e2e/streams").E2EStream;
  * const me = await generateCertificate({ names: ["romeo@montague.example"] });
  * const jingle = new JingleStreams(client, {
+ *   socks5: {}, // SOCKS5 through the server's proxy, else IBB
  *   certificate: { cert: me.certPem, key: me.keyPem },
  *   knownPeers: await KnownPeers.open({ file: "known_peers.json", approve: () => true }),
  * });
@@ -212,7 +224,7 @@ export class JingleStreams {
    * @param client The authenticated client stream.
    * @param options Identity, trust, transports, deadlines.
    * @throws {TypeError} When our JID is not a full JID, or a transport is
-   *   unknown, or SOCKS5 is asked for without a backend.
+   *   unknown, or `s5b` is asked for without the `socks5` option.
    */
   constructor(client: E2EStream, options: JingleStreamsOptions) {
     const own = fullJid(options.jid ?? client.info.identity);
@@ -242,7 +254,9 @@ export class JingleStreams {
         ),
       });
     this.#s5b = {
-      backend: options.socks5?.backend,
+      backend: options.socks5 === undefined
+        ? undefined
+        : options.socks5.backend ?? SOCKS5,
       directAddresses: options.socks5?.directAddresses ?? [],
       proxies: options.socks5?.proxies ?? true,
       connectTimeoutMs: options.socks5?.connectTimeoutMs ?? 5000,

@@ -52,6 +52,24 @@ Deno.test("open() over SOCKS5 uses a direct candidate, and the outer streams car
   await close();
 });
 
+Deno.test("with socks5: {} the engine uses the package's SOCKS5 module: a real SOCKS5 handshake to a direct candidate carries the stream", async () => {
+  const socks5 = { directAddresses: ["127.0.0.1"], proxies: false };
+  const { romeo, juliet, close } = await lovers({ socks5 }, { socks5 });
+  const accepted = Promise.withResolvers<JingleStream>();
+  juliet.jingle.accept(async (offer) => {
+    accepted.resolve(await offer.accept());
+  });
+  const mine = await romeo.jingle.open(JULIET);
+  const hers = await accepted.promise;
+  assert.equal(mine.jingle.transport, "s5b");
+  assert.equal(mine.jingle.candidate?.type, "direct");
+  assert.equal(hers.jingle.fellBack, false);
+  await talk(mine, hers);
+  assert.deepEqual(await mine.close(), { clean: true });
+  assert.deepEqual(await hers.close(), { clean: true });
+  await close();
+});
+
 Deno.test("when no SOCKS5 candidate can be reached, both send candidate-error and the session falls back to IBB", async () => {
   const backend = loopbackSocks5({ refuse: true });
   const socks5 = { backend, directAddresses: ["127.0.0.1"] };
