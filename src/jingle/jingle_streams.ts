@@ -53,7 +53,8 @@ export interface JingleSocks5Options {
   /**
    * Addresses to listen on and offer to the peer as direct candidates.
    * Default none: offering them tells the peer (and the servers) the
-   * addresses of this machine, so an application chooses which.
+   * addresses of this machine, so an application chooses which;
+   * {@linkcode localAddresses} gives all those a peer elsewhere could dial.
    */
   directAddresses?: string[];
   /** Whether to offer the server's SOCKS5 proxies. Default true. */

@@ -56,6 +56,7 @@ export {
   InBandBytestreams,
 } from "./ibb.ts";
 export { IbbError, type IbbErrorReason } from "./ibb_error.ts";
+export { type InterfaceAddress, localAddresses } from "./local_addresses.ts";
 export { type IbbTlsRole, withTls } from "./ibb_tls.ts";
 export {
   type JingleOffer,
