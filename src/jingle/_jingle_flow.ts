@@ -5,6 +5,7 @@
 import type { StreamOptions } from "../endpoint/e2e_stream.ts";
 import { Jid } from "../stanza/jid.ts";
 import { randomId } from "../stanza/stanza.ts";
+import { StreamError } from "../stream/errors.ts";
 import type { Session } from "../stream/session.ts";
 import { CertificateError } from "../transport/cert_policy.ts";
 import type { KnownPeers } from "../transport/known_peers.ts";
@@ -356,6 +357,26 @@ function isCertificateError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The stream error a session that ended under a live stream ends it with,
+ * so that the peer's stream ends unclean with a cause, never like an
+ * ordered close: `connection-timeout` for a deadline, `policy-violation`
+ * for a peer that broke the protocol, else `undefined-condition`; the
+ * text says why, and the Jingle error is its cause here.
+ */
+function streamErrorOf(error: JingleError): StreamError {
+  const condition = error.reason === "timeout"
+    ? "connection-timeout"
+    : error.reason === "bad-peer"
+    ? "policy-violation"
+    : "undefined-condition";
+  return new StreamError(condition, {
+    sent: true,
+    text: error.message,
+    cause: error,
+  });
+}
+
 /** Runs the stream inside the bytestream, and ties its end to Jingle's. */
 async function inside(
   ctx: FlowContext,
@@ -373,7 +394,7 @@ async function inside(
   // No more Jingle actions but session-info and session-terminate.
   session.accept();
   session.onEnd = (error) => {
-    if (inner !== undefined) void inner.abort(error);
+    if (inner !== undefined) void inner.abort(streamErrorOf(error));
     else bytestream.close();
   };
   if (session.isEnded) bytestream.close();

@@ -191,6 +191,18 @@ export class JingleSession {
    */
   async terminate(reason: JingleReason, error?: JingleError): Promise<void> {
     if (this.#ended !== undefined) return;
+    // Written before the session ends here, so that over IBB it goes out
+    // ahead of the stream error the inner stream is then ended with.
+    const told = this.client.request(
+      jingleIq({
+        action: "session-terminate",
+        to: this.peer,
+        from: this.own,
+        sid: this.sid,
+        reason,
+      }),
+      { timeoutMs: this.#requestTimeoutMs },
+    );
     // Ended as soon as it is sent (XEP-0166 section 6.7).
     this.#end(
       error ?? new JingleError("terminated", `The session ended (${reason})`, {
@@ -198,16 +210,7 @@ export class JingleSession {
       }),
     );
     try {
-      await this.client.request(
-        jingleIq({
-          action: "session-terminate",
-          to: this.peer,
-          from: this.own,
-          sid: this.sid,
-          reason,
-        }),
-        { timeoutMs: this.#requestTimeoutMs },
-      );
+      await told;
     } catch {
       // Ended here whatever the peer says, or if it is gone.
     }
