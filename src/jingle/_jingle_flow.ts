@@ -10,8 +10,9 @@ import type { Session } from "../stream/session.ts";
 import { CertificateError } from "../transport/cert_policy.ts";
 import type { KnownPeers } from "../transport/known_peers.ts";
 import type { InBandBytestreams } from "./ibb.ts";
-import type { JingleSession } from "./_jingle_session.ts";
+import { errorOf, type JingleSession } from "./_jingle_session.ts";
 import {
+  isTieBreak,
   type JingleReason,
   type JingleRequest,
   type TransportDesc,
@@ -73,6 +74,7 @@ export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
       description: true,
       transport: transportElement(desc),
     });
+    session.acknowledged = true;
     const accepted = await session.next(
       ["session-accept"],
       ctx.timeoutMs,
@@ -147,6 +149,8 @@ export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
     });
   } catch (error) {
     if (ours !== undefined) await release(ours);
+    // Overruled by the peer's session-initiate: there is no session to end.
+    if (isTieBreak(error)) session.abandon(errorOf(error, "Overruled"));
     if (!session.isEnded) await session.terminate(reasonOf(error));
     throw error;
   }

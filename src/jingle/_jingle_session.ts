@@ -61,6 +61,8 @@ export class JingleSession {
   onEnd: ((error: JingleError) => void) | undefined;
   /** Set once the peer (not we) ended the session. */
   endedByPeer = false;
+  /** Set once the peer acknowledged our session-initiate. */
+  acknowledged = false;
   /** Checks a request before it is kept: an error refuses it. */
   check: ((request: JingleRequest) => StanzaError | undefined) | undefined;
 

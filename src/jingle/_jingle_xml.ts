@@ -345,6 +345,43 @@ export function tieBreak(): StanzaError {
   });
 }
 
+/** Whether a failed request of ours was refused with `<tie-break/>`. */
+export function isTieBreak(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof StanzaError) {
+      return e.condition === "conflict" &&
+        e.application?.name === "tie-break" &&
+        e.application.ns === JINGLE_ERRORS_NS;
+    }
+  }
+  return false;
+}
+
+/**
+ * XEP-0166's tie-break of two simultaneous session-initiates: the one with
+ * the lower sid (octet order) overrules the other, and on equal sids the
+ * one sent by the lower JID.
+ *
+ * @returns Whether ours overrules theirs.
+ */
+export function oursWinsTie(
+  ours: { sid: string; jid: string },
+  theirs: { sid: string; jid: string },
+): boolean {
+  const bySid = compareOctets(ours.sid, theirs.sid);
+  return bySid !== 0 ? bySid < 0 : compareOctets(ours.jid, theirs.jid) < 0;
+}
+
+/** RFC 4790's i;octet: the UTF-8 bytes, compared one by one. */
+function compareOctets(a: string, b: string): number {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! - y[i]!;
+  }
+  return x.length - y.length;
+}
+
 /** `feature-not-implemented` with Jingle's `<unsupported-info/>`. */
 export function unsupportedInfo(): StanzaError {
   return new StanzaError("feature-not-implemented", {

@@ -17,11 +17,14 @@ import type { KnownPeers } from "../transport/known_peers.ts";
 import { type IbbOptions, InBandBytestreams } from "./ibb.ts";
 import { JingleSession } from "./_jingle_session.ts";
 import {
+  isTieBreak,
   JINGLE_NS,
   type JingleReason,
   type JingleRequest,
+  oursWinsTie,
   outOfOrder,
   readJingle,
+  tieBreak,
   unknownSession,
   unsupportedInfo,
 } from "./_jingle_xml.ts";
@@ -143,6 +146,21 @@ export interface JingleOffer {
  */
 export type JingleOfferHandler = (offer: JingleOffer) => void | Promise<void>;
 
+/**
+ * An `open()` under way: until the peer acknowledged our session-initiate,
+ * a session-initiate of the peer's may overrule it (XEP-0166 tie-break),
+ * and `open()` then settles with the peer's session instead.
+ */
+interface Opening {
+  session: JingleSession;
+  /** Our session-initiate was refused with `<tie-break/>`. */
+  lostTie: boolean;
+  /** The peer's session, which overruled ours. */
+  adopted?: { session: JingleSession; stream: Promise<JingleStream> };
+  /** Told when `adopted` is set. */
+  notify?: (() => void) | undefined;
+}
+
 function key(peer: string, sid: string): string {
   return `${peer}\n${sid}`;
 }
@@ -195,6 +213,7 @@ export class JingleStreams {
   readonly #blockSize: number;
   readonly #maxSessions: number;
   readonly #sessions = new Map<string, JingleSession>();
+  readonly #openings = new Set<Opening>();
   readonly #unhandle: () => void;
   #handler: JingleOfferHandler | undefined;
   #closed: JingleError | undefined;
@@ -326,11 +345,23 @@ export class JingleStreams {
     const signal = options.signal;
     signal?.throwIfAborted();
     const session = this.#session("initiator", to, randomId());
+    const opening: Opening = { session, lostTie: false };
+    this.#openings.add(opening);
     let cancelled: Promise<void> | undefined;
-    const cancel = () => (cancelled = session.terminate("cancel"));
+    const cancel = () => {
+      cancelled = (opening.adopted?.session ?? session).terminate("cancel");
+      opening.notify?.();
+    };
     signal?.addEventListener("abort", cancel, { once: true });
     try {
-      const stream = await initiatorFlow(this.#context(session, transports));
+      let stream: JingleStream;
+      try {
+        stream = await initiatorFlow(this.#context(session, transports));
+      } catch (error) {
+        if (isTieBreak(error)) opening.lostTie = true;
+        if (!opening.lostTie && opening.adopted === undefined) throw error;
+        stream = await this.#overruled(opening, signal);
+      }
       signal?.throwIfAborted();
       return stream;
     } catch (error) {
@@ -340,8 +371,38 @@ export class JingleStreams {
       }
       throw error;
     } finally {
+      this.#openings.delete(opening);
       signal?.removeEventListener("abort", cancel);
     }
+  }
+
+  /**
+   * The stream of the peer's session that overruled ours: the one under
+   * way, or the one its session-initiate starts within the deadline.
+   */
+  async #overruled(
+    opening: Opening,
+    signal: AbortSignal | undefined,
+  ): Promise<JingleStream> {
+    if (opening.adopted === undefined) {
+      const told = Promise.withResolvers<void>();
+      opening.notify = told.resolve;
+      const timer = setTimeout(told.resolve, this.#timeoutMs);
+      try {
+        await told.promise;
+      } finally {
+        clearTimeout(timer);
+        opening.notify = undefined;
+      }
+      signal?.throwIfAborted();
+      if (opening.adopted === undefined) {
+        throw new JingleError(
+          "timeout",
+          `The peer won the tie-break but sent no session-initiate within ${this.#timeoutMs} ms`,
+        );
+      }
+    }
+    return await opening.adopted.stream;
   }
 
   /**
@@ -475,9 +536,6 @@ export class JingleStreams {
   ): IqAnswer {
     // Another Jingle application's: its own handler may answer.
     if (!offered.xmlstream) return undefined;
-    if (this.#sessions.has(key(from, offered.sid))) {
-      return outOfOrder("This session exists already");
-    }
     if (
       offered.initiator !== undefined && fullJid(offered.initiator) !== from
     ) {
@@ -485,8 +543,6 @@ export class JingleStreams {
         text: "The initiator is not the sender",
       });
     }
-    const handler = this.#handler;
-    if (handler === undefined) return new StanzaError("service-unavailable");
     const content = request.getChild("jingle", JINGLE_NS)!.getChild(
       "content",
       JINGLE_NS,
@@ -496,13 +552,87 @@ export class JingleStreams {
         text: "The content has no transport",
       });
     }
+    const rival = this.#rival(from, offered.sid);
+    if (rival === "ours") return tieBreak();
+    if (this.#sessions.has(key(from, offered.sid))) {
+      return outOfOrder("This session exists already");
+    }
+    const handler = this.#handler;
+    if (handler === undefined && rival === undefined) {
+      return new StanzaError("service-unavailable");
+    }
     if (this.#sessions.size >= this.#maxSessions) {
       return new StanzaError("resource-constraint", { type: "wait" });
     }
     const session = this.#session("responder", from, offered.sid);
+    if (rival !== undefined) {
+      // Our own open() to this peer takes the peer's session as its own.
+      const stream = new Promise((resolve) => setTimeout(resolve, 0))
+        .then(() => this.#adopt(session, offered));
+      stream.catch(() => {});
+      rival.adopted = { session, stream };
+      rival.notify?.();
+      return iqResult(request);
+    }
     // Acknowledged first; the application decides after.
-    setTimeout(() => void this.#decide(session, offered, handler), 0);
+    setTimeout(() => void this.#decide(session, offered, handler!), 0);
     return iqResult(request);
+  }
+
+  /**
+   * XEP-0166 tie-break: whether a session-initiate from `peer` meets an
+   * `open()` of ours to it whose session-initiate the peer has not
+   * acknowledged. `"ours"` when ours overrules it (it is refused with
+   * `<tie-break/>`); the opening when theirs overrules ours (ours is
+   * abandoned, and that open() takes the peer's session).
+   */
+  #rival(peer: string, sid: string): "ours" | Opening | undefined {
+    for (const opening of this.#openings) {
+      const ours = opening.session;
+      if (
+        ours.peer !== peer || ours.acknowledged ||
+        opening.adopted !== undefined
+      ) {
+        continue;
+      }
+      if (
+        !opening.lostTie && !ours.isEnded &&
+        oursWinsTie({ sid: ours.sid, jid: ours.own }, { sid, jid: peer })
+      ) {
+        return "ours";
+      }
+      ours.abandon(
+        new JingleError(
+          "rejected",
+          "The peer's simultaneous session-initiate overruled ours",
+        ),
+      );
+      return opening;
+    }
+    return undefined;
+  }
+
+  /** Takes the peer's offer for an open() of ours that it overruled. */
+  async #adopt(
+    session: JingleSession,
+    offered: JingleRequest,
+  ): Promise<JingleStream> {
+    const kind = offered.transport?.kind;
+    if (
+      kind === undefined ||
+      (kind === "ibb" && !this.#transports.includes("ibb"))
+    ) {
+      const error = new JingleError(
+        "failed-transport",
+        "The peer's session-initiate offers no transport both ends can use",
+      );
+      await session.terminate("unsupported-transports", error);
+      throw error;
+    }
+    return await responderFlow(
+      this.#context(session, this.#transports),
+      offered,
+    );
   }
 
   async #decide(
