@@ -51,6 +51,7 @@ export interface FlowContext {
 }
 
 type S5bDesc = Extract<TransportDesc, { kind: "s5b" }>;
+type IbbDesc = Extract<TransportDesc, { kind: "ibb" }>;
 
 /** The initiator: session-initiate, the bytestream, the stream inside. */
 export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
@@ -167,21 +168,17 @@ export async function responderFlow(
   try {
     if (theirs.kind === "ibb") {
       const blockSize = Math.min(theirs.blockSize, ctx.blockSize);
+      const accepted = { ...theirs, blockSize };
       const bytestream = await expectIbb(
         ctx,
-        theirs.sid,
-        blockSize,
+        accepted,
         () =>
           session.send({
             action: "session-accept",
             initiator: session.initiator,
             responder: session.own,
             description: true,
-            transport: transportElement({
-              kind: "ibb",
-              sid: theirs.sid,
-              blockSize,
-            }),
+            transport: transportElement(accepted),
           }),
       );
       return await inside(ctx, bytestream, {
@@ -228,20 +225,18 @@ export async function responderFlow(
         new JingleError("failed-transport", "No transport both ends can use"),
       );
     }
-    const blockSize = Math.min(replacement.blockSize, ctx.blockSize);
+    const accepted = {
+      ...replacement,
+      blockSize: Math.min(replacement.blockSize, ctx.blockSize),
+    };
     const bytestream = await expectIbb(
       ctx,
-      replacement.sid,
-      blockSize,
+      accepted,
       () =>
         session.send({
           action: "transport-accept",
           initiator: session.initiator,
-          transport: transportElement({
-            kind: "ibb",
-            sid: replacement.sid,
-            blockSize,
-          }),
+          transport: transportElement(accepted),
         }),
     );
     return await inside(ctx, bytestream, {
@@ -256,13 +251,17 @@ export async function responderFlow(
   }
 }
 
-/** Expects the peer's IBB open (within the deadline), after `announce`. */
+/**
+ * Expects the peer's IBB open (within the deadline), after `announce`:
+ * with the block size and the stanzas (iq, or message when the peer
+ * offered it) accepted.
+ */
 async function expectIbb(
   ctx: FlowContext,
-  sid: string,
-  blockSize: number,
+  accepted: IbbDesc,
   announce: () => Promise<void>,
 ): Promise<Bytestream> {
+  const { sid, blockSize } = accepted;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ctx.timeoutMs);
   const opened = ctx.ibb.expect(sid, {
@@ -283,6 +282,13 @@ async function expectIbb(
       }
       return failed(ctx.session, error);
     });
+    if (bytestream.stanza !== (accepted.stanza ?? "iq")) {
+      bytestream.close();
+      throw new JingleError(
+        "bad-peer",
+        `The peer opened the bytestream over ${bytestream.stanza} stanzas, not the ones accepted`,
+      );
+    }
     if (bytestream.blockSize > blockSize) {
       // XEP-0261: the open keeps to the block size accepted.
       bytestream.close();

@@ -71,7 +71,13 @@ export interface Candidate {
 
 /** A transport as offered or accepted. */
 export type TransportDesc =
-  | { kind: "ibb"; sid: string; blockSize: number }
+  | {
+    kind: "ibb";
+    sid: string;
+    blockSize: number;
+    /** Data in messages (XEP-0047 `stanza`); iq when absent. */
+    stanza?: "message";
+  }
   | {
     kind: "s5b";
     sid: string;
@@ -136,12 +142,13 @@ function readTransport(transport: Element): TransportDesc | undefined {
     if (!sid || blockSize === undefined || blockSize === 0) {
       throw bad("An IBB transport needs a sid and a block-size");
     }
-    if ((transport.attrs.stanza ?? "iq") !== "iq") {
-      throw new StanzaError("feature-not-implemented", {
-        text: "Only iq stanzas carry data here",
-      });
+    const stanza = transport.attrs.stanza ?? "iq";
+    if (stanza !== "iq" && stanza !== "message") {
+      throw bad('The stanza attribute is "iq" or "message"');
     }
-    return { kind: "ibb", sid, blockSize };
+    return stanza === "message"
+      ? { kind: "ibb", sid, blockSize, stanza }
+      : { kind: "ibb", sid, blockSize };
   }
   if (transport.ns === JINGLE_S5B_NS) {
     if (!sid) throw bad("A SOCKS5 transport needs a sid");
@@ -238,6 +245,7 @@ export function transportElement(desc: TransportDesc): Element {
       xmlns: JINGLE_IBB_NS,
       "block-size": desc.blockSize,
       sid: desc.sid,
+      ...(desc.stanza !== undefined ? { stanza: desc.stanza } : {}),
     });
   }
   return xml(
