@@ -16,12 +16,12 @@ import { iqResult, randomId } from "../stanza/stanza.ts";
 import type { KnownPeers } from "../transport/known_peers.ts";
 import { type IbbOptions, InBandBytestreams } from "./ibb.ts";
 import { JingleSession } from "./_jingle_session.ts";
+import { Openings, overruled } from "./_jingle_openings.ts";
 import {
   isTieBreak,
   JINGLE_NS,
   type JingleReason,
   type JingleRequest,
-  oursWinsTie,
   outOfOrder,
   readJingle,
   tieBreak,
@@ -146,21 +146,6 @@ export interface JingleOffer {
  */
 export type JingleOfferHandler = (offer: JingleOffer) => void | Promise<void>;
 
-/**
- * An `open()` under way: until the peer acknowledged our session-initiate,
- * a session-initiate of the peer's may overrule it (XEP-0166 tie-break),
- * and `open()` then settles with the peer's session instead.
- */
-interface Opening {
-  session: JingleSession;
-  /** Our session-initiate was refused with `<tie-break/>`. */
-  lostTie: boolean;
-  /** The peer's session, which overruled ours. */
-  adopted?: { session: JingleSession; stream: Promise<JingleStream> };
-  /** Told when `adopted` is set. */
-  notify?: (() => void) | undefined;
-}
-
 function key(peer: string, sid: string): string {
   return `${peer}\n${sid}`;
 }
@@ -213,7 +198,7 @@ export class JingleStreams {
   readonly #blockSize: number;
   readonly #maxSessions: number;
   readonly #sessions = new Map<string, JingleSession>();
-  readonly #openings = new Set<Opening>();
+  readonly #openings = new Openings();
   readonly #unhandle: () => void;
   #handler: JingleOfferHandler | undefined;
   #closed: JingleError | undefined;
@@ -345,8 +330,7 @@ export class JingleStreams {
     const signal = options.signal;
     signal?.throwIfAborted();
     const session = this.#session("initiator", to, randomId());
-    const opening: Opening = { session, lostTie: false };
-    this.#openings.add(opening);
+    const opening = this.#openings.add(session);
     let cancelled: Promise<void> | undefined;
     const cancel = () => {
       cancelled = (opening.adopted?.session ?? session).terminate("cancel");
@@ -360,7 +344,7 @@ export class JingleStreams {
       } catch (error) {
         if (isTieBreak(error)) opening.lostTie = true;
         if (!opening.lostTie && opening.adopted === undefined) throw error;
-        stream = await this.#overruled(opening, signal);
+        stream = await overruled(opening, this.#timeoutMs, signal);
       }
       signal?.throwIfAborted();
       return stream;
@@ -374,35 +358,6 @@ export class JingleStreams {
       this.#openings.delete(opening);
       signal?.removeEventListener("abort", cancel);
     }
-  }
-
-  /**
-   * The stream of the peer's session that overruled ours: the one under
-   * way, or the one its session-initiate starts within the deadline.
-   */
-  async #overruled(
-    opening: Opening,
-    signal: AbortSignal | undefined,
-  ): Promise<JingleStream> {
-    if (opening.adopted === undefined) {
-      const told = Promise.withResolvers<void>();
-      opening.notify = told.resolve;
-      const timer = setTimeout(told.resolve, this.#timeoutMs);
-      try {
-        await told.promise;
-      } finally {
-        clearTimeout(timer);
-        opening.notify = undefined;
-      }
-      signal?.throwIfAborted();
-      if (opening.adopted === undefined) {
-        throw new JingleError(
-          "timeout",
-          `The peer won the tie-break but sent no session-initiate within ${this.#timeoutMs} ms`,
-        );
-      }
-    }
-    return await opening.adopted.stream;
   }
 
   /**
@@ -552,7 +507,7 @@ export class JingleStreams {
         text: "The content has no transport",
       });
     }
-    const rival = this.#rival(from, offered.sid);
+    const rival = this.#openings.rival(from, offered.sid);
     if (rival === "ours") return tieBreak();
     if (this.#sessions.has(key(from, offered.sid))) {
       return outOfOrder("This session exists already");
@@ -577,39 +532,6 @@ export class JingleStreams {
     // Acknowledged first; the application decides after.
     setTimeout(() => void this.#decide(session, offered, handler!), 0);
     return iqResult(request);
-  }
-
-  /**
-   * XEP-0166 tie-break: whether a session-initiate from `peer` meets an
-   * `open()` of ours to it whose session-initiate the peer has not
-   * acknowledged. `"ours"` when ours overrules it (it is refused with
-   * `<tie-break/>`); the opening when theirs overrules ours (ours is
-   * abandoned, and that open() takes the peer's session).
-   */
-  #rival(peer: string, sid: string): "ours" | Opening | undefined {
-    for (const opening of this.#openings) {
-      const ours = opening.session;
-      if (
-        ours.peer !== peer || ours.acknowledged ||
-        opening.adopted !== undefined
-      ) {
-        continue;
-      }
-      if (
-        !opening.lostTie && !ours.isEnded &&
-        oursWinsTie({ sid: ours.sid, jid: ours.own }, { sid, jid: peer })
-      ) {
-        return "ours";
-      }
-      ours.abandon(
-        new JingleError(
-          "rejected",
-          "The peer's simultaneous session-initiate overruled ours",
-        ),
-      );
-      return opening;
-    }
-    return undefined;
   }
 
   /** Takes the peer's offer for an open() of ours that it overruled. */
