@@ -11,6 +11,7 @@ import { StanzaError } from "../../src/stanza/error.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { JingleError, type JingleStream } from "../../src/jingle/mod.ts";
 import { network } from "./_jingle_network.ts";
+import { loopbackSocks5 } from "./_loopback_socks5.ts";
 import { JULIET, lovers, party, ROMEO, romeoCert } from "./_jingle_pair.ts";
 
 const JINGLE = "urn:xmpp:jingle:1";
@@ -164,7 +165,7 @@ Deno.test("a session-initiate with a lower sid overrules ours: it is acknowledge
   await net.close();
 });
 
-Deno.test("two open() calls to each other from three tries in a row each settle with one shared session", async () => {
+Deno.test("three rounds of both opening at once each end with one shared session", async () => {
   const { romeo, juliet, close } = await lovers();
   for (let i = 0; i < 3; i++) {
     const [mine, hers]: JingleStream[] = await Promise.all([
@@ -176,4 +177,40 @@ Deno.test("two open() calls to each other from three tries in a row each settle 
     await hers!.closed;
   }
   await close();
+});
+
+Deno.test("when both open() at once over SOCKS5, the one session left carries the stream over SOCKS5", async () => {
+  const socks5 = { backend: loopbackSocks5(), directAddresses: ["127.0.0.1"] };
+  const { romeo, juliet, close } = await lovers({ socks5 }, { socks5 });
+  const [mine, hers] = await Promise.all([
+    romeo.jingle.open(JULIET),
+    juliet.jingle.open(ROMEO),
+  ]);
+  assert.equal(mine.jingle.sid, hers.jingle.sid);
+  assert.equal(mine.jingle.transport, "s5b");
+  assert.equal(hers.jingle.transport, "s5b");
+  assert.deepEqual(await mine.close(), { clean: true });
+  assert.deepEqual(await hers.close(), { clean: true });
+  await close();
+});
+
+Deno.test("an open() that lost the tie-break and is aborted while it waits for the winner's session rejects with the signal's reason", async () => {
+  const net = await network([ROMEO, JULIET]);
+  const romeo = await party(net.clients.get(ROMEO)!, romeoCert);
+  const juliet = net.clients.get(JULIET)!.stream;
+  const refused = Promise.withResolvers<void>();
+  juliet.handle("set", JINGLE, "jingle", () => {
+    // Refused with <tie-break/>, and no session-initiate of hers follows.
+    setTimeout(refused.resolve, 0);
+    return new StanzaError("conflict", {
+      application: xml("tie-break", { xmlns: "urn:xmpp:jingle:errors:1" }),
+    });
+  });
+  const abort = new AbortController();
+  const opening = romeo.jingle.open(JULIET, { signal: abort.signal });
+  await refused.promise;
+  abort.abort(new Error("Changed my mind"));
+  await assert.rejects(opening, /Changed my mind/);
+  await romeo.jingle.close();
+  await net.close();
 });
