@@ -1,13 +1,16 @@
 // One In-Band Bytestream session (XEP-0047) as a Transport: data packets
 // out as iq sets, at most `window` of them unacknowledged; data packets in,
 // checked for order and kept until read, with acknowledgements held back
-// once more than `readBufferLimit` bytes wait to be read.
+// once more than `readBufferLimit` bytes wait to be read. A session the
+// peer opened with stanza='message' carries data in messages both ways:
+// nothing is acknowledged, writes wait for the carrying stream's writer,
+// and a peer that sends past `readBufferLimit` unread bytes ends it.
 
 import type { Element } from "../xml/element.ts";
 import type { E2EStream } from "../endpoint/e2e_stream.ts";
 import { StanzaError } from "../stanza/error.ts";
 import type { IqAnswer } from "../stanza/iq_router.ts";
-import { iq, iqResult } from "../stanza/stanza.ts";
+import { iq, iqResult, message } from "../stanza/stanza.ts";
 import { xml } from "../stanza/xml.ts";
 import { TimeoutError } from "../stream/errors.ts";
 import { decodeBase64, encodeBase64 } from "../sasl/_base64.ts";
@@ -36,6 +39,8 @@ export interface IbbTransport extends Transport {
   readonly blockSize: number;
   /** Bytes received and not yet read. */
   readonly bufferedAmount: number;
+  /** The stanzas that carry the data: `iq` (acknowledged) or `message`. */
+  readonly stanza: "iq" | "message";
   /**
    * Resolves once the session is over on the wire: both closes exchanged,
    * or it failed and the peer was told. Never rejects.
@@ -49,6 +54,8 @@ export interface SessionSettings {
   sid: string;
   peer: string | undefined;
   blockSize: number;
+  /** The stanzas that carry the data. */
+  stanza: "iq" | "message";
   window: number;
   readBufferLimit: number;
   timeoutMs: number | undefined;
@@ -97,6 +104,7 @@ export class IbbSession implements IbbTransport {
   readonly tls: TlsInfo | undefined = undefined;
   readonly sid: string;
   readonly blockSize: number;
+  readonly stanza: "iq" | "message";
   readonly closed: Promise<void>;
   readonly #settings: SessionSettings;
   #resolveClosed!: () => void;
@@ -119,6 +127,7 @@ export class IbbSession implements IbbTransport {
     this.#settings = settings;
     this.sid = settings.sid;
     this.blockSize = settings.blockSize;
+    this.stanza = settings.stanza;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
@@ -183,28 +192,89 @@ export class IbbSession implements IbbTransport {
   /** Answers an incoming data packet; the answer waits while reads lag. */
   receive(request: Element, data: Element): IqAnswer | Promise<IqAnswer> {
     if (this.#localClosed) return iqResult(request); // dropped: we closed
-    const seqText = data.attrs.seq ?? "";
-    const seq = SEQ.test(seqText) ? Number(seqText) : -1;
-    if (seq < 0 || seq > 0xffff) {
-      return this.#refuse("bad-data", "bad-request", "No valid seq attribute");
-    }
-    if (seq !== this.#inSeq) {
-      return this.#refuse(
-        "sequence",
-        "unexpected-request",
-        `Data packet ${seq} came where ${this.#inSeq} was due`,
-      );
-    }
-    const bytes = decodeBase64(data.text());
-    if (bytes === undefined) {
-      return this.#refuse("bad-data", "bad-request", "Data is not base64");
-    }
-    if (bytes.length > this.blockSize) {
+    if (this.stanza !== "iq") {
       return this.#refuse(
         "bad-data",
         "bad-request",
-        `Data packet of ${bytes.length} bytes exceeds the block size ${this.blockSize}`,
+        "Data of this session comes in messages",
       );
+    }
+    const wrong = this.#ingest(data);
+    if (wrong !== undefined) {
+      return this.#refuse(wrong.reason, wrong.condition, wrong.text);
+    }
+    const ack = iqResult(request);
+    if (this.#buffered <= this.#settings.readBufferLimit) return ack;
+    return new Promise((resolve) => this.#held.push(() => resolve(ack)));
+  }
+
+  /**
+   * Takes a data packet that came in a message: with nothing to hold back,
+   * a packet that is wrong, or past `readBufferLimit` unread bytes, ends
+   * the session (and the peer is sent its close).
+   */
+  receiveMessage(data: Element): void {
+    if (this.#localClosed || this.#failure !== undefined) return;
+    if (this.stanza !== "message") {
+      this.fail(
+        new IbbError("bad-data", "Data of this session comes in iq stanzas"),
+        true,
+      );
+      return;
+    }
+    const wrong = this.#ingest(data);
+    if (wrong !== undefined) {
+      this.fail(new IbbError(wrong.reason, wrong.text), true);
+    } else if (this.#buffered > this.#settings.readBufferLimit) {
+      this.fail(
+        new IbbError(
+          "overflow",
+          `More than ${this.#settings.readBufferLimit} bytes came in messages unread`,
+        ),
+        true,
+      );
+    }
+  }
+
+  /** Checks a data packet and keeps its bytes, or says what is wrong. */
+  #ingest(data: Element):
+    | {
+      reason: IbbErrorReason;
+      condition: "bad-request" | "unexpected-request";
+      text: string;
+    }
+    | undefined {
+    const seqText = data.attrs.seq ?? "";
+    const seq = SEQ.test(seqText) ? Number(seqText) : -1;
+    if (seq < 0 || seq > 0xffff) {
+      return {
+        reason: "bad-data",
+        condition: "bad-request",
+        text: "No valid seq attribute",
+      };
+    }
+    if (seq !== this.#inSeq) {
+      return {
+        reason: "sequence",
+        condition: "unexpected-request",
+        text: `Data packet ${seq} came where ${this.#inSeq} was due`,
+      };
+    }
+    const bytes = decodeBase64(data.text());
+    if (bytes === undefined) {
+      return {
+        reason: "bad-data",
+        condition: "bad-request",
+        text: "Data is not base64",
+      };
+    }
+    if (bytes.length > this.blockSize) {
+      return {
+        reason: "bad-data",
+        condition: "bad-request",
+        text:
+          `Data packet of ${bytes.length} bytes exceeds the block size ${this.blockSize}`,
+      };
     }
     this.#inSeq = (seq + 1) & 0xffff;
     if (bytes.length > 0) {
@@ -217,9 +287,7 @@ export class IbbSession implements IbbTransport {
         this.#buffered += bytes.length;
       }
     }
-    const ack = iqResult(request);
-    if (this.#buffered <= this.#settings.readBufferLimit) return ack;
-    return new Promise((resolve) => this.#held.push(() => resolve(ack)));
+    return undefined;
   }
 
   /** Answers the peer's close: reading ends once the data is read. */
@@ -308,7 +376,9 @@ export class IbbSession implements IbbTransport {
       }
       const refused = this.#writeRefusal();
       if (refused !== undefined) throw refused;
-      this.#issue(bytes.subarray(offset, offset + size));
+      const chunk = bytes.subarray(offset, offset + size);
+      if (this.stanza === "message") await this.#post(chunk);
+      else this.#issue(chunk);
     }
   }
 
@@ -331,6 +401,23 @@ export class IbbSession implements IbbTransport {
         this.fail(failure, failure.reason !== "stream-ended");
       },
     );
+  }
+
+  /** Sends a data packet in a message: written, never acknowledged. */
+  async #post(chunk: Uint8Array): Promise<void> {
+    const seq = this.#outSeq;
+    this.#outSeq = (seq + 1) & 0xffff;
+    const packet = message(
+      { to: this.#settings.peer },
+      xml("data", { xmlns: IBB_NS, sid: this.sid, seq }, encodeBase64(chunk)),
+    );
+    try {
+      await this.#settings.stream.send(packet);
+    } catch (error) {
+      const failure = ibbErrorOf(error, "Cannot send data");
+      this.fail(failure, false);
+      throw failure;
+    }
   }
 
   #acked(): void {

@@ -5,12 +5,14 @@
 import type { StreamOptions } from "../endpoint/e2e_stream.ts";
 import { Jid } from "../stanza/jid.ts";
 import { randomId } from "../stanza/stanza.ts";
+import { StreamError } from "../stream/errors.ts";
 import type { Session } from "../stream/session.ts";
 import { CertificateError } from "../transport/cert_policy.ts";
 import type { KnownPeers } from "../transport/known_peers.ts";
 import type { InBandBytestreams } from "./ibb.ts";
-import type { JingleSession } from "./_jingle_session.ts";
+import { errorOf, type JingleSession } from "./_jingle_session.ts";
 import {
+  isTieBreak,
   type JingleReason,
   type JingleRequest,
   type TransportDesc,
@@ -49,6 +51,7 @@ export interface FlowContext {
 }
 
 type S5bDesc = Extract<TransportDesc, { kind: "s5b" }>;
+type IbbDesc = Extract<TransportDesc, { kind: "ibb" }>;
 
 /** The initiator: session-initiate, the bytestream, the stream inside. */
 export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
@@ -72,6 +75,7 @@ export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
       description: true,
       transport: transportElement(desc),
     });
+    session.acknowledged = true;
     const accepted = await session.next(
       ["session-accept"],
       ctx.timeoutMs,
@@ -146,6 +150,8 @@ export async function initiatorFlow(ctx: FlowContext): Promise<JingleStream> {
     });
   } catch (error) {
     if (ours !== undefined) await release(ours);
+    // Overruled by the peer's session-initiate: there is no session to end.
+    if (isTieBreak(error)) session.abandon(errorOf(error, "Overruled"));
     if (!session.isEnded) await session.terminate(reasonOf(error));
     throw error;
   }
@@ -162,21 +168,17 @@ export async function responderFlow(
   try {
     if (theirs.kind === "ibb") {
       const blockSize = Math.min(theirs.blockSize, ctx.blockSize);
+      const accepted = { ...theirs, blockSize };
       const bytestream = await expectIbb(
         ctx,
-        theirs.sid,
-        blockSize,
+        accepted,
         () =>
           session.send({
             action: "session-accept",
             initiator: session.initiator,
             responder: session.own,
             description: true,
-            transport: transportElement({
-              kind: "ibb",
-              sid: theirs.sid,
-              blockSize,
-            }),
+            transport: transportElement(accepted),
           }),
       );
       return await inside(ctx, bytestream, {
@@ -223,20 +225,18 @@ export async function responderFlow(
         new JingleError("failed-transport", "No transport both ends can use"),
       );
     }
-    const blockSize = Math.min(replacement.blockSize, ctx.blockSize);
+    const accepted = {
+      ...replacement,
+      blockSize: Math.min(replacement.blockSize, ctx.blockSize),
+    };
     const bytestream = await expectIbb(
       ctx,
-      replacement.sid,
-      blockSize,
+      accepted,
       () =>
         session.send({
           action: "transport-accept",
           initiator: session.initiator,
-          transport: transportElement({
-            kind: "ibb",
-            sid: replacement.sid,
-            blockSize,
-          }),
+          transport: transportElement(accepted),
         }),
     );
     return await inside(ctx, bytestream, {
@@ -251,13 +251,17 @@ export async function responderFlow(
   }
 }
 
-/** Expects the peer's IBB open (within the deadline), after `announce`. */
+/**
+ * Expects the peer's IBB open (within the deadline), after `announce`:
+ * with the block size and the stanzas (iq, or message when the peer
+ * offered it) accepted.
+ */
 async function expectIbb(
   ctx: FlowContext,
-  sid: string,
-  blockSize: number,
+  accepted: IbbDesc,
   announce: () => Promise<void>,
 ): Promise<Bytestream> {
+  const { sid, blockSize } = accepted;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ctx.timeoutMs);
   const opened = ctx.ibb.expect(sid, {
@@ -278,6 +282,13 @@ async function expectIbb(
       }
       return failed(ctx.session, error);
     });
+    if (bytestream.stanza !== (accepted.stanza ?? "iq")) {
+      bytestream.close();
+      throw new JingleError(
+        "bad-peer",
+        `The peer opened the bytestream over ${bytestream.stanza} stanzas, not the ones accepted`,
+      );
+    }
     if (bytestream.blockSize > blockSize) {
       // XEP-0261: the open keeps to the block size accepted.
       bytestream.close();
@@ -356,6 +367,26 @@ function isCertificateError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The stream error a session that ended under a live stream ends it with,
+ * so that the peer's stream ends unclean with a cause, never like an
+ * ordered close: `connection-timeout` for a deadline, `policy-violation`
+ * for a peer that broke the protocol, else `undefined-condition`; the
+ * text says why, and the Jingle error is its cause here.
+ */
+function streamErrorOf(error: JingleError): StreamError {
+  const condition = error.reason === "timeout"
+    ? "connection-timeout"
+    : error.reason === "bad-peer"
+    ? "policy-violation"
+    : "undefined-condition";
+  return new StreamError(condition, {
+    sent: true,
+    text: error.message,
+    cause: error,
+  });
+}
+
 /** Runs the stream inside the bytestream, and ties its end to Jingle's. */
 async function inside(
   ctx: FlowContext,
@@ -373,7 +404,7 @@ async function inside(
   // No more Jingle actions but session-info and session-terminate.
   session.accept();
   session.onEnd = (error) => {
-    if (inner !== undefined) void inner.abort(error);
+    if (inner !== undefined) void inner.abort(streamErrorOf(error));
     else bytestream.close();
   };
   if (session.isEnded) bytestream.close();

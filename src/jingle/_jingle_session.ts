@@ -61,6 +61,8 @@ export class JingleSession {
   onEnd: ((error: JingleError) => void) | undefined;
   /** Set once the peer (not we) ended the session. */
   endedByPeer = false;
+  /** Set once the peer acknowledged our session-initiate. */
+  acknowledged = false;
   /** Checks a request before it is kept: an error refuses it. */
   check: ((request: JingleRequest) => StanzaError | undefined) | undefined;
 
@@ -191,6 +193,18 @@ export class JingleSession {
    */
   async terminate(reason: JingleReason, error?: JingleError): Promise<void> {
     if (this.#ended !== undefined) return;
+    // Written before the session ends here, so that over IBB it goes out
+    // ahead of the stream error the inner stream is then ended with.
+    const told = this.client.request(
+      jingleIq({
+        action: "session-terminate",
+        to: this.peer,
+        from: this.own,
+        sid: this.sid,
+        reason,
+      }),
+      { timeoutMs: this.#requestTimeoutMs },
+    );
     // Ended as soon as it is sent (XEP-0166 section 6.7).
     this.#end(
       error ?? new JingleError("terminated", `The session ended (${reason})`, {
@@ -198,16 +212,7 @@ export class JingleSession {
       }),
     );
     try {
-      await this.client.request(
-        jingleIq({
-          action: "session-terminate",
-          to: this.peer,
-          from: this.own,
-          sid: this.sid,
-          reason,
-        }),
-        { timeoutMs: this.#requestTimeoutMs },
-      );
+      await told;
     } catch {
       // Ended here whatever the peer says, or if it is gone.
     }

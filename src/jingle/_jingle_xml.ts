@@ -71,7 +71,13 @@ export interface Candidate {
 
 /** A transport as offered or accepted. */
 export type TransportDesc =
-  | { kind: "ibb"; sid: string; blockSize: number }
+  | {
+    kind: "ibb";
+    sid: string;
+    blockSize: number;
+    /** Data in messages (XEP-0047 `stanza`); iq when absent. */
+    stanza?: "message";
+  }
   | {
     kind: "s5b";
     sid: string;
@@ -136,12 +142,13 @@ function readTransport(transport: Element): TransportDesc | undefined {
     if (!sid || blockSize === undefined || blockSize === 0) {
       throw bad("An IBB transport needs a sid and a block-size");
     }
-    if ((transport.attrs.stanza ?? "iq") !== "iq") {
-      throw new StanzaError("feature-not-implemented", {
-        text: "Only iq stanzas carry data here",
-      });
+    const stanza = transport.attrs.stanza ?? "iq";
+    if (stanza !== "iq" && stanza !== "message") {
+      throw bad('The stanza attribute is "iq" or "message"');
     }
-    return { kind: "ibb", sid, blockSize };
+    return stanza === "message"
+      ? { kind: "ibb", sid, blockSize, stanza }
+      : { kind: "ibb", sid, blockSize };
   }
   if (transport.ns === JINGLE_S5B_NS) {
     if (!sid) throw bad("A SOCKS5 transport needs a sid");
@@ -238,6 +245,7 @@ export function transportElement(desc: TransportDesc): Element {
       xmlns: JINGLE_IBB_NS,
       "block-size": desc.blockSize,
       sid: desc.sid,
+      ...(desc.stanza !== undefined ? { stanza: desc.stanza } : {}),
     });
   }
   return xml(
@@ -343,6 +351,43 @@ export function tieBreak(): StanzaError {
     type: "cancel",
     application: xml("tie-break", { xmlns: JINGLE_ERRORS_NS }),
   });
+}
+
+/** Whether a failed request of ours was refused with `<tie-break/>`. */
+export function isTieBreak(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof StanzaError) {
+      return e.condition === "conflict" &&
+        e.application?.name === "tie-break" &&
+        e.application.ns === JINGLE_ERRORS_NS;
+    }
+  }
+  return false;
+}
+
+/**
+ * XEP-0166's tie-break of two simultaneous session-initiates: the one with
+ * the lower sid (octet order) overrules the other, and on equal sids the
+ * one sent by the lower JID.
+ *
+ * @returns Whether ours overrules theirs.
+ */
+export function oursWinsTie(
+  ours: { sid: string; jid: string },
+  theirs: { sid: string; jid: string },
+): boolean {
+  const bySid = compareOctets(ours.sid, theirs.sid);
+  return bySid !== 0 ? bySid < 0 : compareOctets(ours.jid, theirs.jid) < 0;
+}
+
+/** RFC 4790's i;octet: the UTF-8 bytes, compared one by one. */
+function compareOctets(a: string, b: string): number {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! - y[i]!;
+  }
+  return x.length - y.length;
 }
 
 /** `feature-not-implemented` with Jingle's `<unsupported-info/>`. */

@@ -1,6 +1,7 @@
 // The SOCKS5 transport of Jingle (XEP-0260): our candidates, connecting to
-// the peer's in order of priority, candidate-used / candidate-error, the
-// nomination rules, and activation of a proxy candidate.
+// all the peer's at once and using the best by priority, candidate-used /
+// candidate-error, the nomination rules, and activation of a proxy
+// candidate.
 
 import { randomId } from "../stanza/stanza.ts";
 import { StanzaError } from "../stanza/error.ts";
@@ -43,8 +44,8 @@ export interface OurCandidates {
   /** The proxy behind each proxy candidate, by cid. */
   proxies: Map<string, Socks5Proxy>;
   listeners: Socks5Listener[];
-  /** The first connection to a direct candidate of ours. */
-  incoming: Promise<Deno.Conn> | undefined;
+  /** The peer's connection to each direct candidate of ours, by cid. */
+  incoming: Map<string, Promise<Deno.Conn>>;
   abort: AbortController;
 }
 
@@ -70,7 +71,7 @@ export async function gather(
       dstaddr: "",
       proxies: new Map(),
       listeners: [],
-      incoming: undefined,
+      incoming: new Map(),
       abort,
     };
   }
@@ -82,7 +83,7 @@ export async function gather(
   const candidates: Candidate[] = [];
   const listeners: Socks5Listener[] = [];
   const proxies = new Map<string, Socks5Proxy>();
-  const expected: Promise<Deno.Conn>[] = [];
+  const incoming = new Map<string, Promise<Deno.Conn>>();
   let local = 65535;
   for (const hostname of settings.directAddresses) {
     let listener: Socks5Listener;
@@ -94,9 +95,10 @@ export async function gather(
     listeners.push(listener);
     const conn = listener.expect(dstaddr, { signal: abort.signal });
     conn.catch(() => {});
-    expected.push(conn);
+    const cid = randomId();
+    incoming.set(cid, conn);
     candidates.push({
-      cid: randomId(),
+      cid,
       host: listener.hostname,
       port: listener.port,
       jid: session.own,
@@ -128,8 +130,6 @@ export async function gather(
       });
     }
   }
-  const incoming = expected.length === 0 ? undefined : Promise.any(expected);
-  incoming?.catch(() => {});
   return { sid, candidates, dstaddr, proxies, listeners, incoming, abort };
 }
 
@@ -153,9 +153,11 @@ export async function release(
 ): Promise<void> {
   if (ours.abort.signal.aborted) return;
   ours.abort.abort();
-  ours.incoming?.then((conn) => {
-    if (conn !== keep) conn.close();
-  }, () => {});
+  for (const conn of ours.incoming.values()) {
+    conn.then((conn) => {
+      if (conn !== keep) conn.close();
+    }, () => {});
+  }
   await Promise.allSettled(ours.listeners.map((l) => l.close()));
 }
 
@@ -209,7 +211,7 @@ export async function negotiate(
       ? byCid.get(report.cid)
       : undefined;
     return used?.priority;
-  });
+  }, reported);
   await session.send({
     action: "transport-info",
     initiator: session.initiator,
@@ -262,7 +264,7 @@ export async function negotiate(
   const candidate = used!;
   if (candidate.type !== "proxy") {
     const conn = await deadline(
-      ours.incoming!,
+      ours.incoming.get(candidate.cid)!,
       settings.waitTimeoutMs,
     ).catch(() => undefined);
     return conn === undefined
@@ -329,49 +331,116 @@ function nominate(
 }
 
 /**
- * Tries the peer's candidates from the highest priority down, and stops at
- * the first that connects, or when the peer already connected to one of
- * ours of a higher priority than those left.
+ * How long, once a candidate of the peer's connected, one of a higher
+ * priority still being tried may take to finish and be used instead, in ms.
  */
-async function connectFirst(
+export const HIGHER_PRIORITY_GRACE_MS = 200;
+
+interface Attempt {
+  candidate: Candidate;
+  state: "pending" | "failed" | "connected";
+  conn?: Deno.Conn;
+}
+
+/**
+ * Tries all the peer's candidates at once (at most 16, each with its own
+ * deadline) and settles on the one of the highest priority that connected:
+ * as soon as every one above it has failed, or at most
+ * {@linkcode HIGHER_PRIORITY_GRACE_MS} after the first connection, with the
+ * best connected by then. It gives up on those still tried when the peer
+ * already connected to one of ours of a higher priority than all of them.
+ * Every other connection is closed, and every attempt left is aborted.
+ */
+function connectFirst(
   settings: S5bSettings,
   theirs: Extract<TransportDesc, { kind: "s5b" }>,
   sid: string,
   session: JingleSession,
   peerUsed: () => number | undefined,
+  reported: Promise<unknown>,
 ): Promise<{ conn: Deno.Conn; candidate: Candidate } | undefined> {
   const backend = settings.backend;
   const sorted = [...theirs.candidates].sort((a, b) => b.priority - a.priority);
-  if (sorted.length === 0 || backend === undefined) return undefined;
-  // The peer is the requester of its candidates: SHA1(sid + peer + us),
-  // which it tells for its proxies (`dstaddr`), where it must match.
-  const computed = await backend.socks5DestinationAddress(
-    sid,
-    session.peer,
-    session.own,
-  );
-  const dstaddr = theirs.dstaddr ?? computed;
-  for (const candidate of sorted) {
-    if (session.isEnded) return undefined;
-    const theirBest = peerUsed();
-    if (theirBest !== undefined && theirBest > candidate.priority) break;
-    try {
-      const conn = await backend.connectSocks5(
-        candidate.host,
-        candidate.port,
-        candidate.type === "proxy" ? dstaddr : computed,
-        { timeoutMs: settings.connectTimeoutMs },
-      );
-      if (session.isEnded) {
-        conn.close();
-        return undefined;
-      }
-      return { conn, candidate };
-    } catch {
-      // The next one.
-    }
+  if (sorted.length === 0 || backend === undefined) {
+    return Promise.resolve(undefined);
   }
-  return undefined;
+  return backend.socks5DestinationAddress(sid, session.peer, session.own)
+    .then((computed) =>
+      new Promise((resolve) => {
+        // The peer is the requester of its candidates: SHA1(sid + peer +
+        // us), which it tells for its proxies (`dstaddr`), where it must
+        // match.
+        const dstaddr = theirs.dstaddr ?? computed;
+        const abort = new AbortController();
+        const attempts: Attempt[] = sorted.map((candidate) => ({
+          candidate,
+          state: "pending",
+        }));
+        let done = false;
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        const finish = (winner: Attempt | undefined) => {
+          if (done) return;
+          done = true;
+          clearTimeout(grace);
+          abort.abort();
+          for (const attempt of attempts) {
+            if (attempt !== winner) attempt.conn?.close();
+          }
+          if (winner === undefined || session.isEnded) {
+            winner?.conn?.close();
+            resolve(undefined);
+          } else {
+            resolve({ conn: winner.conn!, candidate: winner.candidate });
+          }
+        };
+        const evaluate = () => {
+          if (done) return;
+          if (session.isEnded) return finish(undefined);
+          // Sorted by priority: the first connected is the best.
+          const best = attempts.find((a) => a.state === "connected");
+          const above = best?.candidate.priority ?? -1;
+          const pending = attempts.filter((a) => a.state === "pending");
+          if (!pending.some((a) => a.candidate.priority > above)) {
+            return finish(best);
+          }
+          const theirBest = peerUsed();
+          if (
+            theirBest !== undefined &&
+            !pending.some((a) => a.candidate.priority >= theirBest)
+          ) {
+            return finish(best);
+          }
+          if (best !== undefined && grace === undefined) {
+            grace = setTimeout(
+              () => finish(attempts.find((a) => a.state === "connected")),
+              HIGHER_PRIORITY_GRACE_MS,
+            );
+          }
+        };
+        for (const attempt of attempts) {
+          const { candidate } = attempt;
+          backend.connectSocks5(
+            candidate.host,
+            candidate.port,
+            candidate.type === "proxy" ? dstaddr : computed,
+            { timeoutMs: settings.connectTimeoutMs, signal: abort.signal },
+          ).then((conn) => {
+            if (done) {
+              conn.close();
+              return;
+            }
+            attempt.state = "connected";
+            attempt.conn = conn;
+            evaluate();
+          }, () => {
+            attempt.state = "failed";
+            evaluate();
+          });
+        }
+        reported.then(evaluate, evaluate);
+        void session.ended.then(evaluate);
+      })
+    );
 }
 
 function deadline<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -63,6 +63,12 @@ export interface IbbOpenOptions {
   /** The block size asked for, in place of the option's. */
   blockSize?: number;
   /**
+   * The stanzas that carry the data (XEP-0047 `stanza`): `iq` (the
+   * default), each acknowledged, which gives backpressure; or `message`,
+   * never acknowledged, for peers that ask for it.
+   */
+  stanza?: "iq" | "message";
+  /**
    * Gives up waiting for the peer's answer. A peer that accepted all the
    * same keeps its side until its own deadlines end it.
    */
@@ -103,7 +109,9 @@ function checkSize(value: number, name: string, max: number): number {
  * (`not-acceptable`), data or close for an unknown session is answered
  * `item-not-found`. Each session is an {@linkcode IbbTransport}: data goes
  * as base64 in iq sets, each acknowledged, with sequence numbers that wrap
- * after 65,535. There is no TLS inside it (`canStartTls` is false; see
+ * after 65,535; or, when the opener asks for it (`stanza: "message"`), in
+ * messages, not acknowledged, a peer that sends more than
+ * `readBufferLimit` unread bytes ending the session (`overflow`). There is no TLS inside it (`canStartTls` is false; see
  * `withTls`). Make one per stream: it answers every IBB request on it.
  *
  * @example A byte stream both ways over an end-to-end stream
@@ -141,6 +149,11 @@ export class InBandBytestreams {
   readonly #sessions = new Map<string, IbbSession>();
   readonly #expected = new Map<string, Expectation>();
   readonly #unhandle: (() => void)[];
+  // Watches stanzas$ only while a session carries data in messages: the
+  // first subscriber gets what arrived before it, which is the
+  // application's to take.
+  #messages: { unsubscribe(): void } | undefined;
+  #messageSessions = 0;
   #ended: IbbError | TransportError | undefined;
 
   /**
@@ -251,15 +264,19 @@ export class InBandBytestreams {
     if (this.#sessions.has(key)) {
       throw new TypeError(`Cannot open: session "${sid}" is already open`);
     }
+    const stanza = options.stanza ?? "iq";
+    if (stanza !== "iq" && stanza !== "message") {
+      throw new TypeError('Cannot open: stanza is "iq" or "message"');
+    }
     // Known before the peer accepts: its data may come right after.
-    const session = this.#session(options.to, sid, blockSize);
+    const session = this.#session(options.to, sid, blockSize, stanza);
     const request = iq(
       { type: "set", to: options.to },
       xml("open", {
         xmlns: IBB_NS,
         sid,
         "block-size": blockSize,
-        stanza: "iq",
+        stanza,
       }),
     );
     try {
@@ -371,6 +388,8 @@ export class InBandBytestreams {
     if (this.#ended !== undefined) return;
     this.#ended = error;
     for (const unhandle of this.#unhandle) unhandle();
+    this.#messages?.unsubscribe();
+    this.#messages = undefined;
     const expected = [...this.#expected.values()];
     this.#expected.clear();
     for (const expectation of expected) expectation.reject(error);
@@ -380,20 +399,36 @@ export class InBandBytestreams {
     }
   }
 
-  #session(peer: string | undefined, sid: string, blockSize: number) {
+  #session(
+    peer: string | undefined,
+    sid: string,
+    blockSize: number,
+    stanza: "iq" | "message",
+  ) {
     const key = sessionKey(peer, sid);
     const session = new IbbSession({
       stream: this.#stream,
       sid,
       peer,
       blockSize,
+      stanza,
       window: this.#window,
       readBufferLimit: this.#readBufferLimit,
       timeoutMs: this.#timeoutMs,
       release: () => {
         if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+        if (stanza === "message" && --this.#messageSessions === 0) {
+          this.#messages?.unsubscribe();
+          this.#messages = undefined;
+        }
       },
     });
+    if (stanza === "message" && this.#messageSessions++ === 0) {
+      this.#messages = this.#stream.stanzas$.subscribe({
+        next: (stanza) => this.#onMessage(stanza),
+        error: () => {},
+      });
+    }
     this.#sessions.set(key, session);
     return session;
   }
@@ -408,9 +443,10 @@ export class InBandBytestreams {
         text: "An open needs a sid and a block-size from 1 to 65535",
       });
     }
-    if ((open.attrs.stanza ?? "iq") !== "iq") {
-      return new StanzaError("feature-not-implemented", {
-        text: "Only iq stanzas carry data here",
+    const stanza = open.attrs.stanza ?? "iq";
+    if (stanza !== "iq" && stanza !== "message") {
+      return new StanzaError("bad-request", {
+        text: 'The stanza attribute is "iq" or "message"',
       });
     }
     const from = request.attrs.from;
@@ -429,7 +465,7 @@ export class InBandBytestreams {
       });
     }
     this.#expected.delete(sid);
-    expectation.resolve(this.#session(from, sid, blockSize));
+    expectation.resolve(this.#session(from, sid, blockSize, stanza));
     return iqResult(request);
   }
 
@@ -444,6 +480,22 @@ export class InBandBytestreams {
     const session = this.#find(request, request.getChild("close", IBB_NS)!);
     if (session === undefined) return unknown();
     return session.peerClose(request);
+  }
+
+  #onMessage(stanza: Element): void {
+    if (stanza.name !== "message") return;
+    const data = stanza.getChild("data", IBB_NS);
+    if (data === undefined) return;
+    const session = this.#find(stanza, data);
+    if (session === undefined) return; // no such session: dropped
+    if (stanza.attrs.type === "error") {
+      session.fail(
+        new IbbError("rejected", "The peer refused a data message"),
+        false,
+      );
+    } else {
+      session.receiveMessage(data);
+    }
   }
 
   #find(request: Element, payload: Element): IbbSession | undefined {

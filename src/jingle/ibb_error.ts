@@ -18,6 +18,8 @@ import { TransportError } from "../transport/transport.ts";
  *   seen by either end;
  * - `bad-data`: a data packet was not canonical base64, or larger than the
  *   block size (`bad-request`);
+ * - `overflow`: a peer sending in messages (which are not acknowledged)
+ *   sent more than the read buffer holds, unread;
  * - `rejected`: the peer answered with any other error;
  * - `timeout`: the peer did not acknowledge in time;
  * - `stream-ended`: the stream that carried the session ended (the peer
@@ -29,6 +31,7 @@ export type IbbErrorReason =
   | "unknown-session"
   | "sequence"
   | "bad-data"
+  | "overflow"
   | "rejected"
   | "timeout"
   | "stream-ended";

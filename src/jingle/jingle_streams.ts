@@ -16,12 +16,15 @@ import { iqResult, randomId } from "../stanza/stanza.ts";
 import type { KnownPeers } from "../transport/known_peers.ts";
 import { type IbbOptions, InBandBytestreams } from "./ibb.ts";
 import { JingleSession } from "./_jingle_session.ts";
+import { Openings, overruled } from "./_jingle_openings.ts";
 import {
+  isTieBreak,
   JINGLE_NS,
   type JingleReason,
   type JingleRequest,
   outOfOrder,
   readJingle,
+  tieBreak,
   unknownSession,
   unsupportedInfo,
 } from "./_jingle_xml.ts";
@@ -195,6 +198,7 @@ export class JingleStreams {
   readonly #blockSize: number;
   readonly #maxSessions: number;
   readonly #sessions = new Map<string, JingleSession>();
+  readonly #openings = new Openings();
   readonly #unhandle: () => void;
   #handler: JingleOfferHandler | undefined;
   #closed: JingleError | undefined;
@@ -326,11 +330,22 @@ export class JingleStreams {
     const signal = options.signal;
     signal?.throwIfAborted();
     const session = this.#session("initiator", to, randomId());
+    const opening = this.#openings.add(session);
     let cancelled: Promise<void> | undefined;
-    const cancel = () => (cancelled = session.terminate("cancel"));
+    const cancel = () => {
+      cancelled = (opening.adopted?.session ?? session).terminate("cancel");
+      opening.notify?.();
+    };
     signal?.addEventListener("abort", cancel, { once: true });
     try {
-      const stream = await initiatorFlow(this.#context(session, transports));
+      let stream: JingleStream;
+      try {
+        stream = await initiatorFlow(this.#context(session, transports));
+      } catch (error) {
+        if (isTieBreak(error)) opening.lostTie = true;
+        if (!opening.lostTie && opening.adopted === undefined) throw error;
+        stream = await overruled(opening, this.#timeoutMs, signal);
+      }
       signal?.throwIfAborted();
       return stream;
     } catch (error) {
@@ -340,6 +355,7 @@ export class JingleStreams {
       }
       throw error;
     } finally {
+      this.#openings.delete(opening);
       signal?.removeEventListener("abort", cancel);
     }
   }
@@ -475,9 +491,6 @@ export class JingleStreams {
   ): IqAnswer {
     // Another Jingle application's: its own handler may answer.
     if (!offered.xmlstream) return undefined;
-    if (this.#sessions.has(key(from, offered.sid))) {
-      return outOfOrder("This session exists already");
-    }
     if (
       offered.initiator !== undefined && fullJid(offered.initiator) !== from
     ) {
@@ -485,8 +498,6 @@ export class JingleStreams {
         text: "The initiator is not the sender",
       });
     }
-    const handler = this.#handler;
-    if (handler === undefined) return new StanzaError("service-unavailable");
     const content = request.getChild("jingle", JINGLE_NS)!.getChild(
       "content",
       JINGLE_NS,
@@ -496,13 +507,54 @@ export class JingleStreams {
         text: "The content has no transport",
       });
     }
+    const rival = this.#openings.rival(from, offered.sid);
+    if (rival === "ours") return tieBreak();
+    if (this.#sessions.has(key(from, offered.sid))) {
+      return outOfOrder("This session exists already");
+    }
+    const handler = this.#handler;
+    if (handler === undefined && rival === undefined) {
+      return new StanzaError("service-unavailable");
+    }
     if (this.#sessions.size >= this.#maxSessions) {
       return new StanzaError("resource-constraint", { type: "wait" });
     }
     const session = this.#session("responder", from, offered.sid);
+    if (rival !== undefined) {
+      // Our own open() to this peer takes the peer's session as its own.
+      const stream = new Promise((resolve) => setTimeout(resolve, 0))
+        .then(() => this.#adopt(session, offered));
+      stream.catch(() => {});
+      rival.adopted = { session, stream };
+      rival.notify?.();
+      return iqResult(request);
+    }
     // Acknowledged first; the application decides after.
-    setTimeout(() => void this.#decide(session, offered, handler), 0);
+    setTimeout(() => void this.#decide(session, offered, handler!), 0);
     return iqResult(request);
+  }
+
+  /** Takes the peer's offer for an open() of ours that it overruled. */
+  async #adopt(
+    session: JingleSession,
+    offered: JingleRequest,
+  ): Promise<JingleStream> {
+    const kind = offered.transport?.kind;
+    if (
+      kind === undefined ||
+      (kind === "ibb" && !this.#transports.includes("ibb"))
+    ) {
+      const error = new JingleError(
+        "failed-transport",
+        "The peer's session-initiate offers no transport both ends can use",
+      );
+      await session.terminate("unsupported-transports", error);
+      throw error;
+    }
+    return await responderFlow(
+      this.#context(session, this.#transports),
+      offered,
+    );
   }
 
   async #decide(

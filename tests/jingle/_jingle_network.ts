@@ -2,12 +2,13 @@
 // between them by full JID and stamps the sender's full JID on them, as an
 // XMPP server does: what the Jingle engine sees over a real server, with
 // no server. A request to an address that is not online gets
-// service-unavailable. Messages and presences are not routed.
+// service-unavailable. Messages are routed the same way (and dropped when
+// nobody is there); presences are not.
 
 import { E2EStream, initiate } from "../../src/e2e.ts";
 import { Session } from "../../src/stream/session.ts";
 import { StanzaError } from "../../src/stanza/error.ts";
-import { iq } from "../../src/stanza/stanza.ts";
+import { iq, message, type MessageType } from "../../src/stanza/stanza.ts";
 import { Jid } from "../../src/stanza/jid.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { Transport } from "../../src/transport/transport.ts";
@@ -54,6 +55,25 @@ export async function network(jids: string[]): Promise<Network> {
     servers.set(full, server);
     clients.set(full, { jid: full, stream, wire: a });
     server.onIq((request) => route(request, full, servers));
+    server.stanzas$.subscribe({
+      next: (stanza) => {
+        if (stanza.name !== "message") return;
+        const target = servers.get(stanza.attrs.to ?? "");
+        if (target === undefined || target.state !== "open") return;
+        target.send(
+          message(
+            {
+              to: stanza.attrs.to,
+              from: full,
+              id: stanza.attrs.id,
+              type: stanza.attrs.type as MessageType | undefined,
+            },
+            ...stanza.children,
+          ),
+        ).catch(() => {});
+      },
+      error: () => {},
+    });
   }
   return {
     clients,
