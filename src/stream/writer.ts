@@ -29,11 +29,12 @@ export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
 const BATCH_BYTES = 64 * 1024;
 const FIRST_BATCH_BYTES = 4 * 1024;
 
-// Whole batches whose writes completed on transports that copy what they
-// write, shared by every queue of the process: a burst, or a flood, fills the
-// same few buffers again instead of leaving a trail of them for the garbage
+// Batches whose writes completed on transports that copy what they write,
+// shared by every queue of the process: a burst, or a flood, fills the same
+// few buffers again instead of leaving a trail of them for the garbage
 // collector (and the allocator, which keeps what they used). At most eight
-// are kept; a stream holds one only while it writes.
+// of each size (4 to 64 KiB) are kept; a stream holds one only while it
+// writes, and a text sent alone takes a whole one only if the pool has it.
 const pool = new BufferPool(8);
 
 /**
@@ -45,6 +46,7 @@ function release(batch: Uint8Array, keep?: Uint8Array): Uint8Array | undefined {
   pool.give(batch);
   return keep;
 }
+
 // Small texts taken while a write is under way are kept as text, up to
 // this many UTF-16 code units, and encoded together (one encodeInto per
 // batch rather than one per stanza). Each code unit is 1 to 3 bytes of
@@ -272,12 +274,17 @@ export class WriteQueue {
   #encode(text: string): void {
     if (
       this.#flushing === undefined && this.#batch === undefined &&
-      this.#batches.length === 0 && text.length * 3 <= BATCH_BYTES &&
-      this.#transport.copiesWrites !== true
+      this.#batches.length === 0 && text.length * 3 <= BATCH_BYTES
     ) {
-      // Nothing queued: this text goes out alone, encoded to its size (a
-      // transport that copies gets it in a pooled batch, allocating none).
-      const bytes = encoder.encode(text);
+      // Nothing queued: this text goes out alone, in a batch the pool has
+      // (when the transport copies what it writes), else encoded to its
+      // size: a stream that sends little never allocates a whole batch.
+      const reused = this.#transport.copiesWrites === true
+        ? pool.reuse(BATCH_BYTES)
+        : undefined;
+      const bytes = reused === undefined
+        ? encoder.encode(text)
+        : reused.subarray(0, encoder.encodeInto(text, reused).written);
       this.#batches.push(bytes);
       this.#accepted += bytes.length;
       return;
@@ -308,20 +315,22 @@ export class WriteQueue {
    */
   #newBatch(need: number): Uint8Array {
     this.#batchLength = 0;
-    const spare = this.#spare;
-    this.#spare = undefined;
-    if (this.#transport.copiesWrites === true) {
-      // Every batch is a whole one, filled again once written: from this
-      // stream's last, else the pool, else new (and pooled later).
-      this.#batchSize = BATCH_BYTES;
-      return this.#batch = spare ?? pool.take(BATCH_BYTES);
-    }
     const size = Math.min(
       BATCH_BYTES,
       Math.max(FIRST_BATCH_BYTES, need, this.#batchSize * 2),
     );
     this.#batchSize = size;
-    return this.#batch = new Uint8Array(size);
+    if (this.#transport.copiesWrites !== true) {
+      return this.#batch = new Uint8Array(size);
+    }
+    // Filled again once written: this stream's last batch, else a whole one
+    // from the pool, else one of the size the burst has grown to (given to
+    // the pool too once written).
+    const spare = this.#spare ?? pool.reuse(BATCH_BYTES);
+    this.#spare = undefined;
+    if (spare !== undefined && spare.length >= size) return this.#batch = spare;
+    if (spare !== undefined) pool.give(spare);
+    return this.#batch = pool.take(size);
   }
 
   /** Closes the batch being filled. */

@@ -23,11 +23,16 @@ export class BufferPool {
    * contents are then zero; a given-back one holds what it held).
    */
   take(size: number): Uint8Array {
-    const free = this.#free.get(size)?.pop();
+    const free = this.reuse(size);
     if (free !== undefined) return free;
     const buffer = new Uint8Array(size);
     this.#ours.add(buffer.buffer);
     return buffer;
+  }
+
+  /** A buffer of `size` bytes given back, if the pool holds one. */
+  reuse(size: number): Uint8Array | undefined {
+    return this.#free.get(size)?.pop();
   }
 
   /** Whether `buffer` was made by this pool. */

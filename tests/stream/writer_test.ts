@@ -237,3 +237,24 @@ Deno.test("WriteQueue's shared pool keeps at most eight batches, however many st
   );
   assert.ok(reused.size > 0 && reused.size <= 8, `${reused.size} reused`);
 });
+
+Deno.test("WriteQueue sends a text alone in a whole batch only when the pool has one: many streams each sending one small text allocate no batch", async () => {
+  const inFlight = new Set<ArrayBufferLike>();
+  const ends = Array.from(
+    { length: 50 },
+    () => copyingTransport(true, inFlight),
+  );
+  const text = "<presence/>";
+  await Promise.all(
+    ends.map((end) => new WriteQueue(end.transport).write(text)),
+  );
+  const buffers = ends.flatMap((end) => end.buffers);
+  const whole = buffers.filter((b) => b.byteLength === 64 * 1024);
+  // The pool holds at most eight; every other text got a buffer of its size.
+  assert.ok(whole.length <= 8, `${whole.length} whole batches`);
+  assert.equal(
+    buffers.filter((b) => b.byteLength === text.length).length,
+    50 - whole.length,
+  );
+  for (const end of ends) assert.equal(end.text(), text);
+});
