@@ -4,12 +4,19 @@
 // `hold` is set, left unanswered until `release()`. Juliet, a well-behaved
 // peer, is routed to and from Romeo as on a real server.
 
+import assert from "node:assert/strict";
+import { firstValueFrom } from "rxjs";
 import { E2EStream, initiate } from "../../src/e2e.ts";
+import { message } from "../../src/stanza/stanza.ts";
+import { xml } from "../../src/stanza/xml.ts";
 import { Session } from "../../src/stream/session.ts";
 import { StanzaError } from "../../src/stanza/error.ts";
 import { iq, iqResult } from "../../src/stanza/stanza.ts";
 import type { Element } from "../../src/xml/element.ts";
-import type { JingleStreamsOptions } from "../../src/jingle/mod.ts";
+import type {
+  JingleStream,
+  JingleStreamsOptions,
+} from "../../src/jingle/mod.ts";
 import { pair } from "../stream/_pair.ts";
 import {
   JULIET,
@@ -154,4 +161,53 @@ export async function hostileNet(
   net.romeo = await party(r.client, romeoCert, romeoOptions);
   net.juliet = await party(j.client, julietCert, julietOptions);
   return net;
+}
+
+export const JINGLE = "urn:xmpp:jingle:1";
+export const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
+export const IBB = "urn:xmpp:jingle:transports:ibb:1";
+
+/** A session-initiate over IBB. */
+export function offer(sid: string, initiator?: string): Element {
+  return xml(
+    "jingle",
+    {
+      xmlns: JINGLE,
+      action: "session-initiate",
+      sid,
+      ...(initiator !== undefined ? { initiator } : {}),
+    },
+    xml(
+      "content",
+      { creator: "initiator", name: "xmlstream" },
+      xml("description", { xmlns: XMLSTREAM }),
+      xml("transport", { xmlns: IBB, sid: `t-${sid}`, "block-size": 4096 }),
+    ),
+  );
+}
+
+/** What an injected iq got: "result", or the error's condition. */
+export async function outcome(answer: Promise<Element>): Promise<string> {
+  try {
+    await answer;
+    return "result";
+  } catch (error) {
+    if (error instanceof StanzaError) return error.condition;
+    throw error;
+  }
+}
+
+/** Opens Romeo → Juliet and checks a message goes through, then closes. */
+export async function legitimate(net: HostileNet): Promise<void> {
+  const accepted = Promise.withResolvers<JingleStream>();
+  net.juliet.jingle.accept(async (o) => {
+    accepted.resolve(await o.accept());
+  });
+  const mine = await net.romeo.jingle.open(JULIET);
+  const hers = await accepted.promise;
+  const heard = firstValueFrom(hers.stanzas$);
+  await mine.send(message({ body: "Wherefore art thou" }));
+  assert.equal((await heard).getChildText("body"), "Wherefore art thou");
+  await mine.close();
+  await hers.closed;
 }
