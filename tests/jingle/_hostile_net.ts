@@ -34,6 +34,8 @@ export interface HostileNet {
   inject(from: string, payload: Element): Promise<Element>;
   /** Romeo's requests to anyone but Juliet, in order. */
   toStrangers: Element[];
+  /** Juliet's requests to Romeo, in order. */
+  fromJuliet: Element[];
   /** Whether Romeo's requests to strangers are held unanswered. */
   hold: boolean;
   /** How many of them are held now. */
@@ -116,10 +118,12 @@ export async function hostileNet(
   const j = await connect(JULIET);
   const waiting = new Set<() => void>();
   const toStrangers: Element[] = [];
+  const fromJuliet: Element[] = [];
   const net: HostileNet = {
     romeo: undefined!,
     juliet: undefined!,
     toStrangers,
+    fromJuliet,
     hold: false,
     get held() {
       return waiting.size;
@@ -153,11 +157,14 @@ export async function hostileNet(
       waiting.add(answer);
     });
   });
-  j.server.onIq((request) =>
-    request.attrs.to === ROMEO
-      ? forward(request, JULIET, r.server)
-      : new StanzaError("service-unavailable")
-  );
+  j.server.onIq((request) => {
+    if (request.attrs.to !== ROMEO) {
+      return new StanzaError("service-unavailable");
+    }
+    fromJuliet.push(request);
+    if (fromJuliet.length > 10_000) fromJuliet.shift();
+    return forward(request, JULIET, r.server);
+  });
   net.romeo = await party(r.client, romeoCert, romeoOptions);
   net.juliet = await party(j.client, julietCert, julietOptions);
   return net;
