@@ -36,6 +36,8 @@ export interface HostileNet {
   toStrangers: Element[];
   /** Juliet's requests to Romeo, in order. */
   fromJuliet: Element[];
+  /** Told of each of Romeo's requests to strangers, before it is answered. */
+  onStranger: ((request: Element) => void) | undefined;
   /** Whether Romeo's requests to strangers are held unanswered. */
   hold: boolean;
   /** How many of them are held now. */
@@ -124,6 +126,7 @@ export async function hostileNet(
     juliet: undefined!,
     toStrangers,
     fromJuliet,
+    onStranger: undefined,
     hold: false,
     get held() {
       return waiting.size;
@@ -148,6 +151,7 @@ export async function hostileNet(
     if (request.attrs.to === JULIET) return forward(request, ROMEO, j.server);
     if (request.attrs.to === undefined) return undefined;
     toStrangers.push(request);
+    net.onStranger?.(request);
     if (!net.hold) return iqResult(request);
     return new Promise<Element>((resolve) => {
       const answer = () => {
