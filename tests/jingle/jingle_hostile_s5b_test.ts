@@ -202,3 +202,103 @@ Deno.test("seventeen SOCKS5 candidates are refused bad-request, and sixteen are 
   );
   await net.close();
 });
+
+Deno.test("a peer that accepts our SOCKS5 offer with candidates that never answer, claims ours and never completes a handshake on it, is given up on, and open() fails with a typed timeout after the fallback goes unanswered", async () => {
+  const silent = tarpit("silent");
+  const net = await hostileNet({
+    timeoutMs: 800,
+    socks5: {
+      directAddresses: ["127.0.0.1"],
+      proxies: false,
+      connectTimeoutMs: 300,
+    },
+  });
+  const lurking: Promise<boolean>[] = [];
+  const conns: Deno.Conn[] = [];
+  net.onStranger = (request) => {
+    const payload = request.getChild("jingle", JINGLE)!;
+    if (payload.attrs.action !== "session-initiate") return;
+    const sid = payload.attrs.sid!;
+    const ours = payload.getChild("content", JINGLE)!.getChild(
+      "transport",
+      S5B,
+    )!;
+    const candidate = ours.getChild("candidate", S5B)!;
+    setTimeout(async () => {
+      // Connects to our streamhost, and says nothing there.
+      const conn = await Deno.connect({
+        hostname: candidate.attrs.host!,
+        port: Number(candidate.attrs.port),
+      });
+      conns.push(conn);
+      lurking.push((async () => {
+        try {
+          while (await conn.read(new Uint8Array(64)) !== null) { /* drop */ }
+        } catch { /* reset */ }
+        return true;
+      })());
+      const content = (transport: Element) =>
+        xml("content", { creator: "initiator", name: "xmlstream" }, transport);
+      await outcome(net.inject(
+        MALLORY,
+        xml(
+          "jingle",
+          { xmlns: JINGLE, action: "session-accept", sid, responder: MALLORY },
+          xml(
+            "content",
+            { creator: "initiator", name: "xmlstream" },
+            xml("description", { xmlns: XMLSTREAM }),
+            xml(
+              "transport",
+              { xmlns: S5B, sid: ours.attrs.sid! },
+              ...Array.from({ length: 16 }, (_, i) =>
+                xml("candidate", {
+                  cid: `m${i}`,
+                  host: "127.0.0.1",
+                  port: silent.port,
+                  jid: MALLORY,
+                  priority: 9_000_000 - i,
+                  type: "direct",
+                })),
+            ),
+          ),
+        ),
+      ));
+      await outcome(net.inject(
+        MALLORY,
+        xml(
+          "jingle",
+          { xmlns: JINGLE, action: "transport-info", sid },
+          content(
+            xml(
+              "transport",
+              { xmlns: S5B, sid: ours.attrs.sid! },
+              xml("candidate-used", { cid: candidate.attrs.cid! }),
+            ),
+          ),
+        ),
+      ));
+    }, 0);
+  };
+  await assert.rejects(
+    net.romeo.jingle.open(MALLORY),
+    (error) => error instanceof JingleError && error.reason === "timeout",
+  );
+  assert.deepEqual(net.toStrangers.map(action), [
+    "session-initiate",
+    "transport-info",
+    "transport-replace",
+    "session-terminate",
+  ]);
+  assert.equal(silent.conns.length, 16);
+  assert.ok((await silent.closedByPeer()).every(Boolean));
+  assert.equal(lurking.length, 1);
+  assert.ok(await lurking[0], "our streamhost closed the silent connection");
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+  await silent.close();
+  await net.close();
+});
