@@ -100,7 +100,12 @@ export interface JingleStreamsOptions {
    * its candidates, the application's decision), in ms. Default 30,000.
    */
   timeoutMs?: number;
-  /** Most Jingle sessions at once (offers included). Default 16. */
+  /**
+   * Most Jingle sessions at once (offers included). Default 16. Offers past
+   * it are refused `resource-constraint`; sessions we ended whose
+   * session-terminate the peer has not acknowledged yet count against
+   * offers too.
+   */
   maxSessions?: number;
   /** Options of the streams inside (limits, deadlines, trace). */
   stream?: Omit<StreamOptions, "from" | "tls" | "legacy">;

@@ -84,3 +84,18 @@ Deno.test("a flood of declined offers whose session-terminates the peers never a
   net.release();
   await net.close();
 });
+
+Deno.test("by design, offers left undecided take the session slots open() shares (offers included in maxSessions), so open() is refused with a RangeError until they time out, and works after", async () => {
+  const net = await hostileNet({ timeoutMs: 300, maxSessions: 4 });
+  net.romeo.jingle.accept(() => new Promise<void>(() => {}));
+  const tally = await flood(net, 8);
+  assert.equal(tally.get("result"), 4);
+  assert.equal(tally.get("resource-constraint"), 4);
+  await assert.rejects(
+    net.romeo.jingle.open("juliet@pronto/balcony"),
+    RangeError,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await legitimate(net);
+  await net.close();
+});
