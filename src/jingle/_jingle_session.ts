@@ -63,6 +63,11 @@ export class JingleSession {
   endedByPeer = false;
   /** Set once the peer acknowledged our session-initiate. */
   acknowledged = false;
+  /**
+   * Our session-terminate until the peer acknowledges it (or its deadline
+   * passes), once we sent one: it still holds a request of ours.
+   */
+  farewell: Promise<void> | undefined;
   /** Checks a request before it is kept: an error refuses it. */
   check: ((request: JingleRequest) => StanzaError | undefined) | undefined;
 
@@ -205,6 +210,7 @@ export class JingleSession {
       }),
       { timeoutMs: this.#requestTimeoutMs },
     );
+    this.farewell = told.then(() => {}, () => {});
     // Ended as soon as it is sent (XEP-0166 section 6.7).
     this.#end(
       error ?? new JingleError("terminated", `The session ended (${reason})`, {

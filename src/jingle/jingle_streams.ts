@@ -100,7 +100,12 @@ export interface JingleStreamsOptions {
    * its candidates, the application's decision), in ms. Default 30,000.
    */
   timeoutMs?: number;
-  /** Most Jingle sessions at once (offers included). Default 16. */
+  /**
+   * Most Jingle sessions at once (offers included). Default 16. Offers past
+   * it are refused `resource-constraint`; sessions we ended whose
+   * session-terminate the peer has not acknowledged yet count against
+   * offers too.
+   */
   maxSessions?: number;
   /** Options of the streams inside (limits, deadlines, trace). */
   stream?: Omit<StreamOptions, "from" | "tls" | "legacy">;
@@ -198,6 +203,8 @@ export class JingleStreams {
   readonly #blockSize: number;
   readonly #maxSessions: number;
   readonly #sessions = new Map<string, JingleSession>();
+  /** Sessions ended here whose session-terminate the peer has not acked. */
+  #farewells = 0;
   readonly #openings = new Openings();
   readonly #unhandle: () => void;
   #handler: JingleOfferHandler | undefined;
@@ -433,6 +440,10 @@ export class JingleStreams {
       requestTimeoutMs: this.#timeoutMs,
       release: () => {
         if (this.#sessions.get(k) === session) this.#sessions.delete(k);
+        const farewell = session.farewell;
+        if (farewell === undefined) return;
+        this.#farewells++;
+        void farewell.then(() => this.#farewells--);
       },
     });
     this.#sessions.set(k, session);
@@ -516,7 +527,10 @@ export class JingleStreams {
     if (handler === undefined && rival === undefined) {
       return new StanzaError("service-unavailable");
     }
-    if (this.#sessions.size >= this.#maxSessions) {
+    // A session-terminate the peer leaves unanswered holds one of the
+    // client stream's pending requests until its deadline: offers count
+    // those too, or peers that never answer would take them all.
+    if (this.#sessions.size + this.#farewells >= this.#maxSessions) {
       return new StanzaError("resource-constraint", { type: "wait" });
     }
     const session = this.#session("responder", from, offered.sid);
