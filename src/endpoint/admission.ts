@@ -20,9 +20,14 @@ export interface Admitted {
   readonly key: string;
   /** When negotiation last moved on (or the connection came), in ms. */
   progress: number;
-  /** Negotiating (true) or open (false). */
+  /** Negotiating (true) or open, or cut and closing (false). */
   pending: boolean;
 }
+
+// How far past `maxConnections` connections that were cut to make room, and
+// are still closing (each holds its file until it has), may take the total
+// before a new connection is refused instead of one more being cut.
+const CLOSING_ALLOWANCE = 64;
 
 /** What admission decides about a new connection. */
 export type Decision =
@@ -95,8 +100,9 @@ export class Admission {
 
   /**
    * Decides about a connection from `key`; an admitted one must then be
-   * {@linkcode Admission.add}ed, and an evicted one
-   * {@linkcode Admission.remove}d (once cut).
+   * {@linkcode Admission.add}ed, and an evicted one cut, marked
+   * {@linkcode Admission.leave}ing, and {@linkcode Admission.remove}d once
+   * closed.
    *
    * @param key The source address's key.
    * @returns Admit (perhaps in place of one that must go), or refuse.
@@ -113,8 +119,27 @@ export class Admission {
       this.#total >= limits.maxConnections;
     if (!full) return { admit: true, evict: undefined };
     const victim = this.#victim();
-    if (victim === undefined) return { admit: false, why: "capacity" };
+    // A victim keeps its place in all until it has closed (see leave()): so
+    // cutting one to admit one takes the total past the cap, by at most the
+    // allowance, and the files the process holds stay bounded.
+    if (
+      victim === undefined ||
+      this.#total >= limits.maxConnections + CLOSING_ALLOWANCE
+    ) return { admit: false, why: "capacity" };
     return { admit: true, evict: victim };
+  }
+
+  /**
+   * A negotiating connection was cut (it gave way) and is closing: it no
+   * longer negotiates nor gives way again, but keeps its place in all, its
+   * file still open, until it is {@linkcode Admission.remove}d.
+   *
+   * @param entry Its entry.
+   */
+  leave(entry: Admitted): void {
+    if (!entry.pending || !this.#byKey.get(entry.key)?.has(entry)) return;
+    entry.pending = false;
+    this.#pending--;
   }
 
   /**

@@ -576,7 +576,10 @@ export class E2EListener {
   #evict(victim: Admitted): void {
     const session = this.#negotiating.get(victim);
     this.#negotiating.delete(victim);
-    this.#admission.remove(victim);
+    // Counted until its negotiation ends (its connection closed), so that
+    // what the cap bounds is the files held.
+    if (session === undefined) this.#admission.remove(victim);
+    else this.#admission.leave(victim);
     this.#stats.evicted++;
     if (session !== undefined) {
       this.#evicted.add(session);
@@ -648,10 +651,17 @@ export class E2EListener {
         else this.#ready.push(stream);
       }
     } catch (error) {
-      // The stream error went out and the connection closed; skip it.
+      // The stream error went out and the connection closes (within the
+      // close deadline); skip it, counting it until it has closed.
       this.#negotiating.delete(entry);
-      this.#admission.remove(entry);
-      if (session === undefined) transport.close();
+      this.#admission.leave(entry);
+      if (session === undefined) {
+        transport.close();
+        this.#admission.remove(entry);
+      } else {
+        const gone = () => this.#admission.remove(entry);
+        void session.closed.then(gone, gone);
+      }
       if (session === undefined || !this.#evicted.has(session)) {
         this.#stats.failed++;
         if (refused) this.#stats.notAdmitted++;

@@ -97,3 +97,37 @@ Deno.test("defaultMaxConnections() stays under the open-file limit when it can r
     assert.ok(max >= 16 && max < soft, `${max} < ${soft}`);
   } else assert.equal(max, FALLBACK_MAX_CONNECTIONS);
 });
+
+Deno.test("Admission counts a connection that gave way until it has closed: its negotiating place is free at once, it is never cut again, and past the cap by 64 closing ones a newcomer is refused", () => {
+  const admission = new Admission({
+    maxPending: 4,
+    maxPendingPerAddress: 4,
+    maxConnections: 4,
+  });
+  const entries = [0, 1, 2, 3].map((i) => admission.add(`10.0.0.${i}`, i));
+  let closing = 0;
+  for (let i = 0; i < 64; i++) {
+    const decision = admission.decide(`10.1.0.${i}`);
+    assert.equal(decision.admit, true, `newcomer ${i}`);
+    const victim = decision.admit ? decision.evict : undefined;
+    assert.ok(victim !== undefined);
+    admission.leave(victim);
+    admission.leave(victim); // twice: counted once
+    closing++;
+    assert.equal(admission.pending, 3);
+    entries.push(admission.add(`10.1.0.${i}`, 100 + i));
+    assert.equal(admission.total, 4 + closing);
+  }
+  // 64 are closing, their files still open: nobody more is cut, newcomers
+  // are refused until some have closed.
+  assert.deepEqual(admission.decide("10.2.0.1"), {
+    admit: false,
+    why: "capacity",
+  });
+  const left = entries.filter((e) => !e.pending);
+  assert.equal(left.length, 64);
+  admission.remove(left[0]!);
+  const after = admission.decide("10.2.0.1");
+  assert.equal(after.admit, true);
+  assert.ok(after.admit && after.evict !== undefined && after.evict.pending);
+});
