@@ -58,10 +58,20 @@ export interface SessionSettings {
   stanza: "iq" | "message";
   window: number;
   readBufferLimit: number;
+  /** Acknowledgements held back now, by every session of the carrier. */
+  held: { count: number };
   timeoutMs: number | undefined;
   /** Forgets the session: called once, when it is over on the wire. */
   release: () => void;
 }
+
+// Acknowledgements held back at most, per session and for all the sessions
+// of one carrying stream: a peer that sends on past them, ignoring any
+// window (XEP-0047 lets a sender not wait), gets its session ended with
+// `overflow`, rather than keeping the carrying stream's iq handlers (64)
+// busy until the whole client stream stops reading and is cut.
+export const MAX_HELD_PER_SESSION = 16;
+export const MAX_HELD = 32;
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -192,6 +202,12 @@ export class IbbSession implements IbbTransport {
   /** Answers an incoming data packet; the answer waits while reads lag. */
   receive(request: Element, data: Element): IqAnswer | Promise<IqAnswer> {
     if (this.#localClosed) return iqResult(request); // dropped: we closed
+    if (this.#failure !== undefined) {
+      // Over (its close is on the way): nothing more is taken, or held.
+      return new StanzaError("item-not-found", {
+        text: "The bytestream session ended",
+      });
+    }
     if (this.stanza !== "iq") {
       return this.#refuse(
         "bad-data",
@@ -204,7 +220,18 @@ export class IbbSession implements IbbTransport {
       return this.#refuse(wrong.reason, wrong.condition, wrong.text);
     }
     const ack = iqResult(request);
-    if (this.#buffered <= this.#settings.readBufferLimit) return ack;
+    const settings = this.#settings;
+    if (this.#buffered <= settings.readBufferLimit) return ack;
+    if (
+      this.#held.length >= MAX_HELD_PER_SESSION ||
+      settings.held.count >= MAX_HELD
+    ) {
+      const text = `More than ${settings.readBufferLimit} bytes unread, ` +
+        `and data kept coming past ${this.#held.length} held acknowledgements`;
+      this.fail(new IbbError("overflow", text), true);
+      return new StanzaError("resource-constraint", { type: "wait", text });
+    }
+    settings.held.count++;
     return new Promise((resolve) => this.#held.push(() => resolve(ack)));
   }
 
@@ -337,6 +364,7 @@ export class IbbSession implements IbbTransport {
   #releaseHeld(): void {
     const held = this.#held;
     this.#held = [];
+    this.#settings.held.count -= held.length;
     for (const ack of held) ack();
   }
 

@@ -44,7 +44,11 @@ export interface IbbOptions {
   /**
    * Bytes received and not yet read past which acknowledgements are held
    * back until reads catch up, per session: what a peer can make us keep is
-   * this plus its window of blocks. Default 65,536.
+   * this plus its window of blocks. A peer that sends on without waiting
+   * (XEP-0047 does not make it wait) past 16 held acknowledgements of a
+   * session, or 32 of all the sessions on the stream, has that session
+   * ended with `overflow`, so that it cannot stall the carrying stream.
+   * Default 65,536.
    */
   readBufferLimit?: number;
   /**
@@ -144,6 +148,7 @@ export class InBandBytestreams {
   readonly #blockSize: number;
   readonly #maxBlockSize: number;
   readonly #window: number;
+  readonly #held = { count: 0 }; // acknowledgements held back, all sessions
   readonly #readBufferLimit: number;
   readonly #timeoutMs: number | undefined;
   readonly #sessions = new Map<string, IbbSession>();
@@ -414,6 +419,7 @@ export class InBandBytestreams {
       stanza,
       window: this.#window,
       readBufferLimit: this.#readBufferLimit,
+      held: this.#held,
       timeoutMs: this.#timeoutMs,
       release: () => {
         if (this.#sessions.get(key) === session) this.#sessions.delete(key);
