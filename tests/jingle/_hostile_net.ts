@@ -13,14 +13,12 @@ import { Session } from "../../src/stream/session.ts";
 import { StanzaError } from "../../src/stanza/error.ts";
 import { iq, iqResult } from "../../src/stanza/stanza.ts";
 import type { Element } from "../../src/xml/element.ts";
-import type {
-  JingleStream,
-  JingleStreamsOptions,
-} from "../../src/jingle/mod.ts";
+import type { JingleStreamsOptions } from "../../src/jingle/mod.ts";
 import { pair } from "../stream/_pair.ts";
 import {
   JULIET,
   julietCert,
+  openPair,
   type Party,
   party,
   ROMEO,
@@ -210,12 +208,7 @@ export async function outcome(answer: Promise<Element>): Promise<string> {
 
 /** Opens Romeo → Juliet and checks a message goes through, then closes. */
 export async function legitimate(net: HostileNet): Promise<void> {
-  const accepted = Promise.withResolvers<JingleStream>();
-  net.juliet.jingle.accept(async (o) => {
-    accepted.resolve(await o.accept());
-  });
-  const mine = await net.romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(net.romeo, net.juliet);
   const heard = firstValueFrom(hers.stanzas$);
   await mine.send(message({ body: "Wherefore art thou" }));
   assert.equal((await heard).getChildText("body"), "Wherefore art thou");

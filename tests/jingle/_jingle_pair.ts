@@ -3,7 +3,9 @@
 
 import { generateCertificate } from "../../src/transport/certificate.ts";
 import { KnownPeers } from "../../src/transport/known_peers.ts";
+import { filter, type Subscription } from "rxjs";
 import {
+  type JingleStream,
   JingleStreams,
   type JingleStreamsOptions,
 } from "../../src/jingle/mod.ts";
@@ -81,4 +83,32 @@ export async function lovers(
       await net.close();
     },
   };
+}
+
+/**
+ * `from` opens a session to `to` (at `jid`), which accepts it: the two
+ * ends of the one stream.
+ */
+export async function openPair(
+  from: Party,
+  to: Party,
+  jid = JULIET,
+): Promise<{ mine: JingleStream; hers: JingleStream }> {
+  const accepted = Promise.withResolvers<JingleStream>();
+  to.jingle.accept(async (offer) => {
+    accepted.resolve(await offer.accept());
+  });
+  const mine = await from.jingle.open(jid);
+  return { mine, hers: await accepted.promise };
+}
+
+/** What `who`'s client stream writes, as it writes it, until `sub` ends. */
+export function outgoingOf(
+  who: Party,
+): { outgoing: string[]; sub: Subscription } {
+  const outgoing: string[] = [];
+  const sub = who.client.stream.trace$.pipe(
+    filter((entry) => entry.direction === "out"),
+  ).subscribe((entry) => outgoing.push(entry.text));
+  return { outgoing, sub };
 }

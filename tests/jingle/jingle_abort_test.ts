@@ -7,7 +7,7 @@ import { firstValueFrom } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
 import { StreamError } from "../../src/stream/errors.ts";
 import { JingleError, type JingleStream } from "../../src/jingle/mod.ts";
-import { JULIET, lovers, type Party } from "./_jingle_pair.ts";
+import { lovers, openPair, type Party } from "./_jingle_pair.ts";
 import { loopbackSocks5 } from "./_loopback_socks5.ts";
 
 function causes(error: unknown): unknown[] {
@@ -23,12 +23,7 @@ async function s5bSession(
   romeo: Party,
   juliet: Party,
 ): Promise<{ mine: JingleStream; hers: JingleStream }> {
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(romeo, juliet);
   assert.equal(mine.jingle.transport, "s5b");
   const heard = firstValueFrom(hers.stanzas$);
   await mine.send(message({ body: "Wherefore art thou" }));

@@ -9,7 +9,6 @@ import { firstValueFrom } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
 import { xml } from "../../src/stanza/xml.ts";
 import type { Element } from "../../src/xml/element.ts";
-import type { JingleStream } from "../../src/jingle/mod.ts";
 import { runs } from "../xml/_arbitraries.ts";
 import {
   hostileNet,
@@ -19,7 +18,7 @@ import {
   outcome,
   XMLSTREAM,
 } from "./_hostile_net.ts";
-import { JULIET } from "./_jingle_pair.ts";
+import { JULIET, openPair } from "./_jingle_pair.ts";
 
 const S5B = "urn:xmpp:jingle:transports:s5b:1";
 const MALLORY = "mallory@evil.example/lair";
@@ -199,12 +198,7 @@ const nearlyValid = fc.record({
 
 Deno.test("randomised malformed Jingle requests at a live session and at absent ones are each answered, and the live session keeps working", async () => {
   const net = await hostileNet({ timeoutMs: 1000 });
-  const accepted = Promise.withResolvers<JingleStream>();
-  net.juliet.jingle.accept(async (o) => {
-    accepted.resolve(await o.accept());
-  });
-  const mine = await net.romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(net.romeo, net.juliet);
   net.romeo.jingle.accept((o) => o.decline());
   const live = mine.jingle.sid;
   const answers = new Map<string, number>();

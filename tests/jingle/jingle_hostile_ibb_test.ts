@@ -15,18 +15,13 @@ import {
   legitimate,
   outcome,
 } from "./_hostile_net.ts";
-import { JULIET } from "./_jingle_pair.ts";
+import { JULIET, openPair } from "./_jingle_pair.ts";
 
 const IBB_NS = "http://jabber.org/protocol/ibb";
 const MALLORY = "mallory@evil.example/lair";
 
 async function live(net: HostileNet) {
-  const accepted = Promise.withResolvers<JingleStream>();
-  net.juliet.jingle.accept(async (o) => {
-    accepted.resolve(await o.accept());
-  });
-  const mine = await net.romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(net.romeo, net.juliet);
   assert.equal(mine.jingle.transport, "ibb");
   return { mine, hers, sid: mine.jingle.transportSid };
 }

@@ -9,7 +9,7 @@ import type {
   Socks5Backend,
   Socks5Listener,
 } from "../../src/jingle/mod.ts";
-import { JULIET, lovers } from "./_jingle_pair.ts";
+import { lovers, openPair } from "./_jingle_pair.ts";
 import { loopbackSocks5 } from "./_loopback_socks5.ts";
 
 /** A TCP listener that takes connections and never says a word. */
@@ -98,12 +98,7 @@ Deno.test("a dead SOCKS5 candidate of the highest priority does not hold up a wo
       },
     },
   );
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(romeo, juliet);
   // Both tried at once; the working one connected while the blackhole was
   // still being tried (not after its deadline), and the blackhole's
   // attempt was then given up.
@@ -152,12 +147,7 @@ Deno.test("of two SOCKS5 candidates that both connect, the one of the higher pri
   );
   const his = sentBy(romeo.client.stream);
   const hers$ = sentBy(juliet.client.stream);
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(romeo, juliet);
   his.stop();
   hers$.stop();
   assert.equal(mine.jingle.candidate?.offeredBy, "us");

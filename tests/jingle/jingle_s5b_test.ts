@@ -3,10 +3,10 @@
 // when no candidate can be reached or the responder has no SOCKS5.
 
 import assert from "node:assert/strict";
-import { filter, firstValueFrom } from "rxjs";
+import { firstValueFrom } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
 import type { JingleStream } from "../../src/jingle/mod.ts";
-import { JULIET, lovers, ROMEO } from "./_jingle_pair.ts";
+import { JULIET, lovers, openPair, outgoingOf, ROMEO } from "./_jingle_pair.ts";
 import { LoopbackProxy, loopbackSocks5 } from "./_loopback_socks5.ts";
 
 async function talk(a: JingleStream, b: JingleStream): Promise<void> {
@@ -22,10 +22,7 @@ Deno.test("open() over SOCKS5 uses a direct candidate, and the outer streams car
   const backend = loopbackSocks5();
   const socks5 = { backend, directAddresses: ["127.0.0.1"] };
   const { romeo, juliet, close } = await lovers({ socks5 }, { socks5 });
-  const outgoing: string[] = [];
-  const sub = romeo.client.stream.trace$.pipe(
-    filter((entry) => entry.direction === "out"),
-  ).subscribe((entry) => outgoing.push(entry.text));
+  const { outgoing, sub } = outgoingOf(romeo);
   const accepted = Promise.withResolvers<JingleStream>();
   juliet.jingle.accept(async (offer) => {
     assert.equal(offer.transport, "s5b");
@@ -55,12 +52,7 @@ Deno.test("open() over SOCKS5 uses a direct candidate, and the outer streams car
 Deno.test("with socks5: {} the engine uses the package's SOCKS5 module: a real SOCKS5 handshake to a direct candidate carries the stream", async () => {
   const socks5 = { directAddresses: ["127.0.0.1"], proxies: false };
   const { romeo, juliet, close } = await lovers({ socks5 }, { socks5 });
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(romeo, juliet);
   assert.equal(mine.jingle.transport, "s5b");
   assert.equal(mine.jingle.candidate?.type, "direct");
   assert.equal(hers.jingle.fellBack, false);
@@ -74,16 +66,8 @@ Deno.test("when no SOCKS5 candidate can be reached, both send candidate-error an
   const backend = loopbackSocks5({ refuse: true });
   const socks5 = { backend, directAddresses: ["127.0.0.1"] };
   const { romeo, juliet, close } = await lovers({ socks5 }, { socks5 });
-  const outgoing: string[] = [];
-  const sub = romeo.client.stream.trace$.pipe(
-    filter((entry) => entry.direction === "out"),
-  ).subscribe((entry) => outgoing.push(entry.text));
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { outgoing, sub } = outgoingOf(romeo);
+  const { mine, hers } = await openPair(romeo, juliet);
   assert.equal(mine.jingle.transport, "ibb");
   assert.equal(mine.jingle.fellBack, true);
   assert.equal(hers.jingle.fellBack, true);
@@ -153,16 +137,8 @@ Deno.test("over the server's SOCKS5 proxy, the offerer of the nominated candidat
       socks5: { backend: loopbackSocks5({ proxy: { relay, jid: JULIET } }) },
     },
   );
-  const outgoing: string[] = [];
-  const sub = juliet.client.stream.trace$.pipe(
-    filter((entry) => entry.direction === "out"),
-  ).subscribe((entry) => outgoing.push(entry.text));
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { outgoing, sub } = outgoingOf(juliet);
+  const { mine, hers } = await openPair(romeo, juliet);
   assert.equal(mine.jingle.transport, "s5b");
   assert.deepEqual(mine.jingle.candidate, { type: "proxy", offeredBy: "peer" });
   assert.deepEqual(hers.jingle.candidate, { type: "proxy", offeredBy: "us" });
@@ -188,16 +164,8 @@ Deno.test("a proxy that refuses activation makes its offerer send proxy-error, a
       },
     },
   );
-  const outgoing: string[] = [];
-  const sub = juliet.client.stream.trace$.pipe(
-    filter((entry) => entry.direction === "out"),
-  ).subscribe((entry) => outgoing.push(entry.text));
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { outgoing, sub } = outgoingOf(juliet);
+  const { mine, hers } = await openPair(romeo, juliet);
   assert.equal(mine.jingle.transport, "ibb");
   assert.equal(mine.jingle.fellBack, true);
   assert.equal(relay.activated.length, 0);

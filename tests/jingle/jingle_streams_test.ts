@@ -3,7 +3,7 @@
 // vanishes.
 
 import assert from "node:assert/strict";
-import { filter, firstValueFrom, take, toArray } from "rxjs";
+import { firstValueFrom, take, toArray } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
 import type { E2EStream } from "../../src/e2e.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -12,7 +12,7 @@ import {
   JingleError,
   type JingleStream,
 } from "../../src/jingle/mod.ts";
-import { JULIET, lovers, ROMEO } from "./_jingle_pair.ts";
+import { JULIET, lovers, openPair, outgoingOf, ROMEO } from "./_jingle_pair.ts";
 
 const COUNT = 200;
 
@@ -49,10 +49,7 @@ function causes(error: unknown): unknown[] {
 
 Deno.test("open() over IBB gives an encrypted stream both ways, and close() ends the inner stream before the Jingle session", async () => {
   const { romeo, juliet, close } = await lovers();
-  const outgoing: string[] = [];
-  const sub = romeo.client.stream.trace$.pipe(
-    filter((entry) => entry.direction === "out"),
-  ).subscribe((entry) => outgoing.push(entry.text));
+  const { outgoing, sub } = outgoingOf(romeo);
   const accepted = Promise.withResolvers<JingleStream>();
   juliet.jingle.accept(async (offer) => {
     assert.equal(offer.from, ROMEO);
@@ -156,12 +153,7 @@ Deno.test("an undecided offer is ended with timeout after the deadline", async (
 
 Deno.test("a peer that vanishes mid-session ends the stream unclean, with the bytestream's error among the causes", async () => {
   const { romeo, juliet, close } = await lovers();
-  const accepted = Promise.withResolvers<JingleStream>();
-  juliet.jingle.accept(async (offer) => {
-    accepted.resolve(await offer.accept());
-  });
-  const mine = await romeo.jingle.open(JULIET);
-  const hers = await accepted.promise;
+  const { mine, hers } = await openPair(romeo, juliet);
   juliet.client.wire.close();
   const herEnd = await hers.closed;
   assert.equal(herEnd.clean, false);
