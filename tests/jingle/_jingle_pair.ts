@@ -3,7 +3,11 @@
 
 import { generateCertificate } from "../../src/transport/certificate.ts";
 import { KnownPeers } from "../../src/transport/known_peers.ts";
+import assert from "node:assert/strict";
 import { filter, type Subscription } from "rxjs";
+import type { E2EStream } from "../../src/endpoint/e2e_stream.ts";
+import { StanzaError } from "../../src/stanza/error.ts";
+import type { iq } from "../../src/stanza/stanza.ts";
 import {
   type JingleStream,
   JingleStreams,
@@ -111,4 +115,22 @@ export function outgoingOf(
     filter((entry) => entry.direction === "out"),
   ).subscribe((entry) => outgoing.push(entry.text));
   return { outgoing, sub };
+}
+
+/**
+ * Sends `request` from `from` and checks it is refused with `condition`
+ * (and the application condition `application`, or none).
+ */
+export async function refused(
+  from: E2EStream,
+  request: ReturnType<typeof iq>,
+  condition: string,
+  application?: string,
+): Promise<void> {
+  await assert.rejects(from.request(request), (error) => {
+    assert.ok(error instanceof StanzaError, String(error));
+    assert.equal(error.condition, condition);
+    assert.equal(error.application?.name, application);
+    return true;
+  });
 }

@@ -19,13 +19,13 @@ import {
   type JingleStream,
   type JingleStreams,
 } from "../../src/jingle/mod.ts";
-import type { E2EStream } from "../../src/e2e.ts";
 import {
   JULIET,
   julietCert,
   lovers,
   MERCUTIO,
   party,
+  refused,
   ROMEO,
   romeoCert,
 } from "./_jingle_pair.ts";
@@ -40,20 +40,6 @@ function causes(error: unknown): unknown[] {
 
 function jingle(to: string, attrs: Record<string, string>) {
   return iq({ type: "set", to }, xml("jingle", { xmlns: JINGLE, ...attrs }));
-}
-
-async function refused(
-  from: E2EStream,
-  request: ReturnType<typeof iq>,
-  condition: string,
-  application?: string,
-): Promise<void> {
-  await assert.rejects(from.request(request), (error) => {
-    assert.ok(error instanceof StanzaError, String(error));
-    assert.equal(error.condition, condition);
-    assert.equal(error.application?.name, application);
-    return true;
-  });
 }
 
 async function session(

@@ -19,6 +19,7 @@ import {
   julietCert,
   MERCUTIO,
   party,
+  refused,
   ROMEO,
   romeoCert,
 } from "./_jingle_pair.ts";
@@ -26,20 +27,6 @@ import {
 const JINGLE = "urn:xmpp:jingle:1";
 const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
 const S5B = "urn:xmpp:jingle:transports:s5b:1";
-
-async function refused(
-  from: E2EStream,
-  request: ReturnType<typeof iq>,
-  condition: string,
-  application?: string,
-): Promise<void> {
-  await assert.rejects(from.request(request), (error) => {
-    assert.ok(error instanceof StanzaError, String(error));
-    assert.equal(error.condition, condition);
-    assert.equal(error.application?.name, application);
-    return true;
-  });
-}
 
 Deno.test("a peer that accepts with another transport than offered is told incompatible-parameters, and open() rejects with bad-peer", async () => {
   const net = await network([ROMEO, JULIET]);
