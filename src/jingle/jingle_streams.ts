@@ -10,6 +10,7 @@
 import type { E2EStream, StreamOptions } from "../endpoint/e2e_stream.ts";
 import type { Element } from "../xml/element.ts";
 import { StanzaError } from "../stanza/error.ts";
+import { LimitError } from "../stream/errors.ts";
 import type { IqAnswer } from "../stanza/iq_router.ts";
 import { Jid } from "../stanza/jid.ts";
 import { iqResult, randomId } from "../stanza/stanza.ts";
@@ -317,6 +318,8 @@ export class JingleStreams {
    * @throws {CertificateError} When the peer's certificate is refused
    *   (`PeerChangedError` when it is not the one pinned for its bare JID).
    * @throws {TypeError} When `peer` is not a full JID.
+   * @throws {LimitError} When sessions and offers already fill
+   *   `maxSessions` places.
    */
   async open(
     peer: string,
@@ -330,8 +333,10 @@ export class JingleStreams {
     const transports = options.transports ?? this.#transports;
     checkTransports(transports, this.#s5b.backend !== undefined);
     if (this.#sessions.size >= this.#maxSessions) {
-      throw new RangeError(
-        `Cannot open: ${this.#maxSessions} Jingle sessions are under way`,
+      throw new LimitError(
+        "maxSessions",
+        this.#maxSessions,
+        "Cannot open: Jingle sessions and offers fill every place",
       );
     }
     const signal = options.signal;

@@ -3,6 +3,7 @@
 // answered and nothing kept for it, and a legitimate session still
 // working after.
 
+import { LimitError } from "../../src/stream/errors.ts";
 import assert from "node:assert/strict";
 import type { JingleOfferHandler } from "../../src/jingle/mod.ts";
 import {
@@ -85,7 +86,7 @@ Deno.test("a flood of declined offers whose session-terminates the peers never a
   await net.close();
 });
 
-Deno.test("by design, offers left undecided take the session slots open() shares (offers included in maxSessions), so open() is refused with a RangeError until they time out, and works after", async () => {
+Deno.test("by design, offers left undecided take the session slots open() shares (offers included in maxSessions), so open() is refused with a LimitError naming maxSessions until they time out, and works after", async () => {
   const net = await hostileNet({ timeoutMs: 300, maxSessions: 4 });
   net.romeo.jingle.accept(() => new Promise<void>(() => {}));
   const tally = await flood(net, 8);
@@ -93,7 +94,9 @@ Deno.test("by design, offers left undecided take the session slots open() shares
   assert.equal(tally.get("resource-constraint"), 4);
   await assert.rejects(
     net.romeo.jingle.open("juliet@pronto/balcony"),
-    RangeError,
+    (error) =>
+      error instanceof LimitError && error.limit === "maxSessions" &&
+      error.max === 4,
   );
   await new Promise((resolve) => setTimeout(resolve, 500));
   await legitimate(net);
