@@ -37,16 +37,6 @@ const FIRST_BATCH_BYTES = 4 * 1024;
 // writes, and a text sent alone takes a whole one only if the pool has it.
 const pool = new BufferPool(8);
 
-/**
- * Gives `batch` to the pool.
- *
- * @returns `keep`, for the caller to go on with.
- */
-function release(batch: Uint8Array, keep?: Uint8Array): Uint8Array | undefined {
-  pool.give(batch);
-  return keep;
-}
-
 // Small texts taken while a write is under way are kept as text, up to
 // this many UTF-16 code units, and encoded together (one encodeInto per
 // batch rather than one per stanza). Each code unit is 1 to 3 bytes of
@@ -360,10 +350,11 @@ export class WriteQueue {
         if (
           this.#transport.copiesWrites === true && pool.owns(batch.buffer)
         ) {
-          // Written, and the transport is done with it: ours to fill again.
-          this.#spare = this.#spare === undefined
-            ? new Uint8Array(batch.buffer)
-            : release(new Uint8Array(batch.buffer), this.#spare);
+          // Written, and the transport is done with it: ours to fill again
+          // (a second one goes back to the pool).
+          if (this.#spare === undefined) {
+            this.#spare = new Uint8Array(batch.buffer);
+          } else pool.give(batch);
         }
         const admitted = this.#admitted;
         let done = 0;
@@ -377,7 +368,7 @@ export class WriteQueue {
     } finally {
       this.#flushing = undefined;
       this.#batchSize = 0;
-      if (this.#spare !== undefined) release(this.#spare);
+      if (this.#spare !== undefined) pool.give(this.#spare);
       this.#spare = undefined;
     }
   }
@@ -389,7 +380,7 @@ export class WriteQueue {
     this.#batches = [];
     this.#batch = undefined;
     this.#batchLength = 0;
-    if (this.#spare !== undefined) release(this.#spare);
+    if (this.#spare !== undefined) pool.give(this.#spare);
     this.#spare = undefined;
     this.#pending = "";
     this.#pendingUnits = 0;
