@@ -2,7 +2,11 @@
 // the two clients' streams that carry In-Band Bytestreams; and an IBB
 // session opened between them.
 
+import assert from "node:assert/strict";
+import { firstValueFrom, take, toArray } from "rxjs";
 import { plainStreams } from "../endpoint/_streams.ts";
+import { message } from "../../src/stanza/stanza.ts";
+import type { Element } from "../../src/xml/element.ts";
 import type { E2EStream } from "../../src/e2e.ts";
 import { memoryPair } from "../../src/transport/memory.ts";
 import type { Transport } from "../../src/transport/transport.ts";
@@ -69,4 +73,41 @@ export async function readBytes(
     filled += chunk.length;
   }
   return out.subarray(0, filled);
+}
+
+/** The bodies of the next `count` stanzas `stream` delivers. */
+function bodiesOf(stream: E2EStream, count: number): Promise<string[]> {
+  return firstValueFrom(stream.stanzas$.pipe(take(count), toArray())).then(
+    (stanzas: Element[]) => stanzas.map((s) => s.getChildText("body")!),
+  );
+}
+
+/**
+ * Each end sends `expected` as messages while the other reads them, then
+ * the initiator closes in order: checks that both got them all, in order,
+ * and that both closes were clean.
+ */
+export async function exchangeAndClose(
+  initiator: E2EStream,
+  recipient: E2EStream,
+  expected: string[],
+): Promise<void> {
+  const heardByRecipient = bodiesOf(recipient, expected.length);
+  const heardByInitiator = bodiesOf(initiator, expected.length);
+  await Promise.all([
+    (async () => {
+      for (const body of expected) await initiator.send(message({ body }));
+    })(),
+    (async () => {
+      for (const body of expected) await recipient.send(message({ body }));
+    })(),
+  ]);
+  assert.deepEqual(await heardByRecipient, expected);
+  assert.deepEqual(await heardByInitiator, expected);
+  const [closing, seen] = await Promise.all([
+    initiator.close(),
+    recipient.closed,
+  ]);
+  assert.deepEqual(closing, { clean: true });
+  assert.deepEqual(seen, { clean: true });
 }

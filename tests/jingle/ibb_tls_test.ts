@@ -4,17 +4,16 @@
 // the inner stream with the bytestream's error in its causes.
 
 import assert from "node:assert/strict";
-import { filter, firstValueFrom, take, toArray } from "rxjs";
+import { filter, firstValueFrom } from "rxjs";
 import { E2EStream, initiate } from "../../src/e2e.ts";
 import { Session } from "../../src/stream/session.ts";
 import { message } from "../../src/stanza/stanza.ts";
-import type { Element } from "../../src/xml/element.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
 import { CertificateError } from "../../src/transport/cert_policy.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import { IbbError, type IbbTransport, withTls } from "../../src/jingle/mod.ts";
 import { decodeBase64 } from "../../src/sasl/_base64.ts";
-import { openIbb, type Outer, outer } from "./_ibb_pair.ts";
+import { exchangeAndClose, openIbb, type Outer, outer } from "./_ibb_pair.ts";
 
 const COUNT = 1000;
 const SECRET = "Wherefore art thou";
@@ -55,12 +54,6 @@ function secured(
   ];
 }
 
-function bodies(stream: E2EStream): Promise<string[]> {
-  return firstValueFrom(stream.stanzas$.pipe(take(COUNT), toArray())).then((
-    stanzas: Element[],
-  ) => stanzas.map((s) => s.getChildText("body")!));
-}
-
 async function inner(initiatorEnd: Transport, recipientEnd: Transport) {
   const recipient = new Session({
     role: "recipient",
@@ -92,24 +85,7 @@ for (const opener of ["initiator", "recipient"] as const) {
     assert.equal(initiator.info.tls?.peerFingerprint256, cert.fingerprint256);
 
     const expected = Array.from({ length: COUNT }, (_, i) => `${SECRET} ${i}`);
-    const heardByRecipient = bodies(recipient);
-    const heardByInitiator = bodies(initiator);
-    await Promise.all([
-      (async () => {
-        for (const body of expected) await initiator.send(message({ body }));
-      })(),
-      (async () => {
-        for (const body of expected) await recipient.send(message({ body }));
-      })(),
-    ]);
-    assert.deepEqual(await heardByRecipient, expected);
-    assert.deepEqual(await heardByInitiator, expected);
-    const [closing, seen] = await Promise.all([
-      initiator.close(),
-      recipient.closed,
-    ]);
-    assert.deepEqual(closing, { clean: true });
-    assert.deepEqual(seen, { clean: true });
+    await exchangeAndClose(initiator, recipient, expected);
     await Promise.all([mine.closed, hers.closed]);
     relayed.stop();
     const text = relayed.text();
