@@ -24,6 +24,16 @@ function node(tls?: ConnectTlsOptions) {
     connectTcpNode(tls === undefined ? addr : { ...addr, tls });
 }
 
+/** Dials "localhost" at the listener's port, trusting `cert` as its anchor. */
+function localhostTrusting(cert: { certPem: string }) {
+  return (addr: { port: number }) =>
+    connectTcpNode({
+      hostname: "localhost",
+      port: addr.port,
+      tls: { caCerts: [cert.certPem] },
+    });
+}
+
 async function serverTls(...names: string[]) {
   const cert = await certificate(...names);
   return { tls: { key: cert.keyPem, cert: cert.certPem } };
@@ -44,12 +54,7 @@ Deno.test("connectTcpNode() and listenTcp() echo plaintext both ways", async () 
 Deno.test("connectTcpNode() and listenTcp() start TLS after plaintext and report TLSv1.3 with the certificate's fingerprint", async () => {
   const cert = await certificate("localhost");
   await using c = await connected(
-    (addr) =>
-      connectTcpNode({
-        hostname: "localhost",
-        port: addr.port,
-        tls: { caCerts: [cert.certPem] },
-      }),
+    localhostTrusting(cert),
     await serverTls("localhost"),
   );
   await send(c.client, "<starttls/>");
@@ -463,12 +468,7 @@ async function refilled(
 Deno.test("connectTcpNode() and listenTcp() ends say their writes are done with their bytes once resolved, and a buffer filled again after each write loses nothing, in plaintext and over node:tls", async () => {
   const cert = await certificate("localhost");
   await using c = await connected(
-    (addr) =>
-      connectTcpNode({
-        hostname: "localhost",
-        port: addr.port,
-        tls: { caCerts: [cert.certPem] },
-      }),
+    localhostTrusting(cert),
     await serverTls("localhost"),
   );
   const size = 64 * 1024;
