@@ -134,3 +134,24 @@ export async function refused(
     return true;
   });
 }
+
+/**
+ * Romeo with an engine that declines every offer (`offers()` says how many
+ * came), and Juliet's client stream with no engine, to script by hand.
+ */
+export async function scriptedJuliet(): Promise<{
+  net: Network;
+  romeo: Party;
+  juliet: E2EStream;
+  offers: () => number;
+}> {
+  const net = await network([ROMEO, JULIET]);
+  const romeo = await party(net.clients.get(ROMEO)!, romeoCert);
+  let offers = 0;
+  romeo.jingle.accept((offer) => {
+    offers++;
+    return offer.decline();
+  });
+  const juliet = net.clients.get(JULIET)!.stream;
+  return { net, romeo, juliet, offers: () => offers };
+}

@@ -22,6 +22,7 @@ import {
   refused,
   ROMEO,
   romeoCert,
+  scriptedJuliet,
 } from "./_jingle_pair.ts";
 
 const JINGLE = "urn:xmpp:jingle:1";
@@ -73,14 +74,7 @@ Deno.test("a peer that accepts with another transport than offered is told incom
 });
 
 Deno.test("a session-initiate that is malformed, or names another initiator, is refused with bad-request", async () => {
-  const net = await network([ROMEO, JULIET]);
-  const romeo = await party(net.clients.get(ROMEO)!, romeoCert);
-  let offers = 0;
-  romeo.jingle.accept((offer) => {
-    offers++;
-    return offer.decline();
-  });
-  const juliet = net.clients.get(JULIET)!.stream;
+  const { net, romeo, juliet, offers } = await scriptedJuliet();
   const initiate = (attrs: Record<string, string>, transport: Element) =>
     iq(
       { type: "set", to: ROMEO },
@@ -120,7 +114,7 @@ Deno.test("a session-initiate that is malformed, or names another initiator, is 
     ),
     "bad-request",
   );
-  assert.equal(offers, 0);
+  assert.equal(offers(), 0);
   await romeo.jingle.close();
   await net.close();
 });

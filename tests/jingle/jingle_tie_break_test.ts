@@ -12,7 +12,14 @@ import type { Element } from "../../src/xml/element.ts";
 import { JingleError, type JingleStream } from "../../src/jingle/mod.ts";
 import { network } from "./_jingle_network.ts";
 import { loopbackSocks5 } from "./_loopback_socks5.ts";
-import { JULIET, lovers, party, ROMEO, romeoCert } from "./_jingle_pair.ts";
+import {
+  JULIET,
+  lovers,
+  party,
+  ROMEO,
+  romeoCert,
+  scriptedJuliet,
+} from "./_jingle_pair.ts";
 
 const JINGLE = "urn:xmpp:jingle:1";
 const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
@@ -61,14 +68,7 @@ Deno.test("when both open() at once, one session results and both calls settle w
 });
 
 Deno.test("a session-initiate with a higher sid than ours, before the peer acknowledged ours, is refused with conflict and <tie-break/>", async () => {
-  const net = await network([ROMEO, JULIET]);
-  const romeo = await party(net.clients.get(ROMEO)!, romeoCert);
-  let offers = 0;
-  romeo.jingle.accept((offer) => {
-    offers++;
-    return offer.decline();
-  });
-  const juliet = net.clients.get(JULIET)!.stream;
+  const { net, romeo, juliet, offers } = await scriptedJuliet();
   const answer = Promise.withResolvers<unknown>();
   juliet.handle("set", JINGLE, "jingle", async (request) => {
     const payload = request.getChild("jingle", JINGLE)!;
@@ -104,20 +104,13 @@ Deno.test("a session-initiate with a higher sid than ours, before the peer ackno
   assert.equal(seen.condition, "conflict");
   assert.equal(seen.application?.name, "tie-break");
   assert.equal(seen.application?.ns, "urn:xmpp:jingle:errors:1");
-  assert.equal(offers, 0);
+  assert.equal(offers(), 0);
   await romeo.jingle.close();
   await net.close();
 });
 
 Deno.test("a session-initiate with a lower sid overrules ours: it is acknowledged, and our open() answers it as its responder", async () => {
-  const net = await network([ROMEO, JULIET]);
-  const romeo = await party(net.clients.get(ROMEO)!, romeoCert);
-  let offers = 0;
-  romeo.jingle.accept((offer) => {
-    offers++;
-    return offer.decline();
-  });
-  const juliet = net.clients.get(JULIET)!.stream;
+  const { net, romeo, juliet, offers } = await scriptedJuliet();
   const accepted = Promise.withResolvers<Element>();
   const hersAcknowledged = Promise.withResolvers<unknown>();
   juliet.handle("set", JINGLE, "jingle", async (request) => {
@@ -160,7 +153,7 @@ Deno.test("a session-initiate with a lower sid overrules ours: it is acknowledge
     (error: unknown) =>
       error instanceof JingleError && error.condition === "gone",
   );
-  assert.equal(offers, 0);
+  assert.equal(offers(), 0);
   await romeo.jingle.close();
   await net.close();
 });
