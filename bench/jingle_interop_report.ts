@@ -20,9 +20,7 @@
  */
 
 import { firstValueFrom, take, toArray } from "rxjs";
-import { type E2EStream, initiate } from "../src/e2e.ts";
-import { bind } from "../src/negotiation/bind.ts";
-import { sasl } from "../src/negotiation/sasl.ts";
+import type { E2EStream } from "../src/e2e.ts";
 import { message } from "../src/stanza/stanza.ts";
 import { generateCertificate } from "../src/transport/certificate.ts";
 import { KnownPeers } from "../src/transport/known_peers.ts";
@@ -31,7 +29,7 @@ import {
   JingleStreams,
   type JingleStreamsOptions,
 } from "../src/jingle/mod.ts";
-import { type Prosody, startProsody } from "../scripts/interop/prosody.ts";
+import { login, startProsody } from "../scripts/interop/prosody.ts";
 import { JULIET, lovers } from "../tests/jingle/_jingle_pair.ts";
 import { loopbackSocks5 } from "../tests/jingle/_loopback_socks5.ts";
 import { option } from "./_options.ts";
@@ -106,24 +104,6 @@ async function inProcess(
   } finally {
     await pair.close();
   }
-}
-
-function login(
-  prosody: Prosody,
-  index: number,
-  resource: string,
-): Promise<E2EStream> {
-  const user = prosody.users[index]!;
-  return initiate({
-    to: prosody.host,
-    hostname: "127.0.0.1",
-    port: prosody.port,
-    caCerts: [prosody.certPem],
-    features: [
-      sasl({ client: { username: user.username, password: user.password } }),
-      bind({ resource }),
-    ],
-  });
 }
 
 const certs = [

@@ -17,9 +17,7 @@
  * @module
  */
 
-import { type E2EStream, initiate } from "../src/e2e.ts";
-import { bind } from "../src/negotiation/bind.ts";
-import { sasl } from "../src/negotiation/sasl.ts";
+import type { E2EStream } from "../src/e2e.ts";
 import {
   activateProxy,
   connectSocks5,
@@ -28,7 +26,7 @@ import {
   Socks5Server,
 } from "../src/jingle/mod.ts";
 import {
-  type Prosody,
+  login,
   type ProsodyOptions,
   startProsody,
 } from "../scripts/interop/prosody.ts";
@@ -128,20 +126,6 @@ async function direct(): Promise<number> {
   }
 }
 
-function login(prosody: Prosody, index: number): Promise<E2EStream> {
-  const user = prosody.users[index]!;
-  return initiate({
-    to: prosody.host,
-    hostname: "127.0.0.1",
-    port: prosody.port,
-    caCerts: [prosody.certPem],
-    features: [
-      sasl({ client: { username: user.username, password: user.password } }),
-      bind({ resource: "bench" }),
-    ],
-  });
-}
-
 /** Set-up ms and seconds one way through the proxy, for one round. */
 async function viaProxy(
   romeo: E2EStream,
@@ -219,8 +203,8 @@ for (const [name, options] of variants) {
     ...options,
   });
   try {
-    const romeo = await login(prosody, 0);
-    const juliet = await login(prosody, 1);
+    const romeo = await login(prosody, 0, "bench");
+    const juliet = await login(prosody, 1, "bench");
     const proxied: number[] = [];
     const tcp: number[] = [];
     const setups: number[] = [];

@@ -64,6 +64,9 @@
  */
 
 import { makeLeafCert, run } from "./cert.ts";
+import { type E2EStream, initiate } from "../../src/e2e.ts";
+import { bind } from "../../src/negotiation/bind.ts";
+import { sasl } from "../../src/negotiation/sasl.ts";
 
 /** A running Prosody from {@linkcode startProsody}. */
 export interface Prosody {
@@ -565,4 +568,37 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", done);
   Deno.addSignalListener("SIGTERM", done);
+}
+
+/**
+ * Logs user `index` of `prosody` in (SCRAM over STARTTLS) and binds
+ * `resource`: a client stream such as the Jingle and SOCKS5 tests run over.
+ *
+ * @param prosody The server.
+ * @param index Which of its users.
+ * @param resource The resource to bind.
+ * @param options Another port to dial (a relay in front of Prosody), an iq
+ *   deadline.
+ * @returns The bound client stream.
+ */
+export function login(
+  prosody: Prosody,
+  index: number,
+  resource: string,
+  options: { port?: number | undefined; iqTimeoutMs?: number } = {},
+): Promise<E2EStream> {
+  const user = prosody.users[index]!;
+  return initiate({
+    to: prosody.host,
+    hostname: "127.0.0.1",
+    port: options.port ?? prosody.port,
+    caCerts: [prosody.certPem],
+    features: [
+      sasl({ client: { username: user.username, password: user.password } }),
+      bind({ resource }),
+    ],
+    ...(options.iqTimeoutMs === undefined
+      ? {}
+      : { iqTimeoutMs: options.iqTimeoutMs }),
+  });
 }

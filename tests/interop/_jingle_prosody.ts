@@ -9,9 +9,7 @@
 
 import assert from "node:assert/strict";
 import { filter, firstValueFrom, tap, toArray } from "rxjs";
-import { type E2EStream, initiate } from "../../src/e2e.ts";
-import { bind } from "../../src/negotiation/bind.ts";
-import { sasl } from "../../src/negotiation/sasl.ts";
+import type { E2EStream } from "../../src/e2e.ts";
 import { message } from "../../src/stanza/stanza.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { generateCertificate } from "../../src/transport/certificate.ts";
@@ -22,6 +20,7 @@ import {
   type JingleStreamsOptions,
 } from "../../src/jingle/mod.ts";
 import {
+  login,
   type Prosody,
   type ProsodyOptions,
   startProsody,
@@ -70,25 +69,6 @@ export interface Lovers {
   juliet: Party;
 }
 
-async function login(
-  prosody: Prosody,
-  index: number,
-  resource: string,
-  port: number,
-): Promise<E2EStream> {
-  const user = prosody.users[index]!;
-  return await initiate({
-    to: prosody.host,
-    hostname: "127.0.0.1",
-    port,
-    caCerts: [prosody.certPem],
-    features: [
-      sasl({ client: { username: user.username, password: user.password } }),
-      bind({ resource }),
-    ],
-  });
-}
-
 async function party(
   prosody: Prosody,
   index: number,
@@ -100,12 +80,7 @@ async function party(
   const tap = tapped
     ? new TcpTap({ hostname: "127.0.0.1", port: prosody.port }, false)
     : undefined;
-  const client = await login(
-    prosody,
-    index,
-    resource,
-    tap?.port ?? prosody.port,
-  )
+  const client = await login(prosody, index, resource, { port: tap?.port })
     .catch(async (error) => {
       await tap?.close();
       throw error;

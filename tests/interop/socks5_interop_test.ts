@@ -16,9 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type E2EStream, initiate } from "../../src/e2e.ts";
-import { bind } from "../../src/negotiation/bind.ts";
-import { sasl } from "../../src/negotiation/sasl.ts";
+import type { E2EStream } from "../../src/e2e.ts";
 import {
   activateProxy,
   connectSocks5,
@@ -29,6 +27,7 @@ import {
   type StreamHost,
 } from "../../src/jingle/mod.ts";
 import {
+  login,
   type Prosody,
   type ProsodyOptions,
   startProsody,
@@ -40,25 +39,6 @@ const SKIP = skipInterop("socks5_interop_test");
 function isSocks5(reason: Socks5ErrorReason) {
   return (error: unknown) =>
     error instanceof Socks5Error && error.reason === reason;
-}
-
-function login(
-  prosody: Prosody,
-  index: number,
-  resource: string,
-): Promise<E2EStream> {
-  const user = prosody.users[index]!;
-  return initiate({
-    to: prosody.host,
-    hostname: "127.0.0.1",
-    port: prosody.port,
-    caCerts: [prosody.certPem],
-    features: [
-      sasl({ client: { username: user.username, password: user.password } }),
-      bind({ resource }),
-    ],
-    iqTimeoutMs: 5_000,
-  });
 }
 
 /** Prosody with romeo, juliet and the proxy; both logged in. */
@@ -75,8 +55,8 @@ async function withClients(
   });
   const streams: E2EStream[] = [];
   try {
-    streams.push(await login(prosody, 0, "orchard"));
-    streams.push(await login(prosody, 1, "balcony"));
+    streams.push(await login(prosody, 0, "orchard", { iqTimeoutMs: 5_000 }));
+    streams.push(await login(prosody, 1, "balcony", { iqTimeoutMs: 5_000 }));
     await test({ prosody, romeo: streams[0]!, juliet: streams[1]! });
     assert.doesNotMatch(await prosody.log(), /Error parsing rate/);
   } finally {
