@@ -3,6 +3,7 @@
 // memory; in both roles. Deno's sanitizers stay on: every iq deadline is
 // cleared by its answer before a test ends.
 
+import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
 import { E2EStream, initiate } from "../../src/e2e.ts";
 import { Session } from "../../src/stream/session.ts";
@@ -62,10 +63,7 @@ Deno.test("an inner stream whose outer stream vanishes ends unclean with the byt
   ]);
   for (const ended of [mineEnded, hersEnded]) {
     assert.equal(ended.clean, false);
-    let cause: unknown = ended.error;
-    while (cause instanceof Error && !(cause instanceof IbbError)) {
-      cause = cause.cause;
-    }
+    const cause = causes(ended.error).find((e) => e instanceof IbbError);
     assert.ok(
       cause instanceof IbbError && cause.reason === "stream-ended",
       String(ended.error),

@@ -3,6 +3,7 @@
 // only ciphertext, a wrong certificate refused, and a vanished peer ending
 // the inner stream with the bytestream's error in its causes.
 
+import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
 import { filter, firstValueFrom } from "rxjs";
 import { E2EStream, initiate } from "../../src/e2e.ts";
@@ -160,10 +161,7 @@ Deno.test("an encrypted inner stream whose outer stream vanishes ends unclean wi
   streams.julietWire.close();
   for (const ended of await Promise.all([initiator.closed, recipient.closed])) {
     assert.equal(ended.clean, false);
-    let cause: unknown = ended.error;
-    while (cause instanceof Error && !(cause instanceof IbbError)) {
-      cause = cause.cause;
-    }
+    const cause = causes(ended.error).find((e) => e instanceof IbbError);
     assert.ok(
       cause instanceof IbbError && cause.reason === "stream-ended",
       String(ended.error),

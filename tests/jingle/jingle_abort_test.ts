@@ -2,6 +2,7 @@
 // a stream error, so the peer's stream ends unclean with a typed cause,
 // never like an ordered close.
 
+import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
 import { firstValueFrom } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
@@ -9,15 +10,6 @@ import { StreamError } from "../../src/stream/errors.ts";
 import { JingleError, type JingleStream } from "../../src/jingle/mod.ts";
 import { lovers, openPair, type Party } from "./_jingle_pair.ts";
 import { loopbackSocks5 } from "./_loopback_socks5.ts";
-
-function causes(error: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let e = error; e !== undefined && out.length < 8;) {
-    out.push(e);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return out;
-}
 
 async function s5bSession(
   romeo: Party,

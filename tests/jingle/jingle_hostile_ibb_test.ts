@@ -4,6 +4,7 @@
 // ones end both ends of the session with typed errors, and the engine
 // opens again after.
 
+import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
 import { xml } from "../../src/stanza/xml.ts";
 import { firstValueFrom } from "rxjs";
@@ -42,15 +43,6 @@ function nextSeq(net: HostileNet, sid: string): number {
   );
   const seq = last?.getChild("data", IBB_NS)?.attrs.seq;
   return seq === undefined ? 0 : (Number(seq) + 1) & 0xffff;
-}
-
-function causes(error: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let e = error; e !== undefined && out.length < 8;) {
-    out.push(e);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return out;
 }
 
 Deno.test("IBB data and closes from a stranger, or for another sid, at a live Jingle session are item-not-found and the session carries on", async () => {

@@ -3,6 +3,7 @@
 // inside a session, the peer's terminate, and trust on first use keyed on
 // the bare JID across sessions and restarts.
 
+import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
 import { iq } from "../../src/stanza/stanza.ts";
 import { xml } from "../../src/stanza/xml.ts";
@@ -31,12 +32,6 @@ import {
 } from "./_jingle_pair.ts";
 
 const JINGLE = "urn:xmpp:jingle:1";
-
-function causes(error: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let e = error; e instanceof Error; e = e.cause) out.push(e);
-  return out;
-}
 
 function jingle(to: string, attrs: Record<string, string>) {
   return iq({ type: "set", to }, xml("jingle", { xmlns: JINGLE, ...attrs }));

@@ -2,6 +2,7 @@
 // stanzas both ways, the ordered close, declining, and a peer that
 // vanishes.
 
+import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
 import { firstValueFrom, take, toArray } from "rxjs";
 import { message } from "../../src/stanza/stanza.ts";
@@ -36,15 +37,6 @@ async function exchange(a: E2EStream, b: E2EStream): Promise<void> {
   ]);
   assert.deepEqual(await heardByB, expected);
   assert.deepEqual(await heardByA, expected);
-}
-
-function causes(error: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let e = error; e !== undefined; e = (e as Error).cause) {
-    out.push(e);
-    if (!(e instanceof Error)) break;
-  }
-  return out;
 }
 
 Deno.test("open() over IBB gives an encrypted stream both ways, and close() ends the inner stream before the Jingle session", async () => {
