@@ -1122,13 +1122,23 @@ export class XmlParser {
       );
     }
     const close = buf.indexOf("]]>", pos + 9);
+    const atStreamLevel = this.#depth === 1 && this.#stream;
     if (close < 0) {
+      // What is here already is refused as it would be were the section
+      // whole (a "]" or "]]" at the end may still begin its "]]>").
+      if (atStreamLevel) {
+        let end = buf.length;
+        if (buf.charCodeAt(end - 1) === RSQB) end--;
+        if (buf.charCodeAt(end - 1) === RSQB) end--;
+        this.#streamLevelCdata(pos + 9, end);
+      }
       this.#suspend(pos, "]]>");
       return MORE;
     }
-    if (this.#depth === 1 && this.#stream) {
-      this.#streamLevelText(pos + 9, close, false);
-    }
+    if (atStreamLevel) this.#streamLevelCdata(pos + 9, close);
+    // A section is one token: whole, it is held to the stanza limit as it
+    // is while it waits for its "]]>" (see #wholeToken).
+    this.#checkUnit(close + 3);
     let text = buf.slice(pos + 9, close);
     if (text.indexOf("\r") >= 0) text = text.replace(/\r\n?/g, "\n");
     if (text !== "") this.#emitText(text);
@@ -1458,6 +1468,24 @@ export class XmlParser {
           continue;
         }
       }
+      this.#fail(
+        "bad-format",
+        "Cannot parse XML stream: text directly inside the stream element",
+        i,
+      );
+    }
+  }
+
+  /**
+   * Fails with bad-format at the first character of CDATA section content
+   * `from`-`to` directly inside the stream that is not white space (no
+   * references there: `&` is a character like any other).
+   */
+  #streamLevelCdata(from: number, to: number): void {
+    const buf = this.#buf;
+    for (let i = from; i < to; i++) {
+      const c = buf.charCodeAt(i);
+      if (c < 0x80 && ASCII_CLASS[c]! & SPACE) continue;
       this.#fail(
         "bad-format",
         "Cannot parse XML stream: text directly inside the stream element",

@@ -69,6 +69,46 @@ Deno.test("CDATA at stream level is bad-format at its first non-space character"
   });
 });
 
+Deno.test("CDATA at stream level cut right after its opening is bad-format at its first non-space character, before the stanza limit", () => {
+  const text = `${HEAD}<![CDATA[ <not> & ${"m".repeat(150)}]]></stream:stream>`;
+  const opening = HEAD.length + 9;
+  sameWhateverTheCuts(
+    text,
+    [[opening, opening + 150], [opening + 1, opening + 140], [opening + 60]],
+    {
+      stream: true,
+      maxStanzaBytes: 141,
+    },
+    { condition: "bad-format", offset: opening + 1 },
+  );
+});
+
+Deno.test("a CDATA section of white space at stream level longer than the stanza limit is a policy-violation, whole or cut", () => {
+  const text = `${HEAD}<![CDATA[${" ".repeat(200)}]]></stream:stream>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 150], [HEAD.length + 10]], {
+    stream: true,
+    maxStanzaBytes: 141,
+  }, { condition: "policy-violation", offset: HEAD.length + 141 });
+});
+
+Deno.test("a reference inside CDATA at stream level is text, not the white space it would name", () => {
+  const text = `${HEAD}<![CDATA[ &#32;]]></stream:stream>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 11]], { stream: true }, {
+    condition: "bad-format",
+    offset: HEAD.length + 10,
+  });
+});
+
+Deno.test("CDATA in a stanza past the stanza limit reaches no sink, whole or cut", () => {
+  const text = `${HEAD}<message><body><![CDATA[${
+    "y".repeat(200)
+  }]]></body></message>`;
+  sameWhateverTheCuts(text, [[HEAD.length + 150], [HEAD.length + 30]], {
+    stream: true,
+    maxStanzaBytes: 141,
+  }, { condition: "policy-violation", offset: HEAD.length + 141 });
+});
+
 Deno.test("a name over maxNameLength inside a tag cut short wins over the tag's size", () => {
   const text = `<abcdefgh a='${"x".repeat(50)}'>`;
   sameWhateverTheCuts(text, [[2, 40], [2], [40]], {
