@@ -1,15 +1,16 @@
 /**
  * The normalised form of XMPP addresses (RFC 7622), shared by the stanza
  * tier's `Jid` and the transport tier's known peers store. Pure string code
- * that imports nothing, so that both tiers can use it (imports only point
- * downward, and the transport tier is the lower of the two).
+ * that imports only its Unicode tables, so that both tiers can use it
+ * (imports only point downward, and the transport tier is the lower of the
+ * two).
  *
  * What RFC 7622 asks, and what is done here:
  *
  * - **Localpart**: the UsernameCaseMapped profile of the PRECIS
  *   IdentifierClass (RFC 7613, which RFC 7622 cites; now RFC 8265). Fullwidth
  *   and halfwidth forms are mapped to their decompositions, then the string
- *   is lower-cased with `toLowerCase()` (RFC 7613's rule; RFC 8265 moved to
+ *   is lower-cased with `toLowerCase()` (RFC 8265's rule; RFC 7613 preferred
  *   Unicode Default Case Folding, which differs on a few characters: `ß`
  *   stays `ß` here where case folding gives `ss`, and a final `Σ` becomes
  *   `ς` here, so `ΟΔΟΣ` is `οδος`, not `οδοσ`), then NFC. The result must
@@ -21,7 +22,9 @@
  *   RFC 5892 section 2.6 and its CONTEXTO rules (middle dot between two `l`,
  *   keraia before Greek, geresh and gershayim after Hebrew, katakana middle
  *   dot with Japanese, no mix of the two Arabic-Indic digit sets), but not
- *   `"&'/:<>@` (RFC 7622 section 3.3.1).
+ *   `"&'/:<>@` (RFC 7622 section 3.3.1). A localpart that holds a
+ *   right-to-left character (Bidi_Class R, AL or AN) must keep the Bidi Rule
+ *   of RFC 5893 (all six conditions), as RFC 8265 asks.
  * - **Domainpart**: an IPv4 address in dotted decimal or a bracketed IPv6
  *   literal stays as it is (lower-cased); an ASCII host name is
  *   lower-cased; anything else (a non-ASCII name, or an `xn--` label) goes
@@ -37,18 +40,33 @@
  *   Hangul jamo, line and paragraph separators, format characters, private
  *   use characters and the RFC 5892 exceptions that are disallowed are
  *   refused.
+ * - In both: ZERO WIDTH JOINER and NON-JOINER only where RFC 5892's
+ *   CONTEXTJ rules allow them: right after a virama, and a non-joiner also
+ *   between two letters that join across it (as in Persian).
  *
- * Not covered, since JavaScript exposes no Bidi_Class, Joining_Type or
- * Canonical_Combining_Class: the Bidi Rule (RFC 5893) on localparts and
- * domainparts, and the CONTEXTJ rules: ZERO WIDTH JOINER and NON-JOINER are
- * refused everywhere, even after a virama where PRECIS allows them. The
+ * JavaScript exposes no Bidi_Class, Canonical_Combining_Class or
+ * Joining_Type: those come from tables generated from the Unicode Character
+ * Database (`_jid_tables.ts`, `scripts/unicode/jid_tables.py`); the other
  * character properties are those of the platform's Unicode version, not a
- * frozen PRECIS table. Domain labels are not held to the DNS limits (63
+ * frozen PRECIS table. The domainpart's Bidi rule is the URL parser's (UTS
+ * #46, CheckBidi). Domain labels are not held to the DNS limits (63
  * bytes a label) or to the LDH rule (`a_b.example` is accepted), as the URL
  * parser does not hold them to it either.
  *
  * @module
  */
+
+import {
+  ARABIC_NUMBER,
+  EUROPEAN_NUMBER,
+  JOINS_LEFT,
+  JOINS_RIGHT,
+  MN_NOT_NSM,
+  OTHER_NEUTRAL,
+  RTL,
+  TRANSPARENT,
+  VIRAMA,
+} from "./_jid_tables.ts";
 
 /** Which part of a JID an error is about. */
 export type JidPart = "local" | "domain" | "resource";
@@ -176,14 +194,21 @@ export function normalizeLocalpart(local: string): string {
   const mapped = local.replace(WIDTH_FORMS, (c) => c.normalize("NFKD"))
     .toLowerCase().normalize("NFC");
   checkSize("local", mapped);
+  let next = 0; // where the character after this one starts
   for (const c of mapped) {
     const cp = c.codePointAt(0)!;
+    const at = next;
+    next += c.length;
     if (cp <= 0x7f) {
       if (cp < 0x21 || cp === 0x7f) throw disallowed("local", cp);
       if (LOCAL_FORBIDDEN_ASCII.test(c)) throw forbiddenRfc7622(c);
       continue;
     }
     if (EXCEPTION_PVALID.has(cp)) continue;
+    if (cp === ZWNJ || cp === ZWJ) {
+      if (!joinerAllowed(mapped, at, cp)) throw outOfContext("local", cp);
+      continue;
+    }
     if (
       EXCEPTION_DISALLOWED.has(cp) || IGNORABLE.test(c) ||
       OLD_HANGUL_JAMO.test(c)
@@ -197,6 +222,12 @@ export function normalizeLocalpart(local: string): string {
     if (!LETTER_DIGITS.test(c) || c.normalize("NFKC") !== c) {
       throw disallowed("local", cp);
     }
+  }
+  if (breaksBidiRule(mapped)) {
+    throw new JidPartError(
+      "local",
+      "the localpart mixes directions against the Bidi Rule (RFC 5893)",
+    );
   }
   return mapped;
 }
@@ -267,8 +298,11 @@ export function normalizeResourcepart(resource: string): string {
   }
   const mapped = resource.replace(NON_ASCII_SPACE, " ").normalize("NFC");
   checkSize("resource", mapped);
+  let next = 0; // where the character after this one starts
   for (const c of mapped) {
     const cp = c.codePointAt(0)!;
+    const at = next;
+    next += c.length;
     if (cp <= 0x7f) {
       if (cp < 0x20 || cp === 0x7f) {
         throw new JidPartError(
@@ -279,6 +313,10 @@ export function normalizeResourcepart(resource: string): string {
       continue;
     }
     if (EXCEPTION_PVALID.has(cp)) continue;
+    if (cp === ZWNJ || cp === ZWJ) {
+      if (!joinerAllowed(mapped, at, cp)) throw outOfContext("resource", cp);
+      continue;
+    }
     if (
       EXCEPTION_DISALLOWED.has(cp) || IGNORABLE.test(c) ||
       OLD_HANGUL_JAMO.test(c) || !FREEFORM_VALID.test(c)
@@ -422,6 +460,115 @@ function disallowed(part: JidPart, cp: number): JidPartError {
 
 function codePoint(cp: number): string {
   return `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+const ZWNJ = 0x200c;
+const ZWJ = 0x200d;
+const MARK = /^[\p{Mn}\p{Me}]$/u;
+
+/**
+ * RFC 5892's CONTEXTJ rules for the joiner at code unit `at` of `text`:
+ * either one right after a virama; a non-joiner also between a character
+ * that joins to its left and one that joins to its right (Joining_Type L or
+ * D, then R or D), transparent ones between them skipped.
+ */
+function joinerAllowed(text: string, at: number, cp: number): boolean {
+  if (at > 0 && inRanges(VIRAMA, codePointBefore(text, at))) return true;
+  if (cp !== ZWNJ) return false;
+  let i = at;
+  let left = -1;
+  while (i > 0 && left < 0) {
+    const before = codePointBefore(text, i);
+    i -= before > 0xffff ? 2 : 1;
+    if (!isTransparent(before)) left = before;
+  }
+  if (left < 0 || !inRanges(JOINS_LEFT, left)) return false;
+  for (let j = at + 1; j < text.length;) {
+    const after = text.codePointAt(j)!;
+    if (!isTransparent(after)) return inRanges(JOINS_RIGHT, after);
+    j += after > 0xffff ? 2 : 1;
+  }
+  return false;
+}
+
+/** The code point that ends at code unit `at` (at least 1) of `text`. */
+function codePointBefore(text: string, at: number): number {
+  const low = text.charCodeAt(at - 1);
+  if (at >= 2 && low >= 0xdc00 && low <= 0xdfff) {
+    const high = text.charCodeAt(at - 2);
+    if (high >= 0xd800 && high <= 0xdbff) return text.codePointAt(at - 2)!;
+  }
+  return low;
+}
+
+/** Joining_Type T: the marks, and the few others the table holds. */
+function isTransparent(cp: number): boolean {
+  return MARK.test(String.fromCodePoint(cp)) || inRanges(TRANSPARENT, cp);
+}
+
+/** Whether `cp` lies in one of the flat [first, last, ...] `ranges`. */
+function inRanges(ranges: readonly number[], cp: number): boolean {
+  let low = 0;
+  let high = (ranges.length >> 1) - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (cp < ranges[2 * mid]!) high = mid - 1;
+    else if (cp > ranges[2 * mid + 1]!) low = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+/**
+ * The Bidi_Class of a character a localpart may hold, with R and AL as
+ * one (the Bidi Rule treats them alike).
+ */
+function bidiClass(cp: number): string {
+  if (cp <= 0x7f) {
+    if (cp >= 0x30 && cp <= 0x39) return "EN";
+    if ((cp | 0x20) >= 0x61 && (cp | 0x20) <= 0x7a) return "L";
+    if (cp === 0x2b || cp === 0x2d) return "ES";
+    if (cp === 0x2c || cp === 0x2e || cp === 0x2f || cp === 0x3a) return "CS";
+    if (cp >= 0x23 && cp <= 0x25) return "ET";
+    return "ON";
+  }
+  if (inRanges(RTL, cp)) return "R";
+  if (cp === ZWNJ || cp === ZWJ) return "BN";
+  if (MARK.test(String.fromCodePoint(cp))) {
+    return inRanges(MN_NOT_NSM, cp) ? "L" : "NSM";
+  }
+  if (inRanges(ARABIC_NUMBER, cp)) return "AN";
+  if (inRanges(EUROPEAN_NUMBER, cp)) return "EN";
+  if (inRanges(OTHER_NEUTRAL, cp)) return "ON";
+  return "L";
+}
+
+/**
+ * Whether `text` holds a right-to-left character and breaks one of the six
+ * conditions of RFC 5893's Bidi Rule.
+ */
+function breaksBidiRule(text: string): boolean {
+  const classes: string[] = [];
+  let rtl = false;
+  for (const c of text) {
+    const kind = bidiClass(c.codePointAt(0)!);
+    if (kind === "R" || kind === "AN") rtl = true;
+    classes.push(kind);
+  }
+  if (!rtl) return false;
+  const first = classes[0]!;
+  let last = classes.length - 1;
+  while (last > 0 && classes[last] === "NSM") last--;
+  const end = classes[last]!;
+  if (first === "R") {
+    // 2: no L; 3: ends with R, AL, EN or AN (then marks); 4: not EN and AN.
+    return classes.includes("L") ||
+      (end !== "R" && end !== "EN" && end !== "AN") ||
+      (classes.includes("EN") && classes.includes("AN"));
+  }
+  // 1: starts with L, R or AL; 5: an L label holds no R, AL or AN, which
+  // this one, holding one, does.
+  return true;
 }
 
 function isContextO(cp: number): boolean {

@@ -393,7 +393,7 @@ Deno.test("Jid refuses localparts and resources that PRECIS does not allow", () 
   const cases: [string, string][] = [
     ["\u216b@example.com", "local"], // ROMAN NUMERAL TWELVE (Nl)
     ["\ufb01@example.com", "local"], // LATIN SMALL LIGATURE FI (compatibility)
-    ["a\u200db@example.com", "local"], // ZERO WIDTH JOINER (CONTEXTJ)
+    ["a\u200db@example.com", "local"], // ZERO WIDTH JOINER not after a virama
     ["a\u00adb@example.com", "local"], // SOFT HYPHEN (default-ignorable)
     ["a\u00b7b@example.com", "local"], // MIDDLE DOT not between two l
     ["\u0660\u06f0@example.com", "local"], // two Arabic-Indic digit sets
@@ -414,7 +414,10 @@ Deno.test("Jid refuses localparts and resources that PRECIS does not allow", () 
   }
   // What their context rules allow.
   assert.equal(jid("l\u00b7l@example.com").local, "l\u00b7l");
-  assert.equal(jid("\u0660\u0661@example.com").local, "\u0660\u0661");
+  assert.equal(
+    jid("\u0627\u0660\u0661@example.com").local,
+    "\u0627\u0660\u0661",
+  );
   assert.equal(
     jid("\u30a2\u30fb\u30a4@example.com").local,
     "\u30a2\u30fb\u30a4",
@@ -424,6 +427,67 @@ Deno.test("Jid refuses localparts and resources that PRECIS does not allow", () 
     jid("a@example.com/\u216b \ufb01 ♚").resource,
     "\u216b \ufb01 ♚",
   );
+});
+
+Deno.test("Jid holds localparts with right-to-left characters to the Bidi Rule, and only those", () => {
+  const allowed = [
+    "\u05e9\u05dc\u05d5\u05dd", // Hebrew
+    "\u05e91", // right-to-left, then a European digit
+    "\u0627\u064e", // ALEF with a mark after it
+    "\u0627\u0660\u0661", // ALEF, then Arabic-Indic digits
+    "a-1.b", // no right-to-left character: no Bidi Rule
+  ];
+  for (const local of allowed) {
+    assert.equal(jid(`${local}@example.com`).local, local, local);
+  }
+  const refused = [
+    "\u0660\u0661", // 1: starts with a digit
+    "1\u05e9", // 1: the same
+    "\u05e9a", // 2: a left-to-right letter in a right-to-left part
+    "\u05e9-", // 3: ends with a separator
+    "\u0627\u0660" + "1", // 4: Arabic and European digits together
+    "a\u05e9", // 5: a right-to-left letter in a left-to-right part
+  ];
+  for (const local of refused) {
+    assert.throws(
+      () => jid(`${local}@example.com`),
+      (e) =>
+        e instanceof JidError && e.part === "local" &&
+        e.message.includes("Bidi Rule"),
+      local,
+    );
+  }
+});
+
+Deno.test("Jid allows ZERO WIDTH JOINER and NON-JOINER where RFC 5892's CONTEXTJ rules do, and nowhere else", () => {
+  // After a virama (Devanagari KA, VIRAMA, the joiner, SSA), in both parts.
+  for (const joiner of ["\u200d", "\u200c"]) {
+    const word = `\u0915\u094d${joiner}\u0937`;
+    assert.equal(jid(`${word}@example.com`).local, word);
+    assert.equal(jid(`a@example.com/${word}`).resource, word);
+  }
+  // A non-joiner between Arabic letters that join across it (Persian), a
+  // mark between them skipped.
+  const persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645";
+  assert.equal(jid(`${persian}@example.com`).local, persian);
+  assert.equal(
+    jid("\u0628\u064e\u200c\u0628@example.com").local,
+    "\u0628\u064e\u200c\u0628",
+  );
+  for (
+    const [text, part] of [
+      ["a\u200cb@example.com", "local"], // no joining letters around it
+      ["\u0627\u200c\u0628@example.com", "local"], // ALEF joins only right
+      ["\u0628\u200c@example.com", "local"], // nothing after it
+      ["a@example.com/a\u200db", "resource"], // ZWJ not after a virama
+    ] as const
+  ) {
+    assert.throws(
+      () => Jid.parse(text),
+      (e) => e instanceof JidError && e.part === part,
+      JSON.stringify(text),
+    );
+  }
 });
 
 Deno.test("Jid bounds each part at 1023 UTF-8 bytes once normalised", () => {
