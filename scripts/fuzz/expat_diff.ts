@@ -6,7 +6,9 @@
  * `xml_grammar.ts`), read by our parser as plain documents with no limits in the way, and by
  * python3's `pyexpat` with namespaces on; both must reach the same verdict,
  * well-formed or not, and read a well-formed one the same: names expanded
- * with their namespaces, attributes, text, in order. Where the rules differ on purpose, the difference is
+ * with their namespaces, attributes, text, in order; and what `serialize()`
+ * writes of our reading of it, expat must read the same again (escaping,
+ * line ends, white space in attributes, namespace declarations). Where the rules differ on purpose, the difference is
  * named and counted, not reported:
  *
  * - what restricted XML refuses and expat accepts (comments, processing
@@ -31,7 +33,9 @@ import { itemSeed, Rng } from "./rng.ts";
 import { grammarDocument } from "./xml_grammar.ts";
 import { recordTranscripts } from "./transcripts.ts";
 import { XmlError } from "../../src/xml/errors.ts";
+import { parseDocument } from "../../src/xml/parse_document.ts";
 import { XmlParser } from "../../src/xml/parser.ts";
+import { serialize } from "../../src/xml/serialize.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { XmlSink } from "../../src/xml/sink.ts";
 
@@ -265,7 +269,8 @@ const transcripts = await recordTranscripts(seed);
 const donors = transcripts.flatMap((t) => t.steps.map((s) => s.bytes));
 const corpus = buildCorpus(transcripts, seed);
 
-const agreed = { ok: 0, error: 0 };
+const agreed = { ok: 0, rewritten: 0, error: 0 };
+const encoder = new TextEncoder();
 const known = new Map<string, number>();
 const unexplained = new Map<
   string,
@@ -300,8 +305,25 @@ for (let i = 0; i < inputs; i++) {
   count++;
   if (!(mine instanceof XmlError) && expatRead !== undefined) {
     // Both well-formed: the same names, attributes and text, in order.
-    if (mine.dump === expatRead) agreed.ok++;
-    else {
+    if (mine.dump === expatRead) {
+      agreed.ok++;
+      // And what we write of our reading, expat reads the same again.
+      const written = serialize(parseDocument(bytes, UNLIMITED));
+      const again = await expat.verdict(encoder.encode(written));
+      const reread = again.startsWith("ok ")
+        ? JSON.parse(again.slice(3)) as string
+        : undefined;
+      if (reread === expatRead) agreed.rewritten++;
+      else {
+        report(
+          "serialize() of our reading, read by expat, differs",
+          input,
+          bytes,
+          written,
+          again,
+        );
+      }
+    } else {
       let at = 0;
       while (mine.dump[at] === expatRead[at]) at++;
       const show = (dump: string) =>
@@ -348,7 +370,7 @@ await expat.close();
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(
-  `${count} inputs in ${seconds} s: both well-formed and read the same ${agreed.ok}, both not well-formed ${agreed.error}`,
+  `${count} inputs in ${seconds} s: both well-formed and read the same ${agreed.ok} (written again by serialize() and read the same by expat ${agreed.rewritten}), both not well-formed ${agreed.error}`,
 );
 for (const [why, n] of known) {
   console.log(`- differ by the rules (${why}): ${n}`);
