@@ -29,6 +29,7 @@
 
 import { buildCorpus, parserInput } from "./parser_input.ts";
 import { isNameCharNonAscii } from "../../src/xml/_chars.ts";
+import { Oracle, runOptions, scriptArgs } from "./_oracle.ts";
 import { itemSeed, Rng } from "./rng.ts";
 import { grammarDocument } from "./xml_grammar.ts";
 import { recordTranscripts } from "./transcripts.ts";
@@ -39,14 +40,7 @@ import { serialize } from "../../src/xml/serialize.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { XmlSink } from "../../src/xml/sink.ts";
 
-const args = new Map(
-  Deno.args.map((arg) => {
-    const [key, value] = arg.replace(/^--/, "").split("=", 2);
-    return [key!, value ?? "true"];
-  }),
-);
-const inputs = Number(args.get("inputs") ?? 100_000);
-const seed = Number(args.get("seed") ?? Date.now() % 1_000_000_007) >>> 0;
+const { inputs, seed } = runOptions(scriptArgs());
 
 // One input per request: a 4-byte length, then the bytes; one line back,
 // "ok" or "err <code> <byte index> <message>". The separator is a character
@@ -88,51 +82,19 @@ while True:
         print("err %d %d %s" % (e.code, p.ErrorByteIndex, pyexpat.ErrorString(e.code)), flush=True)
 `;
 
-/** A python3 process answering expat's verdict, one input at a time. */
-class Expat {
-  readonly #child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #stdout: ReadableStreamDefaultReader<string>;
-  #buffered = "";
-
-  constructor() {
-    this.#child = new Deno.Command("python3", {
-      args: ["-c", EXPAT],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#stdin = this.#child.stdin.getWriter();
-    this.#stdout = this.#child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-  }
-
-  async line(): Promise<string> {
-    for (;;) {
-      const end = this.#buffered.indexOf("\n");
-      if (end >= 0) {
-        const line = this.#buffered.slice(0, end);
-        this.#buffered = this.#buffered.slice(end + 1);
-        return line;
-      }
-      const { value, done } = await this.#stdout.read();
-      if (done) throw new Error("python3 ended before answering");
-      this.#buffered += value;
-    }
-  }
-
-  async verdict(bytes: Uint8Array): Promise<string> {
-    const head = new Uint8Array(4);
-    new DataView(head.buffer).setUint32(0, bytes.length);
-    await this.#stdin.write(head);
-    await this.#stdin.write(bytes);
-    return await this.line();
-  }
-
-  async close(): Promise<void> {
-    await this.#stdin.close();
-    await this.#child.status;
-  }
+/**
+ * Expat's answer for `bytes`: "ok" and its reading, or "err" and where.
+ *
+ * @param expat The oracle.
+ * @param bytes The input.
+ * @returns Its line.
+ */
+async function verdict(expat: Oracle, bytes: Uint8Array): Promise<string> {
+  const head = new Uint8Array(4);
+  new DataView(head.buffer).setUint32(0, bytes.length);
+  await expat.write(head);
+  await expat.write(bytes);
+  return await expat.line();
 }
 
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
@@ -247,22 +209,13 @@ function explained(
     : undefined;
 }
 
-let expat: Expat;
-try {
-  expat = new Expat();
-} catch (error) {
-  if (!(error instanceof Deno.errors.NotFound)) throw error;
-  console.log("fuzz:expat skipped: no python3");
-  Deno.exit(0);
-}
-const greeting = await expat.line();
-if (!greeting.startsWith("ready")) {
-  console.log("fuzz:expat skipped: python3 has no pyexpat");
-  await expat.close();
+const expat = await Oracle.start(EXPAT);
+if (expat === undefined) {
+  console.log("fuzz:expat skipped: no python3 with pyexpat");
   Deno.exit(0);
 }
 console.log(
-  `# Differential fuzzing against expat ${greeting.slice(6)}, seed ${seed}\n`,
+  `# Differential fuzzing against expat ${expat.version}, seed ${seed}\n`,
 );
 
 const transcripts = await recordTranscripts(seed);
@@ -298,7 +251,7 @@ for (let i = 0; i < inputs; i++) {
     ? grammarDocument(new Rng(input))
     : parserInput(input, corpus, donors).bytes;
   const mine = ours(bytes);
-  const theirs = await expat.verdict(bytes);
+  const theirs = await verdict(expat, bytes);
   const expatRead = theirs.startsWith("ok ")
     ? JSON.parse(theirs.slice(3)) as string
     : undefined;
@@ -309,7 +262,7 @@ for (let i = 0; i < inputs; i++) {
       agreed.ok++;
       // And what we write of our reading, expat reads the same again.
       const written = serialize(parseDocument(bytes, UNLIMITED));
-      const again = await expat.verdict(encoder.encode(written));
+      const again = await verdict(expat, encoder.encode(written));
       const reread = again.startsWith("ok ")
         ? JSON.parse(again.slice(3)) as string
         : undefined;

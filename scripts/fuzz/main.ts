@@ -24,6 +24,7 @@
  * @module
  */
 
+import { scriptArgs } from "./_oracle.ts";
 import { Guard, sleep } from "./guard.ts";
 import { buildCorpus } from "./parser_input.ts";
 import { explainInput, fuzzParser } from "./parser_fuzz.ts";
@@ -33,12 +34,7 @@ import { planSession } from "./session_plan.ts";
 import { runSession } from "./session_run.ts";
 import { recordTranscripts } from "./transcripts.ts";
 
-const args = new Map(
-  Deno.args.map((arg) => {
-    const [key, value] = arg.replace(/^--/, "").split("=", 2);
-    return [key!, value ?? "true"];
-  }),
-);
+const args = scriptArgs();
 
 function numberArg(name: string, fallback: number): number {
   const value = args.get(name);

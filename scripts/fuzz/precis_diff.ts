@@ -24,16 +24,10 @@ import {
   normalizeLocalpart,
   normalizeResourcepart,
 } from "../../src/transport/_jid_normalize.ts";
+import { Oracle, runOptions, scriptArgs } from "./_oracle.ts";
 import { itemSeed, Rng } from "./rng.ts";
 
-const args = new Map(
-  Deno.args.map((arg) => {
-    const [key, value] = arg.replace(/^--/, "").split("=", 2);
-    return [key!, value ?? "true"];
-  }),
-);
-const inputs = Number(args.get("inputs") ?? 100_000);
-const seed = Number(args.get("seed") ?? Date.now() % 1_000_000_007) >>> 0;
+const { inputs, seed } = runOptions(scriptArgs());
 
 // One JSON string per line in; per line out, each profile's result (null
 // when refused, with the reason), and whether a code point is unassigned.
@@ -115,65 +109,31 @@ function ours(normalize: (s: string) => string, s: string): string | null {
   }
 }
 
-let child: Deno.ChildProcess | undefined;
-for (const python of PYTHON) {
-  try {
-    child = new Deno.Command(python, {
-      args: ["-c", ORACLE],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    continue;
-  }
-  let buffered = "";
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-    new TransformStream<string, string>({
-      transform(chunk, controller) {
-        const parts = (buffered + chunk).split("\n");
-        buffered = parts.pop()!;
-        for (const line of parts) controller.enqueue(line);
-      },
-    }),
-  ).getReader();
-  const greeting = (await lines.read()).value ?? "";
-  if (!greeting.startsWith("ready")) {
-    await child.stdin.close();
-    await child.status;
-    child = undefined;
-    continue;
-  }
-  await run(child, lines, greeting.slice(6));
+const oracle = await Oracle.start(ORACLE, PYTHON);
+if (oracle === undefined) {
+  console.log("fuzz:precis skipped: no python3 with precis_i18n");
+  Deno.exit(0);
 }
-console.log("fuzz:precis skipped: no python3 with precis_i18n");
-Deno.exit(0);
+await run(oracle);
 
-async function run(
-  process: Deno.ChildProcess,
-  lines: ReadableStreamDefaultReader<string>,
-  unicode: string,
-): Promise<never> {
+async function run(oracle: Oracle): Promise<never> {
   console.log(
-    `# Differential fuzzing against precis_i18n (Unicode ${unicode}), seed ${seed}\n`,
+    `# Differential fuzzing against precis_i18n (Unicode ${oracle.version}), seed ${seed}\n`,
   );
   const strings: string[] = [];
   for (let i = 0; i < inputs; i++) {
     strings.push(randomString(new Rng(itemSeed(seed, i))));
   }
-  const writer = process.stdin.getWriter();
   const encoder = new TextEncoder();
   const writing = (async () => {
     for (const s of strings) {
-      await writer.write(encoder.encode(JSON.stringify(s) + "\n"));
+      await oracle.write(encoder.encode(JSON.stringify(s) + "\n"));
     }
-    await writer.close();
   })();
   const counts = { same: 0, unassigned: 0, rfc7622: 0 };
   const differences = new Map<string, string>();
   for (const s of strings) {
-    const answer = JSON.parse((await lines.read()).value!) as Record<
+    const answer = JSON.parse(await oracle.line()) as Record<
       string,
       string | boolean | null
     >;
@@ -213,7 +173,7 @@ async function run(
     }
   }
   await writing;
-  await process.status;
+  await oracle.close();
   console.log(
     `${inputs} strings, two parts each: ${counts.same} agree; apart: ` +
       `${counts.rfc7622} localparts with a character RFC 7622 forbids, ` +
