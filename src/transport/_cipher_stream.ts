@@ -4,23 +4,25 @@
 //
 // Deno's node:tls wraps any stream that is not a node:net socket in a
 // JSStreamSocket, which uses only a little of a Duplex: pause() and
-// resume(), "data", "end", "error" and "close", write() with a callback,
-// end() with one, and destroy(). A Duplex brings its readable and writable
-// state and their buffers to every connection for that; this is the little
-// that is used, and nothing is held in it while it flows.
+// resume(), "data", "end", "error" and "close" listeners (on(), once(),
+// removeListener()), write() with a callback, end() with one, and
+// destroy() (Deno 2.9.6's internal/js_stream_socket.js). A Duplex, or an
+// EventEmitter, brings its readable and writable state, buffers, listener
+// table and once-wrappers to every connection for that; this is the little
+// that is used, and an idle stream holds nothing more.
 
-import { EventEmitter } from "node:events";
 import { nextTick } from "node:process";
+import { type ByteConn, writeAll } from "./_conn.ts";
 
-/** Where a {@linkcode CipherStream} writes: the connection. */
-export interface CipherSink {
-  /** Writes all of `bytes`; resolves once the connection took them. */
-  write(bytes: Uint8Array): Promise<void>;
-  /** Closes the connection for writing, once every write is done. */
-  end(): Promise<void>;
-}
+/** What a {@linkcode CipherStream} writes to: the connection. */
+export type CipherConn = Pick<ByteConn, "write" | "closeWrite">;
+
+// deno-lint-ignore no-explicit-any
+type Listener = (this: CipherStream, ...args: any[]) => void;
 
 function noop(): void {}
+
+const RESOLVED = Promise.resolve();
 
 function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
@@ -31,23 +33,24 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
  * a Duplex that node:tls uses. Chunks pushed while it is paused wait in it,
  * in order, until it is resumed; the end of the input comes after them.
  */
-export class CipherStream extends EventEmitter {
+export class CipherStream {
   /** What node:tls copies onto its socket: the two directions end apart. */
   readonly allowHalfOpen = true;
   readable = true;
   writable = true;
-  readonly #sink: CipherSink;
+  readonly #conn: CipherConn;
+  // Event, listener, once: three entries per listener.
+  #listeners: (string | Listener | boolean)[] = [];
   #paused = false;
-  #queue: Uint8Array[] = [];
+  #queue: Uint8Array[] | undefined; // what waits while paused
   #inputEnded = false;
   #endEmitted = false;
   #destroyed = false;
-  #writes: Promise<void> = Promise.resolve(); // the last one, settled
+  #writes: Promise<void> = RESOLVED; // the last one, settled
 
-  /** @param sink Where what node:tls writes goes. */
-  constructor(sink: CipherSink) {
-    super();
-    this.#sink = sink;
+  /** @param conn Where what node:tls writes goes. */
+  constructor(conn: CipherConn) {
+    this.#conn = conn;
   }
 
   /**
@@ -55,12 +58,41 @@ export class CipherStream extends EventEmitter {
    * `readableLength`: node:tls would then read them with `read()`.
    */
   get waiting(): number {
-    return this.#queue.length;
+    return this.#queue?.length ?? 0;
   }
 
   /** Resolves once every write so far is done (or failed). */
   get written(): Promise<void> {
     return this.#writes;
+  }
+
+  /** Calls `listener` on every `event`. */
+  on(event: string, listener: Listener): this {
+    this.#listeners.push(event, listener, false);
+    return this;
+  }
+
+  /** Calls `listener` on the next `event` only. */
+  once(event: string, listener: Listener): this {
+    this.#listeners.push(event, listener, true);
+    return this;
+  }
+
+  /** Stops calling `listener` on `event` (its latest registration). */
+  removeListener(event: string, listener: Listener): this {
+    const list = this.#listeners;
+    for (let i = list.length - 3; i >= 0; i -= 3) {
+      if (list[i] === event && list[i + 1] === listener) {
+        list.splice(i, 3);
+        break;
+      }
+    }
+    return this;
+  }
+
+  /** The same as {@linkcode removeListener}. */
+  off(event: string, listener: Listener): this {
+    return this.removeListener(event, listener);
   }
 
   /**
@@ -77,11 +109,11 @@ export class CipherStream extends EventEmitter {
       this.#maybeEnd();
       return true;
     }
-    if (this.#paused || this.#queue.length > 0) {
-      this.#queue.push(chunk);
+    if (this.#paused || this.#queue !== undefined) {
+      (this.#queue ??= []).push(chunk);
       return false;
     }
-    this.emit("data", chunk);
+    this.#emit("data", chunk);
     return true;
   }
 
@@ -117,8 +149,10 @@ export class CipherStream extends EventEmitter {
       nextTick(callback, new Error("Cannot write: the stream is closed"));
       return true;
     }
-    const written = this.#writes.then(() => this.#sink.write(toBytes(chunk)));
-    this.#writes = written.catch(noop);
+    const written = this.#writes.then(() =>
+      writeAll(this.#conn, toBytes(chunk))
+    );
+    this.#track(written);
     written.then(() => callback(), (error: Error) => {
       callback(error);
       this.destroy(error);
@@ -137,9 +171,9 @@ export class CipherStream extends EventEmitter {
       return this;
     }
     this.writable = false;
-    const ended = this.#writes.then(() => this.#sink.end());
-    this.#writes = ended.catch(noop);
-    this.#writes.then(callback);
+    const ended = this.#writes.then(() => this.#conn.closeWrite());
+    this.#track(ended);
+    ended.then(callback, callback);
     return this;
   }
 
@@ -152,19 +186,51 @@ export class CipherStream extends EventEmitter {
     this.#destroyed = true;
     this.readable = false;
     this.writable = false;
-    this.#queue = [];
+    this.#queue = undefined;
     nextTick(() => {
-      if (error !== undefined && this.listenerCount("error") > 0) {
-        this.emit("error", error);
+      if (error !== undefined && this.#listeners.includes("error")) {
+        this.#emit("error", error);
       }
-      this.emit("close");
+      this.#emit("close");
     });
     return this;
   }
 
+  // The last write, until it is settled and no other came after it.
+  #track(write: Promise<void>): void {
+    const settled = write.then(noop, noop);
+    this.#writes = settled;
+    settled.then(() => {
+      if (this.#writes === settled) this.#writes = RESOLVED;
+    });
+  }
+
+  #emit(event: string, arg?: unknown): void {
+    const list = this.#listeners;
+    let first: Listener | undefined;
+    let more: Listener[] | undefined;
+    for (let i = 0; i < list.length;) {
+      if (list[i] !== event) {
+        i += 3;
+        continue;
+      }
+      const listener = list[i + 1] as Listener;
+      if (list[i + 2] === true) list.splice(i, 3);
+      else i += 3;
+      if (first === undefined) first = listener;
+      else (more ??= []).push(listener);
+    }
+    first?.call(this, arg);
+    if (more !== undefined) {
+      for (const listener of more) listener.call(this, arg);
+    }
+  }
+
   #flow(): void {
-    while (!this.#paused && !this.#destroyed && this.#queue.length > 0) {
-      this.emit("data", this.#queue.shift()!);
+    while (!this.#paused && !this.#destroyed && this.#queue !== undefined) {
+      const chunk = this.#queue.shift();
+      if (this.#queue.length === 0) this.#queue = undefined;
+      if (chunk !== undefined) this.#emit("data", chunk);
     }
     this.#maybeEnd();
   }
@@ -172,12 +238,12 @@ export class CipherStream extends EventEmitter {
   #maybeEnd(): void {
     if (
       !this.#inputEnded || this.#endEmitted || this.#paused ||
-      this.#queue.length > 0
+      this.#queue !== undefined
     ) return;
     this.#endEmitted = true;
     this.readable = false;
     nextTick(() => {
-      if (!this.#destroyed) this.emit("end");
+      if (!this.#destroyed) this.#emit("end");
     });
   }
 }

@@ -180,10 +180,7 @@ class NodeTlsChannel implements TlsChannel {
     this.#reads = reads;
     this.#first = first;
     // Input is pushed by #pump(), only while something waits for it.
-    this.#input = new CipherStream({
-      write: (bytes) => writeAll(conn, bytes),
-      end: () => conn.closeWrite(),
-    });
+    this.#input = new CipherStream(conn);
     try {
       this.#socket = role.name === "server"
         ? new tls.TLSSocket(
@@ -198,8 +195,9 @@ class NodeTlsChannel implements TlsChannel {
     }
     const socket = this.#socket;
     socket.on("data", (data: Buffer | string) => this.#onData(toBytes(data)));
-    socket.on("end", () => this.#onEnd());
-    socket.on("close", () => this.#onEnd());
+    const onEnd = () => this.#onEnd();
+    socket.on("end", onEnd);
+    socket.on("close", onEnd);
     socket.on("error", (error: Error) => this.#onError(error));
   }
 

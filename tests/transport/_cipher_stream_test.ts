@@ -1,21 +1,22 @@
 import assert from "node:assert/strict";
 import {
-  type CipherSink,
+  type CipherConn,
   CipherStream,
 } from "../../src/transport/_cipher_stream.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-function recording(): CipherSink & { log: string[] } {
+/** A connection that takes at most 2 bytes a write, and logs. */
+function recording(): CipherConn & { log: string[] } {
   const log: string[] = [];
   return {
     log,
     async write(bytes) {
       log.push(`write ${bytes.length}`);
       await tick();
-      log.push(`wrote ${bytes.length}`);
+      return Math.min(2, bytes.length);
     },
-    async end() {
+    async closeWrite() {
       log.push("end");
       await tick();
     },
@@ -55,15 +56,16 @@ Deno.test("CipherStream keeps what is pushed while paused, and hands it over in 
   assert.equal(stream.readable, false);
 });
 
-Deno.test("CipherStream writes one at a time, in order, and calls each write back once it is done", async () => {
+Deno.test("CipherStream writes one at a time, in order and whole, and calls each write back once it is done", async () => {
   const sink = recording();
   const stream = new CipherStream(sink);
   const done: number[] = [];
-  stream.write(new Uint8Array(1), () => done.push(1));
+  stream.write(new Uint8Array(3), () => done.push(3));
   stream.write(new Uint8Array(2), () => done.push(2));
+  assert.deepEqual(done, []);
   await stream.written;
-  assert.deepEqual(sink.log, ["write 1", "wrote 1", "write 2", "wrote 2"]);
-  assert.deepEqual(done, [1, 2]);
+  assert.deepEqual(sink.log, ["write 3", "write 1", "write 2"]);
+  assert.deepEqual(done, [3, 2]);
 });
 
 Deno.test("CipherStream ends the connection after the writes before it, and refuses writes after", async () => {
@@ -72,7 +74,7 @@ Deno.test("CipherStream ends the connection after the writes before it, and refu
   stream.write(new Uint8Array(3));
   const ended = new Promise<void>((resolve) => stream.end(resolve));
   await ended;
-  assert.deepEqual(sink.log, ["write 3", "wrote 3", "end"]);
+  assert.deepEqual(sink.log, ["write 3", "write 1", "end"]);
   const refused = await new Promise<Error | null | undefined>((resolve) =>
     stream.write(new Uint8Array(1), resolve)
   );
@@ -83,16 +85,19 @@ Deno.test("CipherStream calls a failed write back with its error, then tells the
   const failure = new Error("broken pipe");
   const stream = new CipherStream({
     write: () => Promise.reject(failure),
-    end: () => Promise.resolve(),
+    closeWrite: () => Promise.resolve(),
   });
   const events = received(stream);
   stream.on("error", (e: Error) => events.push(`error ${e.message}`));
   const called = await new Promise<Error | null | undefined>((resolve) =>
     stream.write(new Uint8Array(1), resolve)
   );
-  assert.equal(called, failure);
+  assert.ok(called instanceof Error);
+  assert.equal(called.cause, failure);
   await tick();
-  assert.deepEqual(events, ["error broken pipe", "close"]);
+  assert.equal(events.length, 2);
+  assert.match(events[0]!, /^error Cannot write: broken pipe/);
+  assert.equal(events[1], "close");
 });
 
 Deno.test("CipherStream destroy() drops what waits and closes once", async () => {
@@ -107,4 +112,27 @@ Deno.test("CipherStream destroy() drops what waits and closes once", async () =>
   assert.deepEqual(events, ["close"]);
   assert.equal(stream.push(new Uint8Array([2])), true);
   assert.deepEqual(events, ["close"]);
+});
+
+Deno.test("CipherStream calls a once listener once, and a removed listener no more", () => {
+  const stream = new CipherStream(recording());
+  const calls: string[] = [];
+  const every = (chunk: Uint8Array) => calls.push(`every ${chunk[0]}`);
+  stream.once("data", (chunk: Uint8Array) => calls.push(`once ${chunk[0]}`));
+  stream.on("data", every);
+  stream.push(new Uint8Array([1]));
+  stream.push(new Uint8Array([2]));
+  stream.removeListener("data", every);
+  stream.push(new Uint8Array([3]));
+  assert.deepEqual(calls, ["once 1", "every 1", "every 2"]);
+});
+
+Deno.test("CipherStream holds no write once its writes are done", async () => {
+  const stream = new CipherStream(recording());
+  const idle = stream.written;
+  stream.write(new Uint8Array(1));
+  assert.notEqual(stream.written, idle);
+  await stream.written;
+  await tick();
+  assert.equal(stream.written, idle);
 });
