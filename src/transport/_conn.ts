@@ -162,7 +162,7 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
   readonly canStartTls: boolean;
   readonly #startTls: StartTls<C> | undefined;
   #reads: Reads | undefined = new Reads();
-  readonly #abort = new AbortController();
+  #abort: AbortController | undefined; // while TLS starts
   #conn: C;
   #channel: TlsChannel | undefined;
   #reading = false;
@@ -283,7 +283,7 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
     if (this.#closed) return;
     this.#closed = true;
     this.#writeClosed = true;
-    this.#abort.abort();
+    this.#abort?.abort();
     if (this.#channel !== undefined) this.#channel.close();
     else {
       try {
@@ -307,8 +307,10 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
       throw new TransportError("Cannot start TLS: the transport is closed");
     }
     let channel: TlsChannel;
+    // close() aborts the start; none is kept once TLS runs.
+    const abort = this.#abort = new AbortController();
     try {
-      channel = await startTls(this.#conn, this.#abort.signal);
+      channel = await startTls(this.#conn, abort.signal);
     } catch (error) {
       this.#closed = true;
       this.#writeClosed = true;
@@ -320,6 +322,8 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
       throw error instanceof TransportError
         ? error
         : failure("Cannot start TLS", error);
+    } finally {
+      this.#abort = undefined;
     }
     if (this.#closed) {
       // Closed while the handshake ran: the new channel is ours to close.
