@@ -6,7 +6,8 @@
  * a conversation); it prints "sent" once they are written.
  *
  * Arguments: port, N, "tls" or "plain", a certificate file (read for tls),
- * and how many stanzas a burst has.
+ * how many stanzas a burst has, and how many streams are opened at once
+ * (100 unless told).
  *
  * @module
  */
@@ -14,21 +15,25 @@
 import { type E2EStream, initiate } from "../src/e2e.ts";
 import { message } from "../src/stanza/stanza.ts";
 
-const [port, count, mode, certFile, burst] = Deno.args;
+const [port, count, mode, certFile, burst, batchArg] = Deno.args;
+const batch = Number(batchArg ?? 100);
 const caCerts = mode === "tls" ? [await Deno.readTextFile(certFile!)] : [];
 const streams: E2EStream[] = [];
-for (let i = 0; i < Number(count); i += 100) {
+for (let i = 0; i < Number(count); i += batch) {
   streams.push(
     ...await Promise.all(
-      Array.from({ length: Math.min(100, Number(count) - i) }, () =>
-        initiate({
-          to: "pronto",
-          hostname: "127.0.0.1",
-          port: Number(port),
-          tls: mode === "tls" ? "required" : "off",
-          caCerts,
-          negotiationTimeoutMs: 120_000,
-        })),
+      Array.from(
+        { length: Math.min(batch, Number(count) - i) },
+        () =>
+          initiate({
+            to: "pronto",
+            hostname: "127.0.0.1",
+            port: Number(port),
+            tls: mode === "tls" ? "required" : "off",
+            caCerts,
+            negotiationTimeoutMs: 120_000,
+          }),
+      ),
     ),
   );
 }

@@ -5,7 +5,13 @@
  * then every TLS stream carries traffic (a burst of 1 KiB stanzas, a pause,
  * one more) and, idle again, what it holds more than before is printed.
  *
- *     deno task bench:idle [--plain=N] [--tls=N]
+ *     deno task bench:idle [--plain=N] [--tls=N] [--batch=N] [--warm=N]
+ *
+ * To see what makes the RSS no stream holds, two options change the set-up
+ * (the figures are then not the ones the targets speak of): `--batch=N`
+ * has the initiators open N streams at a time (100 unless told), and
+ * `--warm=N` opens and closes N streams before the baseline is taken, so
+ * that what the process sets up once for its first streams is not counted.
  *
  * Each mode is measured in its own recipient process, after full GCs.
  * Opening the streams grows V8's young generation (the space new objects
@@ -109,8 +115,59 @@ async function carry(
   return memory();
 }
 
+/** Initiators in a child process: `count` streams, `batch` at a time. */
+function initiators(
+  port: number,
+  count: number,
+  mode: "plain" | "tls",
+  certFile: string,
+  batch: number,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      new URL("./_idle_initiators.ts", import.meta.url).pathname,
+      String(port),
+      String(count),
+      mode,
+      certFile,
+      String(BURST),
+      String(batch),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+}
+
+/** Opens `count` streams from a child and closes them again. */
+async function openAndClose(
+  listener: Awaited<ReturnType<typeof listen>>,
+  count: number,
+  mode: "plain" | "tls",
+  certFile: string,
+): Promise<void> {
+  const child = initiators(listener.addr.port, count, mode, certFile, 100);
+  const streams: E2EStream[] = [];
+  while (streams.length < count) streams.push((await listener.accept())!);
+  const reader = child.stdout.getReader();
+  await reader.read(); // "ready"
+  reader.releaseLock();
+  const closed = Promise.all(streams.map((s) => s.closed));
+  await child.stdin.close();
+  await closed;
+  await child.stdout.cancel();
+  await child.status;
+}
+
 /** One measure, in this (fresh) process. */
-async function idle(mode: "plain" | "tls", count: number): Promise<Row> {
+async function idle(
+  mode: "plain" | "tls",
+  count: number,
+  batch: number,
+  warm: number,
+): Promise<Row> {
   const certificate = await generateCertificate({ names: ["pronto"] });
   const dir = await Deno.makeTempDir();
   const certFile = `${dir}/pronto.pem`;
@@ -126,26 +183,13 @@ async function idle(mode: "plain" | "tls", count: number): Promise<Row> {
     maxPendingPerAddress: count,
     maxConnections: count + 16,
   });
+  if (warm > 0) await openAndClose(listener, warm, mode, certFile);
   gc?.();
   const grownBefore = Deno.memoryUsage();
   reducingGc();
   const before = memory();
   const youngBefore = youngGeneration();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      new URL("./_idle_initiators.ts", import.meta.url).pathname,
-      String(listener.addr.port),
-      String(count),
-      mode,
-      certFile,
-      String(BURST),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
+  const child = initiators(listener.addr.port, count, mode, certFile, batch);
   const streams: E2EStream[] = [];
   while (streams.length < count) streams.push((await listener.accept())!);
   const reader = child.stdout.getReader();
@@ -197,11 +241,18 @@ interface Row {
   clean: number;
 }
 
+const batch = option("batch", 100);
+const warm = Deno.args.some((a) => a.startsWith("--warm="))
+  ? option("warm", 1)
+  : 0;
+
 // Each measure runs in a fresh recipient process: RSS only grows for the
 // first streams of a process (later ones reuse memory freed before).
 const mode = Deno.args.find((a) => a.startsWith("--mode="))?.slice(7);
 if (mode === "plain" || mode === "tls") {
-  console.log(JSON.stringify(await idle(mode, option("count", 1))));
+  console.log(
+    JSON.stringify(await idle(mode, option("count", 1), batch, warm)),
+  );
   Deno.exit(0);
 }
 
@@ -223,6 +274,8 @@ async function measure(mode: "plain" | "tls", count: number): Promise<Row> {
       import.meta.filename!,
       `--mode=${mode}`,
       `--count=${count}`,
+      `--batch=${batch}`,
+      ...(warm > 0 ? [`--warm=${warm}`] : []),
     ],
     stderr: "inherit",
   }).output();
@@ -237,6 +290,13 @@ const rows = [
 const kib = (bytes: number) =>
   Number.isNaN(bytes) ? "n/a" : `${(bytes / 1024).toFixed(1)} KiB`;
 console.log("# Memory per idle negotiated stream, recipient side\n");
+if (batch !== 100 || warm > 0) {
+  console.log(
+    `Set-up changed: initiators open ${batch} streams at a time` +
+      (warm > 0 ? `; ${warm} opened and closed before the baseline` : "") +
+      ". The targets below speak of the default set-up.\n",
+  );
+}
 console.log(
   "| streams | heap per stream | external per stream | native in use per " +
     "stream | RSS per stream | RSS per stream, young generation grown | " +

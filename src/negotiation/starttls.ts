@@ -20,7 +20,8 @@ export type TlsPolicy = "required" | "optional" | "off";
  * The STARTTLS feature under a policy.
  *
  * @param policy The TLS policy.
- * @returns The feature.
+ * @returns The feature: for a known policy, one frozen object every stream
+ *   shares.
  *
  * @example The recipient's offer
  * ```ts
@@ -46,6 +47,11 @@ export type TlsPolicy = "required" | "optional" | "off";
  * ```
  */
 export function startTls(policy: TlsPolicy): StreamFeature {
+  // One feature per policy, shared by every stream: it holds nothing else.
+  return Object.hasOwn(SHARED, policy) ? SHARED[policy] : feature(policy);
+}
+
+function feature(policy: TlsPolicy): StreamFeature {
   return {
     name: "starttls",
     ns: TLS_NS,
@@ -98,3 +104,9 @@ export function startTls(policy: TlsPolicy): StreamFeature {
     },
   };
 }
+
+const SHARED: Readonly<Record<TlsPolicy, StreamFeature>> = {
+  required: Object.freeze(feature("required")),
+  optional: Object.freeze(feature("optional")),
+  off: Object.freeze(feature("off")),
+};

@@ -117,11 +117,14 @@ interface KeyingMaterialExporter {
  *
  * @param socket The connected TLS socket.
  * @param serverCertificate The server's certificate (DER), if known.
+ * @param serverEndPoint Its `tls-server-end-point` binding, if computed
+ *   already (a server's own, the same for each of its connections).
  * @returns The data by type.
  */
 export async function nodeChannelBindings(
   socket: KeyingMaterialExporter,
   serverCertificate: Uint8Array | undefined,
+  serverEndPoint?: Promise<Uint8Array>,
 ): Promise<ChannelBindings> {
   const bindings: Partial<Record<ChannelBindingType, Uint8Array>> = {};
   if (
@@ -142,7 +145,10 @@ export async function nodeChannelBindings(
       // Not exportable on this connection: no tls-exporter.
     }
   }
-  if (serverCertificate !== undefined) {
+  if (serverEndPoint !== undefined) {
+    // Computed once for many connections: each gets its own copy.
+    bindings["tls-server-end-point"] = new Uint8Array(await serverEndPoint);
+  } else if (serverCertificate !== undefined) {
     bindings["tls-server-end-point"] = await endPointBinding(
       serverCertificate,
     );

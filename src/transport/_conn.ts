@@ -91,9 +91,19 @@ const pool = new BufferPool(4);
  * chunks.
  */
 export class Reads {
-  #size = MIN_READ;
+  readonly #min: number;
+  #size: number;
   #drained = true; // the last read did not fill its buffer
   #buffer: Uint8Array | undefined; // a small one, kept for the next read
+
+  /**
+   * @param minRead The smallest buffer, the one a read that is likely to
+   *   wait gets: 1 KiB unless told.
+   */
+  constructor(minRead = MIN_READ) {
+    this.#min = minRead;
+    this.#size = minRead;
+  }
 
   /**
    * Reads the next chunk of `reader`.
@@ -106,7 +116,7 @@ export class Reads {
   ): Promise<Uint8Array | null> {
     const probe = this.#drained;
     const buffer = probe
-      ? this.#buffer ?? new Uint8Array(MIN_READ)
+      ? this.#buffer ?? new Uint8Array(this.#min)
       : pool.take(this.#size);
     this.#buffer = undefined;
     const n = await reader.read(buffer);
@@ -118,12 +128,12 @@ export class Reads {
     }
     this.#drained = true;
     if (!probe && n < buffer.length >> 2) {
-      this.#size = Math.max(MIN_READ, this.#size >> 1);
+      this.#size = Math.max(this.#min, this.#size >> 1);
     }
     if (n >= buffer.length >> 1) return buffer.subarray(0, n);
     // Little of it used: copy, and keep a small buffer for the next read.
     const chunk = buffer.slice(0, n);
-    if (buffer.length === MIN_READ) this.#buffer = buffer;
+    if (buffer.length === this.#min) this.#buffer = buffer;
     else pool.give(buffer); // copied out of it: nothing refers to it
     return chunk;
   }
@@ -162,7 +172,7 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
   readonly canStartTls: boolean;
   readonly #startTls: StartTls<C> | undefined;
   #reads: Reads | undefined = new Reads();
-  readonly #abort = new AbortController();
+  #abort: AbortController | undefined; // while TLS starts
   #conn: C;
   #channel: TlsChannel | undefined;
   #reading = false;
@@ -283,7 +293,7 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
     if (this.#closed) return;
     this.#closed = true;
     this.#writeClosed = true;
-    this.#abort.abort();
+    this.#abort?.abort();
     if (this.#channel !== undefined) this.#channel.close();
     else {
       try {
@@ -307,8 +317,10 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
       throw new TransportError("Cannot start TLS: the transport is closed");
     }
     let channel: TlsChannel;
+    // close() aborts the start; none is kept once TLS runs.
+    const abort = this.#abort = new AbortController();
     try {
-      channel = await startTls(this.#conn, this.#abort.signal);
+      channel = await startTls(this.#conn, abort.signal);
     } catch (error) {
       this.#closed = true;
       this.#writeClosed = true;
@@ -320,6 +332,8 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
       throw error instanceof TransportError
         ? error
         : failure("Cannot start TLS", error);
+    } finally {
+      this.#abort = undefined;
     }
     if (this.#closed) {
       // Closed while the handshake ran: the new channel is ours to close.

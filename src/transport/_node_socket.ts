@@ -2,21 +2,21 @@
 // node:tls TLSSocket, in either role, over a connection (a Deno.Conn, or
 // any ByteConn) that only this channel reads and writes.
 //
-// node:tls runs over a Duplex rather than a node:net socket: encrypted
-// bytes go in only when a decrypted chunk is wanted, so a peer whose data
-// nobody reads is held back by TCP (Deno's node:tls keeps reading a
-// node:net socket that was paused), and the peer's end of stream is always
-// seen once it is reached.
+// node:tls runs over a stream of ours (CipherStream, the part of a Duplex
+// it uses) rather than a node:net socket: encrypted bytes go in only when a
+// decrypted chunk is wanted, so a peer whose data nobody reads is held back
+// by TCP (Deno's node:tls keeps reading a node:net socket that was paused),
+// and the peer's end of stream is always seen once it is reached.
 
 import * as tls from "node:tls";
 import { isIP } from "node:net";
-import { Duplex } from "node:stream";
 import { nextTick } from "node:process";
 import type { Buffer } from "node:buffer";
 import { fingerprint256, pemToDer } from "./certificate.ts";
-import { nodeChannelBindings } from "./_channel_binding.ts";
+import { endPointBinding, nodeChannelBindings } from "./_channel_binding.ts";
 import { secureContext } from "./_secure_context.ts";
 import { TlsSlicer } from "./_tls_slices.ts";
+import { CipherStream } from "./_cipher_stream.ts";
 import { CertificateError } from "./cert_policy.ts";
 import {
   nodeCodeReason,
@@ -42,6 +42,12 @@ export type Role =
   | { name: "client"; hostname: string; tls: ConnectTlsOptions };
 
 function noop(): void {}
+
+// The buffer of a read that is likely to wait (an idle connection's), for
+// ciphertext: node:tls copies what it is given into its own 4 KiB buffer,
+// so a record larger than this only takes one more read of the
+// connection, and an idle connection holds half as much as with 1 KiB.
+const TLS_IDLE_READ = 512;
 
 // A TLS record of the handshake protocol starts with this byte.
 const TLS_HANDSHAKE = 0x16;
@@ -72,7 +78,15 @@ function toBytes(data: Buffer | string): Uint8Array {
  */
 export function nodeTls(role: Role): StartTls<ByteConn> {
   return async (conn, signal) => {
-    const channel = new NodeTlsChannel(conn, role);
+    const reads = new Reads(TLS_IDLE_READ);
+    // A server builds its TLS state (node:tls's socket, the TLS library's
+    // configuration for the connection) once the client's first bytes are
+    // there, not while it waits for them: a burst of handshakes holds less
+    // at once, and a peer that asks for STARTTLS and stalls holds none.
+    const first = role.name === "server"
+      ? await firstBytes(conn, reads, signal)
+      : undefined;
+    const channel = new NodeTlsChannel(conn, role, reads, first);
     const abort = () => channel.close();
     if (signal.aborted) abort();
     signal.addEventListener("abort", abort, { once: true });
@@ -93,6 +107,39 @@ export function nodeTls(role: Role): StartTls<ByteConn> {
   };
 }
 
+/**
+ * The first chunk the connection delivers (null at its end), read before
+ * any TLS state is built; `signal` aborts the wait by closing it.
+ */
+async function firstBytes(
+  conn: ByteConn,
+  reads: Reads,
+  signal: AbortSignal,
+): Promise<Uint8Array | null> {
+  const abort = () => closeQuietly(conn);
+  if (signal.aborted) abort();
+  signal.addEventListener("abort", abort, { once: true });
+  try {
+    return await reads.next(conn);
+  } catch (cause) {
+    closeQuietly(conn);
+    if (signal.aborted) {
+      throw new TransportError("Cannot start TLS: the transport is closed");
+    }
+    throw failure("The TLS handshake failed", cause);
+  } finally {
+    signal.removeEventListener("abort", abort);
+  }
+}
+
+function closeQuietly(conn: ByteConn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
 class NodeTlsChannel implements TlsChannel {
   // write() resolves once node:tls called back (it has encrypted the bytes)
   // and the ciphertext made so far reached the connection: the bytes are
@@ -107,9 +154,9 @@ class NodeTlsChannel implements TlsChannel {
   };
   readonly #conn: ByteConn;
   readonly #role: Role;
-  readonly #reads = new Reads();
+  readonly #reads: Reads;
   readonly #slicer = new TlsSlicer();
-  readonly #input: Duplex;
+  readonly #input: CipherStream;
   readonly #socket: tls.TLSSocket;
   #queue: Uint8Array[] = [];
   #reader:
@@ -118,8 +165,8 @@ class NodeTlsChannel implements TlsChannel {
       reject: (e: Error) => void;
     }
     | undefined;
-  #rawWrites: Promise<void> = Promise.resolve(); // the last one in flight
   #firstByte: number | undefined; // of the peer's first record
+  #first: Uint8Array | null | undefined; // read before the socket was made
   #handshaking = true;
   #pumping = false;
   #eof = false; // the connection ended (input)
@@ -128,22 +175,18 @@ class NodeTlsChannel implements TlsChannel {
   #closed = false;
   #settleHandshake: ((error?: TransportError) => void) | undefined;
 
-  constructor(conn: ByteConn, role: Role) {
+  constructor(
+    conn: ByteConn,
+    role: Role,
+    reads: Reads,
+    first: Uint8Array | null | undefined,
+  ) {
     this.#conn = conn;
     this.#role = role;
-    this.#input = new Duplex({
-      // Input is pushed by #pump(), only while something waits for it.
-      read: noop,
-      write: (chunk: Uint8Array, _encoding, callback) => {
-        const written = this.#writeRaw(chunk);
-        this.#rawWrites = written.catch(noop);
-        written.then(() => callback(), callback);
-      },
-      final: (callback) => {
-        conn.closeWrite().then(() => callback(), () => callback());
-      },
-    });
-    this.#input.on("error", noop);
+    this.#reads = reads;
+    this.#first = first;
+    // Input is pushed by #pump(), only while something waits for it.
+    this.#input = new CipherStream(conn);
     try {
       this.#socket = role.name === "server"
         ? new tls.TLSSocket(
@@ -158,24 +201,28 @@ class NodeTlsChannel implements TlsChannel {
     }
     const socket = this.#socket;
     socket.on("data", (data: Buffer | string) => this.#onData(toBytes(data)));
-    socket.on("end", () => this.#onEnd());
-    socket.on("close", () => this.#onEnd());
+    const onEnd = () => this.#onEnd();
+    socket.on("end", onEnd);
+    socket.on("close", onEnd);
     socket.on("error", (error: Error) => this.#onError(error));
+    // Never removed (it does nothing after the handshake): removing a
+    // listener from a node:tls socket turns its table of listeners into a
+    // dictionary, 0.4 KiB more for every idle connection.
+    socket.on(
+      role.name === "server" ? "secure" : "secureConnect",
+      () => this.#settleHandshake?.(),
+    );
   }
 
   /** Runs the handshake, reading the connection until it is done. */
   handshake(): Promise<void> {
-    const event = this.#role.name === "server" ? "secure" : "secureConnect";
     const done = new Promise<void>((resolve, reject) => {
-      const onSecure = () => this.#settleHandshake?.();
       this.#settleHandshake = (error) => {
         this.#settleHandshake = undefined;
         this.#handshaking = false;
-        this.#socket.off(event, onSecure);
         if (error === undefined) resolve();
         else reject(error);
       };
-      this.#socket.once(event, onSecure);
     });
     // A server TLSSocket starts on the next tick, and must have started
     // before input comes: handshake data that fails at once would tear the
@@ -229,15 +276,16 @@ class NodeTlsChannel implements TlsChannel {
 
   /**
    * Resolves once the ciphertext made so far reached the connection: node:tls
-   * over a Duplex may call a write back before handing its ciphertext to the
-   * Duplex (a microtask later), and a transport closed then would lose it.
+   * over a stream may call a write back before handing its ciphertext to
+   * the stream (a microtask later), and a transport closed then would lose
+   * it.
    */
   async #flushed(): Promise<void> {
     for (;;) {
       await Promise.resolve(); // a scheduled hand-over runs first
-      const last = this.#rawWrites;
+      const last = this.#input.written;
       await last;
-      if (this.#rawWrites === last) return;
+      if (this.#input.written === last) return;
     }
   }
 
@@ -258,18 +306,20 @@ class NodeTlsChannel implements TlsChannel {
 
   /**
    * After a failed handshake, tells the peer with a fatal alert when it sent
-   * something that is not TLS at all (node:tls over a Duplex sends none of
+   * something that is not TLS at all (node:tls over a stream sends none of
    * its own), and waits (1 s at most) until what is being written is out.
    */
   async flush(): Promise<void> {
+    let pending = this.#input.written;
     if (this.#firstByte !== undefined && this.#firstByte !== TLS_HANDSHAKE) {
-      // No key was ever agreed: the alert goes in the clear, as TLS says.
-      const written = this.#writeRaw(UNEXPECTED_MESSAGE);
-      this.#rawWrites = this.#rawWrites.then(() => written.catch(noop));
+      // No key was ever agreed: the alert goes in the clear, as TLS says,
+      // straight to the connection (node:tls may have closed the stream).
+      const alert = writeAll(this.#conn, UNEXPECTED_MESSAGE).catch(noop);
+      pending = Promise.all([pending, alert]).then(noop);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      this.#rawWrites,
+      pending,
       new Promise((resolve) => timer = setTimeout(resolve, 1000)),
     ]);
     clearTimeout(timer);
@@ -287,11 +337,7 @@ class NodeTlsChannel implements TlsChannel {
     );
     this.#socket.destroy();
     this.#input.destroy();
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#conn);
   }
 
   /**
@@ -306,9 +352,10 @@ class NodeTlsChannel implements TlsChannel {
         !this.#closed && !this.#eof &&
         (this.#handshaking || this.#reader !== undefined)
       ) {
-        let chunk: Uint8Array | null;
+        let chunk = this.#first;
+        this.#first = undefined;
         try {
-          chunk = await this.#reads.next(this.#conn);
+          if (chunk === undefined) chunk = await this.#reads.next(this.#conn);
         } catch (cause) {
           if (!this.#closed) this.#onError(cause as Error);
           return;
@@ -321,18 +368,17 @@ class NodeTlsChannel implements TlsChannel {
           return;
         }
         // In slices that leave node:tls's buffers small once idle.
-        for (const slice of this.#slicer.slices(chunk)) this.#input.push(slice);
-        // Taken at once (the Duplex buffered none of it): node:tls copied
-        // the bytes, and the next read may fill the same buffer.
-        if (this.#input.readableLength === 0) this.#reads.recycle(chunk);
+        let taken = true;
+        for (const slice of this.#slicer.slices(chunk)) {
+          taken = this.#input.push(slice) && taken;
+        }
+        // Taken at once (the stream holds none of it): node:tls copied the
+        // bytes, and the next read may fill the same buffer.
+        if (taken) this.#reads.recycle(chunk);
       }
     } finally {
       this.#pumping = false;
     }
-  }
-
-  #writeRaw(chunk: Uint8Array): Promise<void> {
-    return writeAll(this.#conn, chunk);
   }
 
   #onData(chunk: Uint8Array): void {
@@ -410,7 +456,7 @@ function verification(role: Role): NodeVerification {
 }
 
 function clientTlsOptions(
-  socket: Duplex,
+  socket: CipherStream,
   hostname: string,
   options: ConnectTlsOptions,
 ): tls.ConnectionOptions {
@@ -432,17 +478,29 @@ function clientTlsOptions(
   return result;
 }
 
+// A server's tls-server-end-point binding, by its settings: it hashes the
+// server's own certificate, so one hash serves all its connections.
+const ownEndPoints = new WeakMap<ListenTlsOptions, Promise<Uint8Array>>();
+
+function ownEndPoint(options: ListenTlsOptions): Promise<Uint8Array> {
+  let binding = ownEndPoints.get(options);
+  if (binding === undefined) {
+    // The leaf, first in the chain.
+    binding = endPointBinding(pemToDer(options.cert));
+    ownEndPoints.set(options, binding);
+  }
+  return binding;
+}
+
 async function tlsInfo(socket: tls.TLSSocket, role: Role): Promise<TlsInfo> {
   const peer = socket.getPeerCertificate();
   const raw: Uint8Array | undefined = peer?.raw;
   const peerCertificate = raw === undefined || raw.length === 0
     ? undefined
     : new Uint8Array(raw);
-  // tls-server-end-point hashes the server's certificate: ours as server
-  // (the leaf, first in the chain), the peer's as client.
-  const serverCertificate = role.name === "server"
-    ? pemToDer(role.tls.cert)
-    : peerCertificate;
+  // tls-server-end-point hashes the server's certificate: ours as server,
+  // the peer's as client.
+  const server = role.name === "server";
   return {
     protocol: socket.getProtocol() ?? undefined,
     cipher: socket.getCipher()?.name,
@@ -450,7 +508,11 @@ async function tlsInfo(socket: tls.TLSSocket, role: Role): Promise<TlsInfo> {
     peerFingerprint256: peerCertificate === undefined
       ? undefined
       : await fingerprint256(peerCertificate),
-    channelBindings: await nodeChannelBindings(socket, serverCertificate),
+    channelBindings: await nodeChannelBindings(
+      socket,
+      server ? undefined : peerCertificate,
+      server ? ownEndPoint(role.tls) : undefined,
+    ),
     stack: "node:tls",
   };
 }

@@ -7,7 +7,12 @@
  * @module
  */
 
-import { ConnTransport, failure } from "./_conn.ts";
+import {
+  type ByteConn,
+  ConnTransport,
+  failure,
+  type StartTls,
+} from "./_conn.ts";
 import { nodeTls, normalizePin } from "./_node_socket.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 
@@ -261,7 +266,8 @@ const RETRY_MS = 100;
 class DenoTcpListener implements TcpListener {
   readonly addr: PeerAddress;
   readonly #listener: Deno.TcpListener;
-  readonly #tls: ListenTlsOptions | undefined;
+  // One for every connection: it holds nothing of any.
+  readonly #startTls: StartTls<ByteConn> | undefined;
   #closing: Promise<void> | undefined;
   #retry:
     | { timer: ReturnType<typeof setTimeout>; wake: () => void }
@@ -275,7 +281,9 @@ class DenoTcpListener implements TcpListener {
     onAcceptError: ((error: Error) => void) | undefined,
   ) {
     this.#listener = listener;
-    this.#tls = tls;
+    this.#startTls = tls === undefined
+      ? undefined
+      : nodeTls({ name: "server", tls });
     this.#onAcceptError = onAcceptError;
     this.addr = {
       hostname: listener.addr.hostname,
@@ -346,10 +354,9 @@ class DenoTcpListener implements TcpListener {
   }
 
   #wrap(conn: Deno.TcpConn): Transport {
-    const tls = this.#tls;
     return new ConnTransport(
       conn,
-      tls === undefined ? undefined : nodeTls({ name: "server", tls }),
+      this.#startTls,
       "A TCP transport accepted by a listener without a key and certificate",
       true, // a Deno.Conn: a write resolves once the system took its bytes
     );

@@ -42,6 +42,16 @@ Deno.test("Reads grows its buffer while reads fill it, and gives the read after 
   assert.ok(conn.buffers.at(-1)! >= 32768, `${conn.buffers.at(-1)}`);
 });
 
+Deno.test("Reads with a smaller minimum starts there, and gives the read after a burst that buffer", async () => {
+  const conn = new FakeConn();
+  const reads = new Reads(512);
+  conn.available = 5000;
+  while (conn.available > 0) await reads.next(conn);
+  assert.deepEqual(conn.buffers, [512, 512, 1024, 2048, 4096]);
+  assert.equal((await reads.next(conn))!.length, 0);
+  assert.equal(conn.buffers.at(-1), 512);
+});
+
 Deno.test("Reads hands out exactly the bytes read, copying a chunk that fills little of its buffer", async () => {
   const conn = new FakeConn();
   const reads = new Reads();

@@ -116,3 +116,17 @@ Deno.test("connectTcpNode() and listenTcp() compute the same channel bindings: t
   assert.equal("tls-exporter" in client.channelBindings!, exports);
   assert.equal("tls-unique" in client.channelBindings!, false);
 });
+
+Deno.test("nodeChannelBindings() gives each connection its own copy of a server end point computed once", async () => {
+  const der = pemToDer(
+    (await generateCertificate({ names: ["pronto"] })).certPem,
+  );
+  const once = endPointBinding(der);
+  const a = await nodeChannelBindings(fakeSocket("TLSv1.3"), undefined, once);
+  const b = await nodeChannelBindings(fakeSocket("TLSv1.3"), undefined, once);
+  assert.deepEqual(a["tls-server-end-point"], await endPointBinding(der));
+  assert.deepEqual(a, b);
+  assert.notEqual(a["tls-server-end-point"], b["tls-server-end-point"]);
+  a["tls-server-end-point"]![0]! ^= 0xff;
+  assert.notDeepEqual(a, b);
+});

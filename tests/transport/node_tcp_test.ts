@@ -490,3 +490,30 @@ Deno.test("connectTcpNode() and listenTcp() ends say their writes are done with 
   assert.deepEqual(toClient, expected);
   assert.deepEqual(toServer, expected);
 });
+
+Deno.test("a listenTcp() transport closed while startTls() waits for the ClientHello rejects it with a TransportError, and the peer reads the end", async () => {
+  await using c = await connected(node(), await serverTls("localhost"));
+  const server = c.server.startTls();
+  server.catch(() => {}); // awaited below
+  await pause(50); // waiting for the peer's first bytes
+  c.server.close();
+  await assert.rejects(
+    server,
+    (e: Error) =>
+      e instanceof TransportError && /the transport is closed/.test(e.message),
+  );
+  assert.equal(await within(5000, c.client.read()), null);
+});
+
+Deno.test("a listenTcp() transport whose peer closes before any ClientHello rejects startTls() with a TransportError", async () => {
+  await using c = await connected(node(), await serverTls("localhost"));
+  const server = c.server.startTls();
+  server.catch(() => {}); // awaited below
+  await pause(50); // waiting for the peer's first bytes
+  c.client.close();
+  await assert.rejects(
+    within(5000, server),
+    (e: Error) =>
+      e instanceof TransportError && /closed during TLS/.test(e.message),
+  );
+});
