@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkKeyPair } from "./_key_pair.ts";
 import {
   type ByteConn,
   ConnTransport,
@@ -177,6 +178,9 @@ function checkClientTls(options: ConnectTlsOptions): void {
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw new TypeError("A client certificate needs both cert and key");
   }
+  if (options.cert !== undefined) {
+    checkKeyPair(options.cert, options.key!, "The client certificate");
+  }
 }
 
 /**
@@ -226,7 +230,8 @@ function checkClientTls(options: ConnectTlsOptions): void {
  * @param options Where to connect, and how to verify the peer under TLS.
  * @returns The connected transport, in plaintext until `startTls()`.
  * @throws {TypeError} When the TLS options contradict each other, a pin is
- *   not a SHA-256 fingerprint, or `insecureSkipVerify` is not the sentence.
+ *   not a SHA-256 fingerprint, `insecureSkipVerify` is not the sentence, or
+ *   a client certificate's key is not its own.
  * @throws {TransportError} When the connection cannot be made.
  */
 export async function connectTcpNode(
@@ -395,11 +400,20 @@ class DenoTcpListener implements TcpListener {
  *
  * @param options Address, port and TLS key and certificate.
  * @returns The listener, already listening.
+ * @throws {TypeError} When the TLS key is not the certificate's, or either
+ *   cannot be read.
  * @throws {TransportError} When the address cannot be listened on.
  */
 export async function listenTcp(
   options: ListenTcpOptions = {},
 ): Promise<TcpListener> {
+  if (options.tls !== undefined) {
+    checkKeyPair(
+      options.tls.cert,
+      options.tls.key,
+      "The listener's certificate",
+    );
+  }
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({

@@ -354,7 +354,7 @@ Deno.test("a stanza trickled by a negotiated peer is cut at the stanza deadline"
   }
 });
 
-Deno.test("listen() refuses at once what cannot work: TLS required without a certificate, a malformed pin, a limit of 0", async () => {
+Deno.test("listen() refuses at once what cannot work: TLS required without a certificate, a key that is not the certificate's, a malformed pin, a limit of 0", async () => {
   await assert.rejects(listen({ from: "juliet@pronto" }), NegotiationError);
   await assert.rejects(
     listen({
@@ -366,6 +366,14 @@ Deno.test("listen() refuses at once what cannot work: TLS required without a cer
   );
   await assert.rejects(
     listen({ from: "juliet@pronto", tls: "off", maxPending: 0 }),
+    TypeError,
+  );
+  const other = await generateCertificate({ names: ["other"] });
+  await assert.rejects(
+    listen({
+      from: "juliet@pronto",
+      certificate: { cert: certificate.certPem, key: other.keyPem },
+    }),
     TypeError,
   );
   // TLS optional still offers STARTTLS, so it needs a certificate too.

@@ -517,3 +517,33 @@ Deno.test("a listenTcp() transport whose peer closes before any ClientHello reje
       e instanceof TransportError && /closed during TLS/.test(e.message),
   );
 });
+
+Deno.test("listenTcp() and connectTcpNode() refuse at once a key that is not the certificate's, or PEM they cannot read", async () => {
+  const a = await certificate("pronto");
+  const b = await certificate("forza");
+  const mismatched = { cert: a.certPem, key: b.keyPem };
+  await assert.rejects(
+    listenTcp({ tls: mismatched }),
+    (e) => e instanceof TypeError && /do not match/.test(e.message),
+  );
+  await assert.rejects(
+    listenTcp({ tls: { cert: "not PEM", key: a.keyPem } }),
+    (e) => e instanceof TypeError && /not a PEM X.509/.test(e.message),
+  );
+  await assert.rejects(
+    listenTcp({ tls: { cert: a.certPem, key: "not PEM" } }),
+    (e) => e instanceof TypeError && /not a PEM private key/.test(e.message),
+  );
+  // Refused before dialling: nothing listens on this port.
+  await assert.rejects(
+    connectTcpNode({
+      hostname: "127.0.0.1",
+      port: 9,
+      tls: { caCerts: [a.certPem], ...mismatched },
+    }),
+    (e) => e instanceof TypeError && /client certificate/.test(e.message),
+  );
+  // The pair that belongs together still listens.
+  const listener = await listenTcp({ tls: { cert: a.certPem, key: a.keyPem } });
+  await listener.close();
+});
