@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkKeyPair } from "../transport/_key_pair.ts";
 import type { E2EStream, StreamOptions } from "../endpoint/e2e_stream.ts";
 import type { Element } from "../xml/element.ts";
 import { StanzaError } from "../stanza/error.ts";
@@ -236,8 +237,9 @@ export class JingleStreams {
    *
    * @param client The authenticated client stream.
    * @param options Identity, trust, transports, deadlines.
-   * @throws {TypeError} When our JID is not a full JID, or a transport is
-   *   unknown, or `s5b` is asked for without the `socks5` option.
+   * @throws {TypeError} When our JID is not a full JID, a transport is
+   *   unknown, `s5b` is asked for without the `socks5` option, or the
+   *   certificate's key is not its own.
    */
   constructor(client: E2EStream, options: JingleStreamsOptions) {
     const own = fullJid(options.jid ?? client.info.identity);
@@ -249,6 +251,11 @@ export class JingleStreams {
     const transports = options.transports ??
       (options.socks5 ? ["s5b", "ibb"] : ["ibb"]);
     checkTransports(transports, options.socks5 !== undefined);
+    checkKeyPair(
+      options.certificate.cert,
+      options.certificate.key,
+      "The certificate for Jingle streams",
+    );
     this.#client = client;
     this.#own = own;
     this.#options = options;

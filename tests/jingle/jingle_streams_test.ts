@@ -12,8 +12,17 @@ import {
   IbbError,
   JingleError,
   type JingleStream,
+  JingleStreams,
 } from "../../src/jingle/mod.ts";
-import { JULIET, lovers, openPair, outgoingOf, ROMEO } from "./_jingle_pair.ts";
+import {
+  JULIET,
+  julietCert,
+  lovers,
+  openPair,
+  outgoingOf,
+  ROMEO,
+  romeoCert,
+} from "./_jingle_pair.ts";
 
 const COUNT = 200;
 
@@ -109,6 +118,20 @@ Deno.test("open() rejects with a declined JingleError when the peer's handler de
   await assert.rejects(
     romeo.jingle.open(JULIET),
     (error) => error instanceof JingleError && error.reason === "declined",
+  );
+  await close();
+});
+
+Deno.test("JingleStreams refuses at once a certificate whose key is not its own", async () => {
+  const { romeo, close } = await lovers();
+  assert.throws(
+    () =>
+      new JingleStreams(romeo.client.stream, {
+        jid: ROMEO,
+        certificate: { cert: romeoCert.certPem, key: julietCert.keyPem },
+        knownPeers: romeo.knownPeers,
+      }),
+    (error) => error instanceof TypeError && /do not match/.test(error.message),
   );
   await close();
 });
