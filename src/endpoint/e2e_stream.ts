@@ -7,7 +7,7 @@
  * @ignore
  */
 import type { Observable } from "rxjs";
-import type { Element } from "../xml/element.ts";
+import { type Attributes, Element } from "../xml/element.ts";
 import { CLIENT_NS } from "../stream/constants.ts";
 import {
   LimitError,
@@ -888,20 +888,31 @@ export class E2EStream {
       this.#handlersDone();
     }
     if (reply === undefined) return;
-    try {
-      await this.#session.send(reply);
-    } catch (error) {
+    // Serialized at once: while it waits for room, only its text and what
+    // a failure needs of the request (no element tree) stay behind, so a
+    // queue full of replies holds little more than their bytes.
+    this.#settle(this.#session.send(reply), iq.name, iq.ns, iq.attrs);
+  }
+
+  #settle(
+    written: Promise<void>,
+    name: string,
+    ns: string,
+    attrs: Attributes,
+  ): void {
+    written.catch(async (error) => {
       if (error instanceof StreamClosedError) return; // it ended anyway
       if (error instanceof TypeError) {
         // The handler's reply cannot be written as XML: say so instead.
-        await this.#session.send(failedReply(iq, error)).catch(() => {});
+        const request = new Element(name, ns, attrs);
+        await this.#session.send(failedReply(request, error)).catch(() => {});
         return;
       }
       // Nothing is dropped silently: the stream ends, with this error.
       await this.#session.abort(
         error instanceof Error ? error : new Error(String(error)),
       );
-    }
+    });
   }
 }
 
