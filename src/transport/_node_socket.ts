@@ -17,6 +17,7 @@ import { fingerprint256, pemToDer } from "./certificate.ts";
 import { nodeChannelBindings } from "./_channel_binding.ts";
 import { secureContext } from "./_secure_context.ts";
 import { TlsSlicer } from "./_tls_slices.ts";
+import { freeNow } from "./_free_now.ts";
 import { CertificateError } from "./cert_policy.ts";
 import {
   nodeCodeReason,
@@ -137,7 +138,12 @@ class NodeTlsChannel implements TlsChannel {
       write: (chunk: Uint8Array, _encoding, callback) => {
         const written = this.#writeRaw(chunk);
         this.#rawWrites = written.catch(noop);
-        written.then(() => callback(), callback);
+        written.then(() => {
+          // Ciphertext node:tls made for this write alone, now in the
+          // system's hands: freed at once, not at the next collection.
+          freeNow(chunk);
+          callback();
+        }, callback);
       },
       final: (callback) => {
         conn.closeWrite().then(() => callback(), () => callback());
@@ -199,6 +205,14 @@ class NodeTlsChannel implements TlsChannel {
       }
       this.info = info;
     });
+  }
+
+  /**
+   * A decrypted chunk is a buffer node:tls made for it alone: once parsed,
+   * its memory is freed at once, not at the next garbage collection.
+   */
+  release(chunk: Uint8Array): void {
+    freeNow(chunk);
   }
 
   read(): Promise<Uint8Array | null> {
