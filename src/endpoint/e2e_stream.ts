@@ -7,7 +7,7 @@
  * @ignore
  */
 import type { Observable } from "rxjs";
-import { type Attributes, Element } from "../xml/element.ts";
+import type { Element } from "../xml/element.ts";
 import { CLIENT_NS } from "../stream/constants.ts";
 import {
   LimitError,
@@ -888,32 +888,29 @@ export class E2EStream {
       this.#handlersDone();
     }
     if (reply === undefined) return;
-    // Serialized at once: while it waits for room, only its text and what
-    // a failure needs of the request (no element tree) stay behind, so a
-    // queue full of replies holds little more than their bytes.
-    this.#settle(this.#session.send(reply), iq.name, iq.ns, iq.attrs);
+    // Serialized at once and queued without a promise: while it waits for
+    // room, only its text stays behind (neither element, nor a closure).
+    try {
+      this.#session.post(reply, this.#replyFailed);
+    } catch (error) {
+      if (!(error instanceof TypeError)) return this.#replyFailed(error);
+      // The handler's reply cannot be written as XML: say so instead.
+      try {
+        this.#session.post(failedReply(iq, error), () => {});
+      } catch {
+        // Not even that: nothing is owed beyond the failure above.
+      }
+    }
   }
 
-  #settle(
-    written: Promise<void>,
-    name: string,
-    ns: string,
-    attrs: Attributes,
-  ): void {
-    written.catch(async (error) => {
-      if (error instanceof StreamClosedError) return; // it ended anyway
-      if (error instanceof TypeError) {
-        // The handler's reply cannot be written as XML: say so instead.
-        const request = new Element(name, ns, attrs);
-        await this.#session.send(failedReply(request, error)).catch(() => {});
-        return;
-      }
-      // Nothing is dropped silently: the stream ends, with this error.
-      await this.#session.abort(
-        error instanceof Error ? error : new Error(String(error)),
-      );
-    });
-  }
+  /** A queued reply that could not be written. */
+  readonly #replyFailed = (error: unknown): void => {
+    if (error instanceof StreamClosedError) return; // it ended anyway
+    // Nothing is dropped silently: the stream ends, with this error.
+    void this.#session.abort(
+      error instanceof Error ? error : new Error(String(error)),
+    );
+  };
 }
 
 /** The request options among a peer request's. */

@@ -42,6 +42,8 @@ const pool = new BufferPool(8);
 // code units at once (one encodeInto for many small stanzas).
 const GROUP_UNITS = 8 * 1024;
 
+function noop(): void {}
+
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
@@ -179,6 +181,28 @@ export class WriteQueue {
       this.#take(text, resolve, reject);
       this.#flushing ??= this.#flush();
     });
+  }
+
+  /**
+   * Queues text nobody waits for: as {@linkcode WriteQueue.write}, without
+   * a promise (a queue full of replies holds their text and little more).
+   *
+   * @param text Serialized XML.
+   * @param onFailure Called (later, never from within `post()`) with the
+   *   error when the transport fails or the queue was ended first.
+   */
+  post(text: string, onFailure: (error: unknown) => void): void {
+    if (this.#failure !== undefined || this.#closed) {
+      const error = this.#failure ?? new StreamClosedError("closing");
+      queueMicrotask(() => onFailure(error));
+      return;
+    }
+    if (this.#waiting.length > 0 || !this.#hasRoom()) {
+      this.#waiting.push({ text, resolve: noop, reject: onFailure });
+      return;
+    }
+    this.#take(text, noop, onFailure);
+    this.#flushing ??= this.#flush();
   }
 
   /**

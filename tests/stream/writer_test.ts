@@ -342,3 +342,32 @@ Deno.test("WriteQueue holds what waits as text and encodes one batch at a time: 
   assert.ok(new Set(buffers).size <= 2, `${new Set(buffers).size} buffers`);
   assert.ok(buffers.length > 16, `${buffers.length} writes`);
 });
+
+Deno.test("WriteQueue post() queues text without a promise, in order with write(), and tells a failure to its callback later", async () => {
+  const [a] = pair();
+  const queue = new WriteQueue(a, 8);
+  const failures: unknown[] = [];
+  queue.post("<a/>", (e) => failures.push(e));
+  const written = queue.write("<b/>");
+  queue.post("<c/>", (e) => failures.push(e)); // over the bound: waits
+  assert.equal(queue.full, true);
+  await written;
+  await queue.drain();
+  assert.equal(a.writtenText(), "<a/><b/><c/>");
+  assert.equal(failures.length, 0);
+  await queue.end();
+  let called = false;
+  queue.post("<late/>", (e) => {
+    called = true;
+    failures.push(e);
+  });
+  assert.equal(called, false, "never from within post()");
+  await Promise.resolve();
+  assert.equal(failures.length, 1);
+  assert.ok(failures[0] instanceof StreamClosedError);
+  const [b] = pair();
+  b.close();
+  const broken = new WriteQueue(b);
+  const seen = new Promise((resolve) => broken.post("<x/>", resolve));
+  assert.ok((await seen) instanceof Error);
+});
