@@ -888,21 +888,29 @@ export class E2EStream {
       this.#handlersDone();
     }
     if (reply === undefined) return;
+    // Serialized at once and queued without a promise: while it waits for
+    // room, only its text stays behind (neither element, nor a closure).
     try {
-      await this.#session.send(reply);
+      this.#session.post(reply, this.#replyFailed);
     } catch (error) {
-      if (error instanceof StreamClosedError) return; // it ended anyway
-      if (error instanceof TypeError) {
-        // The handler's reply cannot be written as XML: say so instead.
-        await this.#session.send(failedReply(iq, error)).catch(() => {});
-        return;
+      if (!(error instanceof TypeError)) return this.#replyFailed(error);
+      // The handler's reply cannot be written as XML: say so instead.
+      try {
+        this.#session.post(failedReply(iq, error), () => {});
+      } catch {
+        // Not even that: nothing is owed beyond the failure above.
       }
-      // Nothing is dropped silently: the stream ends, with this error.
-      await this.#session.abort(
-        error instanceof Error ? error : new Error(String(error)),
-      );
     }
   }
+
+  /** A queued reply that could not be written. */
+  readonly #replyFailed = (error: unknown): void => {
+    if (error instanceof StreamClosedError) return; // it ended anyway
+    // Nothing is dropped silently: the stream ends, with this error.
+    void this.#session.abort(
+      error instanceof Error ? error : new Error(String(error)),
+    );
+  };
 }
 
 /** The request options among a peer request's. */

@@ -92,6 +92,9 @@ export class FrameReader {
       } catch (error) {
         this.#error = error;
       }
+      // The parser decoded it (its string is what it reads from now on):
+      // the transport may fill the chunk again, or free it at once.
+      this.#transport.release?.(chunk);
       if (this.#sink.queue.length === 0) {
         this.#progress(this.#parser.midUnit);
       }

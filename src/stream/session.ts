@@ -754,6 +754,43 @@ export class Session {
   }
 
   /**
+   * Sends an element nobody waits for (a reply, say): as
+   * {@linkcode Session.send}, without a promise, so that a queue full of
+   * them while the peer does not read holds their text and little more.
+   *
+   * @example Answering without waiting
+   * ```ts
+   * import { memoryPair, message, Session } from "@xmpp-e2e/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = memoryPair();
+   * const romeo = new Session({ role: "initiator", transport: a, from: "romeo@forza", to: "juliet@pronto", tls: "off" });
+   * const juliet = new Session({ role: "recipient", transport: b, from: "juliet@pronto", tls: "off" });
+   * await Promise.all([romeo.negotiate(), juliet.negotiate()]);
+   *
+   * const failures: unknown[] = [];
+   * romeo.post(message({ to: "juliet@pronto", body: "hi" }), (e) => failures.push(e));
+   * await romeo.close();
+   * assert.deepEqual(failures, []);
+   * ```
+   *
+   * @param element The element, in the stream's content namespace.
+   * @param onFailure Called (later) with the error when it cannot be
+   *   written: the stream closed first (`StreamClosedError`), or the
+   *   transport failed.
+   * @throws {TypeError} When the element cannot be written as XML.
+   */
+  post(element: Element, onFailure: (error: unknown) => void): void {
+    if (this.#state !== "open") {
+      const error = new StreamClosedError(this.#state);
+      queueMicrotask(() => onFailure(error));
+      return;
+    }
+    this.#writer.post(serialize(element, this.#ns), onFailure);
+    if (this.#writer.full) this.#watchStall(false);
+  }
+
+  /**
    * Ends the stream because a layer above failed it (an answer that could
    * not be sent, say): the stream error when it is one we owe, else our
    * close tag; then the transport closes. Does nothing once ending.

@@ -33,16 +33,41 @@ const FIRST_BATCH_BYTES = 4 * 1024;
 // shared by every queue of the process: a burst, or a flood, fills the same
 // few buffers again instead of leaving a trail of them for the garbage
 // collector (and the allocator, which keeps what they used). At most eight
-// of each size (4 to 64 KiB) are kept; a stream holds one only while it
-// writes, and a text sent alone takes a whole one only if the pool has it.
+// of each size (4, 8, 16, 32 and 64 KiB) are kept; a stream holds one only
+// while it writes, and a text sent alone takes a whole one only if the pool
+// has it.
 const pool = new BufferPool(8);
 
-// Small texts taken while a write is under way are kept as text, up to
-// this many UTF-16 code units, and encoded together (one encodeInto per
-// batch rather than one per stanza). Each code unit is 1 to 3 bytes of
-// UTF-8, so the queue's count in bytes stays exact wherever it decides.
-const PENDING_UNITS = 8 * 1024;
-const SMALL_TEXT = 1024;
+// Whole texts that fit a batch are encoded together, up to this many UTF-16
+// code units at once (one encodeInto for many small stanzas).
+const GROUP_UNITS = 8 * 1024;
+
+function noop(): void {}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * The length of `text` in UTF-8, as `TextEncoder` writes it (a lone
+ * surrogate becomes U+FFFD, three bytes).
+ *
+ * @param text Any string.
+ * @returns Its length in bytes.
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  if (!NON_ASCII.test(text)) return bytes;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit < 0xdc00) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next < 0xe000) i++; // a pair: 4 bytes for 2
+      bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
 
 interface Waiting {
   text: string;
@@ -51,37 +76,38 @@ interface Waiting {
 }
 
 interface Admitted {
-  end: number; // cumulative byte count once its text is written
+  text: string; // emptied once encoded
+  bytes: number; // its length in UTF-8
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 /**
  * Writes text to a transport in order. Text waits in line until the bytes
- * encoded and not yet written are under the bound, then is encoded (UTF-8,
- * straight into batches) and written; text that queues while a write is
- * under way goes out together, so that many small stanzas cost few writes.
- * `write()` resolves when its bytes were handed to the transport. A peer
- * that does not read makes text wait, never memory grow: the stream layer
- * stops reading the peer while the queue is {@linkcode WriteQueue.full}.
+ * taken and not yet written are under the bound; taken text stays text (in
+ * the JavaScript heap, which gives its pages back once collected) and is
+ * encoded (UTF-8) one batch at a time, as the transport is ready for it, so
+ * a stream holds at most one encoded batch however much it queued; text
+ * that queues while a write is under way goes out together, so that many
+ * small stanzas cost few writes. `write()` resolves when its bytes were
+ * handed to the transport. A peer that does not read makes text wait, never
+ * memory grow: the stream layer stops reading the peer while the queue is
+ * {@linkcode WriteQueue.full}.
  */
 export class WriteQueue {
   readonly #transport: Transport;
   readonly #onProgress: ((failure?: unknown) => void) | undefined;
   #waiting: Waiting[] = [];
+  // Taken, in order: the first #encoded ones are in the batch being written
+  // (the last of them maybe only in part, up to #offset code units).
   #admitted: Admitted[] = [];
-  #batches: Uint8Array[] = []; // encoded, full
-  #batch: Uint8Array | undefined; // being filled
-  #batchLength = 0;
-  #batchSize = 0; // of the last batch made since the queue was last empty
+  #encoded = 0;
+  #offset = 0;
   // A batch made here whose write completed, to fill again while writes
   // follow each other (when the transport copies what it writes); given to
   // the shared pool when the queue empties, so an idle stream keeps none.
   #spare: Uint8Array | undefined;
-  #accepted = 0; // bytes encoded so far
-  #pending = ""; // small texts taken, not yet encoded
-  #pendingUnits = 0; // their length in UTF-16 code units
-  #pendingTexts = 0; // how many: the last entries of #admitted
+  #accepted = 0; // bytes taken so far
   #written = 0; // bytes handed to the transport so far
   #flushing: Promise<void> | undefined;
   #failure: unknown;
@@ -91,7 +117,7 @@ export class WriteQueue {
    * Makes a queue.
    *
    * @param transport Where the bytes go.
-   * @param limit Bytes encoded and not yet written above which text waits
+   * @param limit Bytes taken and not yet written above which text waits
    *   (a soft bound: the text that crosses it is still taken whole).
    * @param onText Called with each text as it is taken (for the trace).
    * @param onProgress Called after each transport write completes, and
@@ -113,12 +139,11 @@ export class WriteQueue {
   }
 
   /**
-   * Bytes encoded and not yet handed to the transport.
+   * Bytes taken and not yet handed to the transport (UTF-8).
    *
    * @returns The count.
    */
   get queuedBytes(): number {
-    this.#encodePending();
     return this.#accepted - this.#written;
   }
 
@@ -132,17 +157,7 @@ export class WriteQueue {
     return this.#waiting.length > 0 || !this.#hasRoom();
   }
 
-  /**
-   * Whether fewer bytes than the bound are queued: decided on the bounds
-   * of the text not yet encoded (1 to 3 bytes a code unit) when they
-   * suffice, else on the exact count once it is encoded.
-   */
   #hasRoom(): boolean {
-    const units = this.#pendingUnits;
-    const least = this.#accepted - this.#written + units;
-    if (least >= this.limit) return false;
-    if (least + 2 * units < this.limit) return true;
-    this.#encodePending();
     return this.#accepted - this.#written < this.limit;
   }
 
@@ -166,6 +181,28 @@ export class WriteQueue {
       this.#take(text, resolve, reject);
       this.#flushing ??= this.#flush();
     });
+  }
+
+  /**
+   * Queues text nobody waits for: as {@linkcode WriteQueue.write}, without
+   * a promise (a queue full of replies holds their text and little more).
+   *
+   * @param text Serialized XML.
+   * @param onFailure Called (later, never from within `post()`) with the
+   *   error when the transport fails or the queue was ended first.
+   */
+  post(text: string, onFailure: (error: unknown) => void): void {
+    if (this.#failure !== undefined || this.#closed) {
+      const error = this.#failure ?? new StreamClosedError("closing");
+      queueMicrotask(() => onFailure(error));
+      return;
+    }
+    if (this.#waiting.length > 0 || !this.#hasRoom()) {
+      this.#waiting.push({ text, resolve: noop, reject: onFailure });
+      return;
+    }
+    this.#take(text, noop, onFailure);
+    this.#flushing ??= this.#flush();
   }
 
   /**
@@ -208,13 +245,11 @@ export class WriteQueue {
     if (this.#failure === undefined) this.#fail(error);
   }
 
-  /** Encodes waiting text while there is room (or all of it, at the end). */
+  /** Takes waiting text while there is room (or all of it, at the end). */
   #admit(all = false): void {
     const waiting = this.#waiting;
     let taken = 0;
-    while (
-      taken < waiting.length && (all || this.#hasRoom())
-    ) {
+    while (taken < waiting.length && (all || this.#hasRoom())) {
       const { text, resolve, reject } = waiting[taken++]!;
       this.#take(text, resolve, reject);
     }
@@ -230,144 +265,138 @@ export class WriteQueue {
     reject: (error: unknown) => void,
   ): void {
     this.onText?.(text);
-    if (this.#flushing !== undefined && text.length <= SMALL_TEXT) {
-      // A write is under way: kept as text until the next batch is made.
-      this.#pending += text;
-      this.#pendingUnits += text.length;
-      this.#pendingTexts++;
-      this.#admitted.push({ end: Infinity, resolve, reject });
-      if (this.#pendingUnits >= PENDING_UNITS) this.#encodePending();
-      return;
-    }
-    this.#encodePending();
-    this.#encode(text);
-    this.#admitted.push({ end: this.#accepted, resolve, reject });
-  }
-
-  /** Encodes the small texts kept as text; each then ends with all of them. */
-  #encodePending(): void {
-    if (this.#pendingTexts === 0) return;
-    this.#encode(this.#pending);
-    const admitted = this.#admitted;
-    for (
-      let i = admitted.length - this.#pendingTexts;
-      i < admitted.length;
-      i++
-    ) {
-      admitted[i]!.end = this.#accepted;
-    }
-    this.#pending = "";
-    this.#pendingUnits = 0;
-    this.#pendingTexts = 0;
-  }
-
-  #encode(text: string): void {
-    if (
-      this.#flushing === undefined && this.#batch === undefined &&
-      this.#batches.length === 0 && text.length * 3 <= BATCH_BYTES
-    ) {
-      // Nothing queued: this text goes out alone, in a batch the pool has
-      // (when the transport copies what it writes), else encoded to its
-      // size: a stream that sends little never allocates a whole batch.
-      const reused = this.#transport.copiesWrites === true
-        ? pool.reuse(BATCH_BYTES)
-        : undefined;
-      const bytes = reused === undefined
-        ? encoder.encode(text)
-        : reused.subarray(0, encoder.encodeInto(text, reused).written);
-      this.#batches.push(bytes);
-      this.#accepted += bytes.length;
-      return;
-    }
-    // Straight into batches of at most BATCH_BYTES, each one write: a text
-    // that does not fit the room left goes on in the next batch, so a large
-    // text is never encoded (nor written) whole.
-    if (text === "") return;
-    let rest = text;
-    for (;;) {
-      const batch = this.#batch ?? this.#newBatch(rest.length * 3);
-      const { read, written } = encoder.encodeInto(
-        rest,
-        batch.subarray(this.#batchLength),
-      );
-      this.#batchLength += written;
-      this.#accepted += written;
-      if (read === rest.length) return;
-      this.#seal(); // full: the rest goes in the next one
-      rest = rest.slice(read);
-    }
+    const bytes = utf8Length(text);
+    this.#accepted += bytes;
+    this.#admitted.push({ text, bytes, resolve, reject });
   }
 
   /**
-   * Starts a batch for text of at most `need` bytes: small while writes are
-   * sparse, growing while they come in bursts (a stream that sends little
-   * never allocates, nor keeps in the allocator, a large batch).
+   * Encodes the next batch: the text taken and not yet encoded, as much of
+   * it as one batch holds (a text that does not fit goes on in the next
+   * one, so a large text is never encoded, nor written, whole).
+   *
+   * @returns The bytes, or undefined when every text taken is written.
    */
-  #newBatch(need: number): Uint8Array {
-    this.#batchLength = 0;
-    const size = Math.min(
-      BATCH_BYTES,
-      Math.max(FIRST_BATCH_BYTES, need, this.#batchSize * 2),
-    );
-    this.#batchSize = size;
-    if (this.#transport.copiesWrites !== true) {
-      return this.#batch = new Uint8Array(size);
+  #nextBatch(): Uint8Array | undefined {
+    const admitted = this.#admitted;
+    if (this.#encoded >= admitted.length) return undefined;
+    // Everything encoded before was written: what is left is all still text.
+    const left = this.#accepted - this.#written;
+    const copies = this.#transport.copiesWrites === true;
+    if (
+      this.#encoded === admitted.length - 1 && this.#offset === 0 &&
+      left <= BATCH_BYTES && this.#spare === undefined
+    ) {
+      // One text alone: in a batch the pool has (when the transport copies
+      // what it writes), else encoded to its size: a stream that sends
+      // little never allocates a whole batch.
+      const entry = admitted[this.#encoded++]!;
+      const reused = copies ? pool.reuse(BATCH_BYTES) : undefined;
+      const bytes = reused === undefined
+        ? encoder.encode(entry.text)
+        : reused.subarray(0, encoder.encodeInto(entry.text, reused).written);
+      entry.text = "";
+      return bytes;
     }
-    // Filled again once written: this stream's last batch, else a whole one
-    // from the pool, else one of the size the burst has grown to (given to
-    // the pool too once written).
-    const spare = this.#spare ?? pool.reuse(BATCH_BYTES);
-    this.#spare = undefined;
-    if (spare !== undefined && spare.length >= size) return this.#batch = spare;
-    if (spare !== undefined) pool.give(spare);
-    return this.#batch = pool.take(size);
+    const batch = this.#batchFor(left, copies);
+    let at = 0;
+    let group = "";
+    let groupBytes = 0;
+    while (this.#encoded < admitted.length) {
+      const entry = admitted[this.#encoded]!;
+      if (
+        this.#offset === 0 && at + groupBytes + entry.bytes <= batch.length
+      ) {
+        // Whole: with the texts before it, in one encodeInto.
+        group += entry.text;
+        groupBytes += entry.bytes;
+        entry.text = "";
+        this.#encoded++;
+        if (group.length < GROUP_UNITS) continue;
+      }
+      if (group !== "") {
+        at += encoder.encodeInto(group, batch.subarray(at)).written;
+        group = "";
+        groupBytes = 0;
+        continue;
+      }
+      if (at >= batch.length) break;
+      // The rest of a text, or as much of it as fits.
+      const rest = this.#offset === 0
+        ? entry.text
+        : entry.text.slice(this.#offset);
+      const { read, written } = encoder.encodeInto(rest, batch.subarray(at));
+      at += written;
+      if (read < rest.length) {
+        this.#offset += read;
+        break; // full, but for what the next character needs
+      }
+      entry.text = "";
+      this.#offset = 0;
+      this.#encoded++;
+    }
+    if (group !== "") {
+      at += encoder.encodeInto(group, batch.subarray(at)).written;
+    }
+    return batch.subarray(0, at);
   }
 
-  /** Closes the batch being filled. */
-  #seal(): void {
-    if (this.#batch !== undefined && this.#batchLength > 0) {
-      this.#batches.push(this.#batch.subarray(0, this.#batchLength));
-    }
-    this.#batch = undefined;
-    this.#batchLength = 0;
+  /**
+   * A batch for `left` bytes: small while writes are sparse, up to a whole
+   * one for a burst, in sizes of powers of two (a stream that sends little
+   * never allocates, nor keeps in the allocator, a large batch).
+   */
+  #batchFor(left: number, copies: boolean): Uint8Array {
+    let size = FIRST_BATCH_BYTES;
+    while (size < left && size < BATCH_BYTES) size *= 2;
+    if (!copies) return new Uint8Array(size);
+    // Filled again once written: this stream's last batch, else one from
+    // the pool, else a new one (given to the pool too once written).
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare !== undefined && spare.length >= size) return spare;
+    if (spare !== undefined) pool.give(spare);
+    return pool.take(size);
   }
 
   async #flush(): Promise<void> {
     try {
       for (;;) {
-        this.#encodePending();
-        this.#seal();
-        const batch = this.#batches.shift();
+        const batch = this.#nextBatch();
         if (batch === undefined) break;
-        try {
-          await this.#transport.write(batch);
-        } catch (error) {
-          if (this.#failure === undefined) this.#fail(error);
-          return;
+        if (batch.length === 0) {
+          await undefined; // (empty texts) never settled before it started
+        } else {
+          try {
+            await this.#transport.write(batch);
+          } catch (error) {
+            if (this.#failure === undefined) this.#fail(error);
+            return;
+          }
+          if (this.#failure !== undefined) return; // aborted meanwhile
+          this.#written += batch.length;
+          if (
+            this.#transport.copiesWrites === true && pool.owns(batch.buffer)
+          ) {
+            // Written, and the transport is done with it: ours to fill
+            // again (a second one goes back to the pool).
+            if (this.#spare === undefined) {
+              this.#spare = new Uint8Array(batch.buffer);
+            } else pool.give(batch);
+          }
         }
-        if (this.#failure !== undefined) return; // aborted meanwhile
-        this.#written += batch.length;
-        if (
-          this.#transport.copiesWrites === true && pool.owns(batch.buffer)
-        ) {
-          // Written, and the transport is done with it: ours to fill again
-          // (a second one goes back to the pool).
-          if (this.#spare === undefined) {
-            this.#spare = new Uint8Array(batch.buffer);
-          } else pool.give(batch);
-        }
+        // The texts wholly in it are written (one it holds only in part
+        // goes on in the next batch).
+        const done = this.#encoded;
         const admitted = this.#admitted;
-        let done = 0;
-        while (done < admitted.length && admitted[done]!.end <= this.#written) {
-          admitted[done++]!.resolve();
-        }
+        for (let i = 0; i < done; i++) admitted[i]!.resolve();
         admitted.splice(0, done);
+        this.#encoded -= done;
         this.#admit(this.#closed);
         this.#onProgress?.();
       }
     } finally {
       this.#flushing = undefined;
-      this.#batchSize = 0;
       if (this.#spare !== undefined) pool.give(this.#spare);
       this.#spare = undefined;
     }
@@ -377,14 +406,10 @@ export class WriteQueue {
     this.#failure = error;
     for (const w of this.#admitted.splice(0)) w.reject(error);
     for (const w of this.#waiting.splice(0)) w.reject(error);
-    this.#batches = [];
-    this.#batch = undefined;
-    this.#batchLength = 0;
+    this.#encoded = 0;
+    this.#offset = 0;
     if (this.#spare !== undefined) pool.give(this.#spare);
     this.#spare = undefined;
-    this.#pending = "";
-    this.#pendingUnits = 0;
-    this.#pendingTexts = 0;
     this.#written = this.#accepted;
     this.#onProgress?.(error);
   }

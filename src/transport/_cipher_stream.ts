@@ -13,6 +13,7 @@
 
 import { nextTick } from "node:process";
 import { type ByteConn, writeAll } from "./_conn.ts";
+import { freeNow } from "./_free_now.ts";
 
 /** What a {@linkcode CipherStream} writes to: the connection. */
 export type CipherConn = Pick<ByteConn, "write" | "closeWrite">;
@@ -136,7 +137,10 @@ export class CipherStream {
   uncork(): void {}
 
   /**
-   * Writes `chunk` to the connection after the writes before it.
+   * Writes `chunk` to the connection after the writes before it, then frees
+   * it: what node:tls writes is ciphertext made for that write, which nothing
+   * reads again (see `freeNow()`; a chunk that is a view of a larger buffer
+   * is left alone).
    *
    * @param callback Called once the connection took it, or with the error.
    * @returns Always true: nothing here asks node:tls to wait.
@@ -149,11 +153,17 @@ export class CipherStream {
       nextTick(callback, new Error("Cannot write: the stream is closed"));
       return true;
     }
-    const written = this.#writes.then(() =>
-      writeAll(this.#conn, toBytes(chunk))
-    );
+    const bytes = toBytes(chunk);
+    const written = this.#writes.then(() => writeAll(this.#conn, bytes));
     this.#track(written);
-    written.then(() => callback(), (error: Error) => {
+    // Ciphertext node:tls made for this write alone, once in the system's
+    // hands (or lost with the connection): freed at once, not at the next
+    // collection (a view of a larger buffer is left alone).
+    written.then(() => {
+      freeNow(bytes);
+      callback();
+    }, (error: Error) => {
+      freeNow(bytes);
       callback(error);
       this.destroy(error);
     });

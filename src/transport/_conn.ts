@@ -42,6 +42,8 @@ export interface TlsChannel {
   readonly info: TlsInfo;
   /** The next decrypted chunk, or null at the end. */
   read(): Promise<Uint8Array | null>;
+  /** Takes back a chunk `read()` returned that nothing refers to any more. */
+  release?(chunk: Uint8Array): void;
   /** Encrypts and writes; resolves once the connection took the bytes. */
   write(bytes: Uint8Array): Promise<void>;
   /** Whether a write is done with its bytes once it resolved. */
@@ -238,6 +240,11 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
     } finally {
       this.#reading = false;
     }
+  }
+
+  release(chunk: Uint8Array): void {
+    if (this.#channel !== undefined) this.#channel.release?.(chunk);
+    else this.#reads?.recycle(chunk);
   }
 
   write(bytes: Uint8Array): Promise<void> {

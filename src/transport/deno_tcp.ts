@@ -122,6 +122,10 @@ class RustlsChannel implements TlsChannel {
     return await this.#reads.next(this.#conn);
   }
 
+  release(chunk: Uint8Array): void {
+    this.#reads.recycle(chunk);
+  }
+
   write(bytes: Uint8Array): Promise<void> {
     return writeAll(this.#conn, bytes);
   }

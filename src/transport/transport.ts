@@ -112,6 +112,17 @@ export interface Transport {
    */
   read(): Promise<Uint8Array | null>;
   /**
+   * Hands back a chunk that {@linkcode Transport.read} returned, once the
+   * caller copied what it needed of it and holds no reference to it (the
+   * stream layer does so as soon as it parsed a chunk): the transport may
+   * fill it again, or free its memory at once rather than at the next
+   * garbage collection. Optional; a chunk never handed back is collected as
+   * usual.
+   *
+   * @param chunk The chunk, as `read()` returned it.
+   */
+  release?(chunk: Uint8Array): void;
+  /**
    * Writes all of `bytes`.
    *
    * @param bytes What to send.
