@@ -491,11 +491,22 @@ Deno.test("connectTcpNode() and listenTcp() ends say their writes are done with 
   assert.deepEqual(toServer, expected);
 });
 
+/**
+ * The server's startTls() once it waits for the client's first bytes (the
+ * client never starts TLS); its rejection is awaited by the caller.
+ */
+async function waitingForClientHello(
+  c: Connected,
+): Promise<{ server: Promise<unknown> }> {
+  const server = c.server.startTls();
+  server.catch(() => {});
+  await pause(50);
+  return { server }; // not the promise itself, which await would wait for
+}
+
 Deno.test("a listenTcp() transport closed while startTls() waits for the ClientHello rejects it with a TransportError, and the peer reads the end", async () => {
   await using c = await connected(node(), await serverTls("localhost"));
-  const server = c.server.startTls();
-  server.catch(() => {}); // awaited below
-  await pause(50); // waiting for the peer's first bytes
+  const { server } = await waitingForClientHello(c);
   c.server.close();
   await assert.rejects(
     server,
@@ -507,9 +518,7 @@ Deno.test("a listenTcp() transport closed while startTls() waits for the ClientH
 
 Deno.test("a listenTcp() transport whose peer closes before any ClientHello rejects startTls() with a TransportError", async () => {
   await using c = await connected(node(), await serverTls("localhost"));
-  const server = c.server.startTls();
-  server.catch(() => {}); // awaited below
-  await pause(50); // waiting for the peer's first bytes
+  const { server } = await waitingForClientHello(c);
   c.client.close();
   await assert.rejects(
     within(5000, server),
