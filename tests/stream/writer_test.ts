@@ -4,6 +4,30 @@ import { StreamClosedError } from "../../src/stream/errors.ts";
 import { pair } from "./_pair.ts";
 import { concat } from "../xml/_mutations.ts";
 
+/**
+ * Holds `a`'s writes until `release()` lets them go, one a turn, until the
+ * queue holds nothing more; `restore()` writes at once again.
+ */
+function holdWrites(a: ReturnType<typeof pair>[0]) {
+  const held: (() => void)[] = [];
+  const write = a.write.bind(a);
+  a.write = (bytes) =>
+    new Promise<void>((resolve, reject) =>
+      held.push(() => write(bytes).then(resolve, reject))
+    );
+  return {
+    async release(queue: WriteQueue): Promise<void> {
+      while (held.length > 0 || queue.queuedBytes > 0) {
+        held.shift()?.();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    },
+    restore(): void {
+      a.write = write;
+    },
+  };
+}
+
 Deno.test("WriteQueue coalesces what queues during a write, in order", async () => {
   const [a] = pair();
   const queue = new WriteQueue(a);
@@ -20,12 +44,7 @@ Deno.test("WriteQueue coalesces what queues during a write, in order", async () 
 
 Deno.test("WriteQueue holds text past its bound in bytes until the transport takes it, in order, and refuses text after end()", async () => {
   const [a] = pair();
-  const held: (() => void)[] = [];
-  const write = a.write.bind(a);
-  a.write = (bytes) =>
-    new Promise<void>((resolve, reject) =>
-      held.push(() => write(bytes).then(resolve, reject))
-    );
+  const writes = holdWrites(a);
   const queue = new WriteQueue(a, 20);
   const texts = ["é".repeat(6), "<a/>", "<b/>", "x".repeat(30), "<c/>"];
   const done = texts.map((text) => queue.write(text));
@@ -33,14 +52,11 @@ Deno.test("WriteQueue holds text past its bound in bytes until the transport tak
   // (16 bytes) are taken, "<b/>" crosses the bound, the rest waits.
   assert.equal(queue.queuedBytes, 20);
   assert.equal(queue.full, true);
-  while (held.length > 0 || queue.queuedBytes > 0) {
-    held.shift()?.();
-    await new Promise((r) => setTimeout(r, 0));
-  }
+  await writes.release(queue);
   await Promise.all(done);
   assert.equal(a.writtenText(), texts.join(""));
   assert.equal(queue.full, false);
-  a.write = write;
+  writes.restore();
   await queue.end("</stream:stream>");
   await assert.rejects(() => queue.write("<late/>"), StreamClosedError);
 });
@@ -107,34 +123,21 @@ Deno.test("WriteQueue writes a large text in bounded writes that fill each batch
 
 Deno.test("WriteQueue counts a large text in UTF-8 bytes against its bound while it waits", async () => {
   const [a] = pair();
-  const held: (() => void)[] = [];
-  const write = a.write.bind(a);
-  a.write = (bytes) =>
-    new Promise<void>((resolve, reject) =>
-      held.push(() => write(bytes).then(resolve, reject))
-    );
+  const writes = holdWrites(a);
   const queue = new WriteQueue(a, 1000);
   const first = queue.write("<a/>");
   const big = queue.write("é".repeat(100_000)); // 200,000 bytes, taken whole
   const after = queue.write("<b/>");
   assert.equal(queue.queuedBytes, 4 + 200_000);
   assert.equal(queue.full, true);
-  while (held.length > 0 || queue.queuedBytes > 0) {
-    held.shift()?.();
-    await new Promise((r) => setTimeout(r, 0));
-  }
+  await writes.release(queue);
   await Promise.all([first, big, after]);
   assert.equal(a.writtenText(), "<a/>" + "é".repeat(100_000) + "<b/>");
 });
 
 Deno.test("WriteQueue counts small multi-byte texts taken during a write in exact UTF-8 bytes, and writes them together in order", async () => {
   const [a] = pair();
-  const held: (() => void)[] = [];
-  const write = a.write.bind(a);
-  a.write = (bytes) =>
-    new Promise<void>((resolve, reject) =>
-      held.push(() => write(bytes).then(resolve, reject))
-    );
+  const writes = holdWrites(a);
   const queue = new WriteQueue(a, 30);
   const texts = ["<a/>", ...Array.from({ length: 5 }, () => "é".repeat(5))];
   const done = texts.map((text) => queue.write(text));
@@ -143,10 +146,7 @@ Deno.test("WriteQueue counts small multi-byte texts taken during a write in exac
   // the other two wait.
   assert.equal(queue.queuedBytes, 34);
   assert.equal(queue.full, true);
-  while (held.length > 0 || queue.queuedBytes > 0) {
-    held.shift()?.();
-    await new Promise((r) => setTimeout(r, 0));
-  }
+  await writes.release(queue);
   await Promise.all(done);
   assert.equal(a.writtenText(), texts.join(""));
   assert.equal(a.written.length, 3, "the first alone, then two batches");
