@@ -15,6 +15,7 @@ import { iq, iqResult } from "../../src/stanza/stanza.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { JingleStreamsOptions } from "../../src/jingle/mod.ts";
 import { pair } from "../stream/_pair.ts";
+import { IBB, sessionInitiate } from "./_offers.ts";
 import {
   JULIET,
   julietCert,
@@ -172,26 +173,14 @@ export async function hostileNet(
   return net;
 }
 
-export const JINGLE = "urn:xmpp:jingle:1";
-export const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
-export const IBB = "urn:xmpp:jingle:transports:ibb:1";
+export { IBB, JINGLE, XMLSTREAM } from "./_offers.ts";
 
 /** A session-initiate over IBB. */
 export function offer(sid: string, initiator?: string): Element {
-  return xml(
-    "jingle",
-    {
-      xmlns: JINGLE,
-      action: "session-initiate",
-      sid,
-      ...(initiator !== undefined ? { initiator } : {}),
-    },
-    xml(
-      "content",
-      { creator: "initiator", name: "xmlstream" },
-      xml("description", { xmlns: XMLSTREAM }),
-      xml("transport", { xmlns: IBB, sid: `t-${sid}`, "block-size": 4096 }),
-    ),
+  return sessionInitiate(
+    sid,
+    xml("transport", { xmlns: IBB, sid: `t-${sid}`, "block-size": 4096 }),
+    initiator !== undefined ? { initiator } : {},
   );
 }
 

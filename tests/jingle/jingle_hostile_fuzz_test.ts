@@ -18,9 +18,9 @@ import {
   outcome,
   XMLSTREAM,
 } from "./_hostile_net.ts";
+import { S5B } from "./_offers.ts";
 import { JULIET, openPair } from "./_jingle_pair.ts";
 
-const S5B = "urn:xmpp:jingle:transports:s5b:1";
 const MALLORY = "mallory@evil.example/lair";
 
 const ACTIONS = [

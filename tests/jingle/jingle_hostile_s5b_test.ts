@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { xml } from "../../src/stanza/xml.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { JingleError } from "../../src/jingle/mod.ts";
-import { hostileNet, JINGLE, outcome, XMLSTREAM } from "./_hostile_net.ts";
+import { hostileNet, outcome } from "./_hostile_net.ts";
+import { JINGLE, S5B, sessionInitiate, XMLSTREAM } from "./_offers.ts";
 
-const S5B = "urn:xmpp:jingle:transports:s5b:1";
 const IBB = "urn:xmpp:jingle:transports:ibb:1";
 const MALLORY = "mallory@evil.example/lair";
 
@@ -77,28 +77,23 @@ function s5bOffer(
   sid: string,
   candidates: { host: string; port: number }[],
 ): Element {
-  return xml(
-    "jingle",
-    { xmlns: JINGLE, action: "session-initiate", sid, initiator: MALLORY },
+  return sessionInitiate(
+    sid,
     xml(
-      "content",
-      { creator: "initiator", name: "xmlstream" },
-      xml("description", { xmlns: XMLSTREAM }),
-      xml(
-        "transport",
-        { xmlns: S5B, sid: "t-s5b" },
-        ...candidates.map((c, i) =>
-          xml("candidate", {
-            cid: `c${i}`,
-            host: c.host,
-            port: c.port,
-            jid: MALLORY,
-            priority: 8_000_000 - i,
-            type: "direct",
-          })
-        ),
+      "transport",
+      { xmlns: S5B, sid: "t-s5b" },
+      ...candidates.map((c, i) =>
+        xml("candidate", {
+          cid: `c${i}`,
+          host: c.host,
+          port: c.port,
+          jid: MALLORY,
+          priority: 8_000_000 - i,
+          type: "direct",
+        })
       ),
     ),
+    { initiator: MALLORY },
   );
 }
 

@@ -11,11 +11,8 @@ import { KnownPeers } from "../../src/transport/known_peers.ts";
 import { InBandBytestreams, type JingleStream } from "../../src/jingle/mod.ts";
 import { innerStream } from "../../src/jingle/_inner_stream.ts";
 import { network } from "./_jingle_network.ts";
+import { IBB, JINGLE, sessionInitiate } from "./_offers.ts";
 import { JULIET, julietCert, party, ROMEO, romeoCert } from "./_jingle_pair.ts";
-
-const JINGLE = "urn:xmpp:jingle:1";
-const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
-const IBB = "urn:xmpp:jingle:transports:ibb:1";
 
 Deno.test("an IBB offer with stanza='message' is accepted as offered, and the stream inside runs over messages", async () => {
   const net = await network([ROMEO, JULIET]);
@@ -39,25 +36,15 @@ Deno.test("an IBB offer with stanza='message' is accepted as offered, and the st
   await juliet.request(
     iq(
       { type: "set", to: ROMEO },
-      xml(
-        "jingle",
-        {
-          xmlns: JINGLE,
-          action: "session-initiate",
-          sid: "j1",
-          initiator: JULIET,
-        },
-        xml(
-          "content",
-          { creator: "initiator", name: "xmlstream" },
-          xml("description", { xmlns: XMLSTREAM }),
-          xml("transport", {
-            xmlns: IBB,
-            sid: "b1",
-            "block-size": 2048,
-            stanza: "message",
-          }),
-        ),
+      sessionInitiate(
+        "j1",
+        xml("transport", {
+          xmlns: IBB,
+          sid: "b1",
+          "block-size": 2048,
+          stanza: "message",
+        }),
+        { initiator: JULIET },
       ),
     ),
   );

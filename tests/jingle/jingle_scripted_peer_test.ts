@@ -13,6 +13,7 @@ import type { Element } from "../../src/xml/element.ts";
 import { type E2EStream, initiate } from "../../src/e2e.ts";
 import { InBandBytestreams, JingleError } from "../../src/jingle/mod.ts";
 import { network } from "./_jingle_network.ts";
+import { IBB, JINGLE, S5B, sessionInitiate, XMLSTREAM } from "./_offers.ts";
 import { loopbackSocks5 } from "./_loopback_socks5.ts";
 import {
   JULIET,
@@ -24,10 +25,6 @@ import {
   romeoCert,
   scriptedJuliet,
 } from "./_jingle_pair.ts";
-
-const JINGLE = "urn:xmpp:jingle:1";
-const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
-const S5B = "urn:xmpp:jingle:transports:s5b:1";
 
 Deno.test("a peer that accepts with another transport than offered is told incompatible-parameters, and open() rejects with bad-peer", async () => {
   const net = await network([ROMEO, JULIET]);
@@ -50,7 +47,7 @@ Deno.test("a peer that accepts with another transport than offered is told incom
                 { creator: "initiator", name: "xmlstream" },
                 xml("description", { xmlns: XMLSTREAM }),
                 xml("transport", {
-                  xmlns: "urn:xmpp:jingle:transports:ibb:1",
+                  xmlns: IBB,
                   sid: "not-the-one-offered",
                   "block-size": 4096,
                 }),
@@ -76,21 +73,9 @@ Deno.test("a peer that accepts with another transport than offered is told incom
 Deno.test("a session-initiate that is malformed, or names another initiator, is refused with bad-request", async () => {
   const { net, romeo, juliet, offers } = await scriptedJuliet();
   const initiate = (attrs: Record<string, string>, transport: Element) =>
-    iq(
-      { type: "set", to: ROMEO },
-      xml(
-        "jingle",
-        { xmlns: JINGLE, action: "session-initiate", sid: "s1", ...attrs },
-        xml(
-          "content",
-          { creator: "initiator", name: "xmlstream" },
-          xml("description", { xmlns: XMLSTREAM }),
-          transport,
-        ),
-      ),
-    );
+    iq({ type: "set", to: ROMEO }, sessionInitiate("s1", transport, attrs));
   const ibb = (attrs: Record<string, string>) =>
-    xml("transport", { xmlns: "urn:xmpp:jingle:transports:ibb:1", ...attrs });
+    xml("transport", { xmlns: IBB, ...attrs });
   await refused(juliet, initiate({}, ibb({ sid: "t1" })), "bad-request");
   await refused(
     juliet,
@@ -148,24 +133,10 @@ async function scriptedOffer(): Promise<{
   await romeo.request(
     iq(
       { type: "set", to: JULIET },
-      xml(
-        "jingle",
-        {
-          xmlns: JINGLE,
-          action: "session-initiate",
-          sid: "s1",
-          initiator: ROMEO,
-        },
-        xml(
-          "content",
-          { creator: "initiator", name: "xmlstream" },
-          xml("description", { xmlns: XMLSTREAM }),
-          xml("transport", {
-            xmlns: "urn:xmpp:jingle:transports:ibb:1",
-            sid: "t1",
-            "block-size": 4096,
-          }),
-        ),
+      sessionInitiate(
+        "s1",
+        xml("transport", { xmlns: IBB, sid: "t1", "block-size": 4096 }),
+        { initiator: ROMEO },
       ),
     ),
   );
@@ -322,15 +293,9 @@ Deno.test("a session-initiate with a transport this end does not know is acknowl
   await juliet.request(
     iq(
       { type: "set", to: ROMEO },
-      xml(
-        "jingle",
-        { xmlns: JINGLE, action: "session-initiate", sid: "s1" },
-        xml(
-          "content",
-          { creator: "initiator", name: "xmlstream" },
-          xml("description", { xmlns: XMLSTREAM }),
-          xml("transport", { xmlns: "urn:example:carrier-pigeon" }),
-        ),
+      sessionInitiate(
+        "s1",
+        xml("transport", { xmlns: "urn:example:carrier-pigeon" }),
       ),
     ),
   );

@@ -11,6 +11,7 @@ import { StanzaError } from "../../src/stanza/error.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { JingleError, type JingleStream } from "../../src/jingle/mod.ts";
 import { network } from "./_jingle_network.ts";
+import { IBB, JINGLE, sessionInitiate } from "./_offers.ts";
 import { loopbackSocks5 } from "./_loopback_socks5.ts";
 import {
   JULIET,
@@ -21,22 +22,13 @@ import {
   scriptedJuliet,
 } from "./_jingle_pair.ts";
 
-const JINGLE = "urn:xmpp:jingle:1";
-const XMLSTREAM = "urn:xmpp:jingle:apps:xmlstream:0";
-const IBB = "urn:xmpp:jingle:transports:ibb:1";
-
 function initiateFrom(from: string, to: string, sid: string) {
   return iq(
     { type: "set", to },
-    xml(
-      "jingle",
-      { xmlns: JINGLE, action: "session-initiate", sid, initiator: from },
-      xml(
-        "content",
-        { creator: "initiator", name: "xmlstream" },
-        xml("description", { xmlns: XMLSTREAM }),
-        xml("transport", { xmlns: IBB, sid: `ibb-${sid}`, "block-size": 4096 }),
-      ),
+    sessionInitiate(
+      sid,
+      xml("transport", { xmlns: IBB, sid: `ibb-${sid}`, "block-size": 4096 }),
+      { initiator: from },
     ),
   );
 }
