@@ -60,6 +60,31 @@ export async function openIbb(
 }
 
 /** Reads until `size` bytes came (or the end). */
+/** `size` bytes of a pattern `seed` varies. */
+export function bytes(size: number, seed = 0): Uint8Array {
+  return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
+}
+
+/**
+ * Writes `there` from `mine` and `back` from `hers` at once; each must
+ * arrive whole and in order at the other end.
+ */
+export async function bothWays(
+  mine: Transport,
+  hers: Transport,
+  there: Uint8Array,
+  back: Uint8Array,
+): Promise<void> {
+  const [, , heard, answered] = await Promise.all([
+    mine.write(there),
+    hers.write(back),
+    readBytes(hers, there.length),
+    readBytes(mine, back.length),
+  ]);
+  assert.deepEqual(heard, there);
+  assert.deepEqual(answered, back);
+}
+
 export async function readBytes(
   transport: Transport,
   size: number,

@@ -8,11 +8,7 @@ import { iq, message } from "../../src/stanza/stanza.ts";
 import { StanzaError } from "../../src/stanza/error.ts";
 import { xml } from "../../src/stanza/xml.ts";
 import { IBB_NS, IbbError, type IbbErrorReason } from "../../src/jingle/mod.ts";
-import { outer, readBytes } from "./_ibb_pair.ts";
-
-function bytes(size: number, seed = 0): Uint8Array {
-  return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
-}
+import { bothWays, bytes, outer } from "./_ibb_pair.ts";
 
 function isIbb(reason: IbbErrorReason) {
   return (error: unknown) =>
@@ -35,14 +31,7 @@ Deno.test("a session opened with stanza='message' carries bytes both ways in mes
   assert.equal(hers.stanza, "message");
   const there = bytes(5_500, 1);
   const back = bytes(3_333, 2);
-  const [, , heard, answered] = await Promise.all([
-    mine.write(there),
-    hers.write(back),
-    readBytes(hers, there.length),
-    readBytes(mine, back.length),
-  ]);
-  assert.deepEqual(heard, there);
-  assert.deepEqual(answered, back);
+  await bothWays(mine, hers, there, back);
   mine.close();
   assert.equal(await hers.read(), null);
   await Promise.all([mine.closed, hers.closed]);

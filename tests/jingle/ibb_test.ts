@@ -17,11 +17,7 @@ import {
 } from "../../src/jingle/mod.ts";
 import { testing } from "../../src/jingle/_ibb_session.ts";
 import { encodeBase64 } from "../../src/sasl/_base64.ts";
-import { openIbb, outer, readBytes } from "./_ibb_pair.ts";
-
-function bytes(size: number, seed = 0): Uint8Array {
-  return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
-}
+import { bothWays, bytes, openIbb, outer, readBytes } from "./_ibb_pair.ts";
 
 function isIbb(reason: IbbErrorReason) {
   return (error: unknown) =>
@@ -41,14 +37,7 @@ Deno.test("bytes go both ways in blocks and arrive whole and in order", async ()
   assert.equal(hers.blockSize, 1000);
   const there = bytes(10_500, 1);
   const back = bytes(7_777, 2);
-  const [, , heard, answered] = await Promise.all([
-    mine.write(there),
-    hers.write(back),
-    readBytes(hers, there.length),
-    readBytes(mine, back.length),
-  ]);
-  assert.deepEqual(heard, there);
-  assert.deepEqual(answered, back);
+  await bothWays(mine, hers, there, back);
   assert.equal(mine.canStartTls, false);
   await assert.rejects(mine.startTls(), TransportError);
   mine.close();
