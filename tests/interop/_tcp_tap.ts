@@ -7,6 +7,8 @@
  * @module
  */
 
+import { concat } from "../xml/_mutations.ts";
+
 /** Where the tap forwards to. */
 export interface TapTarget {
   hostname: string;
@@ -121,7 +123,9 @@ export class TcpTap {
    * @returns Whether they passed through.
    */
   contains(needle: Uint8Array): boolean {
-    return this.#chunks.some((chunks) => indexOf(concat(chunks), needle) >= 0);
+    return this.#chunks.some((chunks) =>
+      indexOf(concat(...chunks), needle) >= 0
+    );
   }
 
   /** Cuts every connection at once, both sides, and keeps listening. */
@@ -163,14 +167,4 @@ export function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
     if (j === needle.length) return i;
   }
   return -1;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
 }

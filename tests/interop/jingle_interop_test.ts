@@ -35,6 +35,7 @@ import { withLovers } from "./_jingle_prosody.ts";
 import { indexOf, type TcpTap } from "./_tcp_tap.ts";
 import { tappedSocks5 } from "./_tapped_socks5.ts";
 import { skipInterop } from "./_skip.ts";
+import { concat } from "../xml/_mutations.ts";
 
 const SKIP = skipInterop("jingle_interop_test");
 
@@ -87,13 +88,7 @@ function ibbPayloads(
       packets++;
       chunks.push(Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)));
     }
-    const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const chunk of chunks) {
-      all.set(chunk, at);
-      at += chunk.length;
-    }
-    return all;
+    return concat(...chunks);
   });
   return { bytes, packets };
 }
