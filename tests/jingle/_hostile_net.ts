@@ -15,6 +15,7 @@ import { iq, iqResult } from "../../src/stanza/stanza.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { JingleStreamsOptions } from "../../src/jingle/mod.ts";
 import { pair } from "../stream/_pair.ts";
+import { forward } from "./_jingle_network.ts";
 import { IBB, sessionInitiate } from "./_offers.ts";
 import {
   JULIET,
@@ -70,43 +71,6 @@ async function connect(full: string, options: { maxPending?: number } = {}) {
   const server = new E2EStream(session, { maxIqHandlers: 4096 });
   server.stanzas$.subscribe({ error: () => {} });
   return { client: { jid: full, stream, wire: a }, server };
-}
-
-async function forward(
-  request: Element,
-  from: string,
-  target: E2EStream,
-): Promise<Element | StanzaError> {
-  try {
-    const reply = await target.request(
-      iq(
-        {
-          type: request.attrs.type as "get" | "set",
-          to: request.attrs.to,
-          from,
-        },
-        ...request.children,
-      ),
-    );
-    return iq(
-      {
-        type: "result",
-        id: request.attrs.id,
-        to: from,
-        from: request.attrs.to,
-      },
-      ...reply.children,
-    );
-  } catch (error) {
-    if (error instanceof StanzaError) {
-      return new StanzaError(error.condition, {
-        type: error.type,
-        text: error.text,
-        application: error.application,
-      });
-    }
-    return new StanzaError("service-unavailable");
-  }
 }
 
 /** Romeo (with `romeoOptions`) and Juliet behind a server a test speaks for. */

@@ -99,13 +99,28 @@ async function route(
   if (target === undefined || target.state !== "open") {
     return new StanzaError("service-unavailable");
   }
-  const forwarded = iq(
-    { type: request.attrs.type as "get" | "set", to, from },
-    ...request.children,
-  );
+  return await forward(request, from, target);
+}
+
+/**
+ * Sends `request` (from `from`) on to `target`, as a server routes it, and
+ * turns the answer into the reply for `from`: a result with its children, or
+ * its error (service-unavailable when it gave none).
+ */
+export async function forward(
+  request: Element,
+  from: string,
+  target: E2EStream,
+): Promise<Element | StanzaError> {
+  const to = request.attrs.to!;
   let reply: Element;
   try {
-    reply = await target.request(forwarded);
+    reply = await target.request(
+      iq(
+        { type: request.attrs.type as "get" | "set", to, from },
+        ...request.children,
+      ),
+    );
   } catch (error) {
     if (error instanceof StanzaError) {
       return new StanzaError(error.condition, {
