@@ -33,6 +33,7 @@ import { login, startProsody } from "../scripts/interop/prosody.ts";
 import { JULIET, lovers } from "../tests/jingle/_jingle_pair.ts";
 import { loopbackSocks5 } from "../tests/jingle/_loopback_socks5.ts";
 import { option } from "./_options.ts";
+import { median } from "./_stats.ts";
 
 const COUNT = option("count", 10_000);
 const LIMITED = option("limited", 40);
@@ -157,14 +158,6 @@ async function throughProsody(
     for (const client of clients) await client.close().catch(() => {});
     await prosody.stop();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function rate(count: number, seconds: number): [string, string] {

@@ -17,6 +17,7 @@ import type { JingleStream } from "../src/jingle/mod.ts";
 import { JULIET, lovers } from "../tests/jingle/_jingle_pair.ts";
 import { loopbackSocks5 } from "../tests/jingle/_loopback_socks5.ts";
 import { option } from "./_options.ts";
+import { median } from "./_stats.ts";
 
 const COUNT = option("count", 2000);
 const SIZE = option("size", 1024);
@@ -51,14 +52,6 @@ async function round(kind: "ibb" | "s5b"): Promise<[number, number]> {
   await hers.closed;
   await close();
   return [opened, carried];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 console.log(

@@ -24,6 +24,7 @@ import { PEERS, type Runner } from "./_peers.ts";
 import { floor } from "./_floor.ts";
 import { Expat } from "./_expat.ts";
 import { option } from "./_options.ts";
+import { median } from "./_stats.ts";
 
 const TARGET = 3;
 const CHUNK = 16 * 1024;
@@ -37,15 +38,6 @@ const warmup = option("warmup", 2);
 // state no long-running stream is in. Warm-up passes let the heap settle.
 // The floor is a reference row: timed like the others, never a "peer".
 const runners: readonly Runner[] = [...OURS, ...PEERS, floor];
-
-/** Median of a non-empty list. */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function pass(runner: Runner, corpus: Corpus, chunks: Uint8Array[]): number {
   const start = performance.now();

@@ -28,6 +28,7 @@ import { serialize } from "../src/xml/serialize.ts";
 import { XmlParser } from "../src/xml/parser.ts";
 import { CountingSink } from "./_ours.ts";
 import { option } from "./_options.ts";
+import { median } from "./_stats.ts";
 
 const SMALL = option("small", 100_000);
 const LARGE = option("large", 5_000);
@@ -237,15 +238,6 @@ function parserAlone(text: string, count: number): number {
     parser.write(all.subarray(i, i + 16384));
   }
   return (performance.now() - start) * count / n;
-}
-
-/** Median of a non-empty list. */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function roundTrips(tls: boolean): Promise<number[]> {
