@@ -106,9 +106,13 @@ const KEYS: string[] = new Array(NAME_CACHE_SIZE).fill("");
 // parser takes a new epoch from this counter whenever its bindings change,
 // so an epoch is never seen twice (doubles stay exact to 2^53).
 let EPOCH = 0;
+
 const KEY_EPOCHS = new Float64Array(NAME_CACHE_SIZE);
 const NS_EPOCHS = new Float64Array(NAME_CACHE_SIZE);
 const NS_URIS: string[] = new Array(NAME_CACHE_SIZE).fill("");
+
+// Depths a parser's depth-indexed arrays have room for from the start.
+const DEPTHS = 4;
 
 /**
  * Incremental parser for XMPP's restricted XML (RFC 6120 section 11): XML
@@ -191,13 +195,22 @@ export class XmlParser {
   #declaration: XmlDeclaration | undefined;
   #root: Element | undefined;
   #depth = 0; // open elements, root included
-  #elements: Element[] = [];
-  #qnames: string[] = [];
-  #qslots: number[] = []; // the cache slot each of #qnames was read into
-  #nsMarks: number[] = [];
-  #defaultNs: string[] = [""];
+  // Indexed by depth, DEPTHS entries each (an array grown by assignment
+  // takes 17): the stream's root, a stanza and two levels in it, in no more
+  // room than that while the stream idles. Literals, each of its own kind.
+  #elements: (Element | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
+  #qnames: string[] = ["", "", "", ""];
+  #qslots: number[] = [0, 0, 0, 0]; // the cache slot each of #qnames was read into
+  #nsMarks: number[] = [0, 0, 0, 0];
+  #defaultNs: string[] = ["", "", "", "", ""]; // for the next child too
   #prefixes = new Map<string, string>();
   #undo: (string | undefined)[] = []; // pairs: prefix, previous URI
+  #undoGrown = false; // pushed to since #release() last made it a copy
   #epoch = ++EPOCH; // names these #prefixes (see EPOCH)
 
   // The unit being read (root start tag with its prolog, one depth-1
@@ -944,12 +957,29 @@ export class XmlParser {
     this.#pos = 0;
     this.#next.fill(-1);
     this.#attrSafe = -1;
-    // The scratch of the last start tag: its names and values are slices.
+    // The scratch of the last start tag: its names and values are slices,
+    // and all of it was grown to the attributes of a start tag.
     this.#attrNames.length = this.#attrValues.length = 0;
     this.#attrPrefixes.length = this.#attrLocals.length = 0;
+    this.#attrKinds.length = this.#attrSlots.length = 0;
+    // Past the open elements and the next child, nothing is read again.
+    if (this.#elements.length > DEPTHS && this.#depth < DEPTHS) {
+      // An element deeper than DEPTHS grew them: back to their first size.
+      this.#elements = this.#elements.slice(0, DEPTHS);
+      this.#qnames = this.#qnames.slice(0, DEPTHS);
+      this.#qslots = this.#qslots.slice(0, DEPTHS);
+      this.#nsMarks = this.#nsMarks.slice(0, DEPTHS);
+      this.#defaultNs = this.#defaultNs.slice(0, DEPTHS + 1);
+    }
+    if (this.#undoGrown) {
+      // In no more room than it takes (pushes grew it to 17 entries or
+      // more): what the root declares stays as long as the stream.
+      this.#undo = this.#undo.slice();
+      this.#undoGrown = false;
+    }
     // Default namespaces of elements closed since (the open ones and the
     // next child's stay).
-    this.#defaultNs.length = this.#depth + 1;
+    this.#defaultNs.fill("", this.#depth + 1);
   }
 
   /** Reads outside the root element: BOM, declaration, white space, root tag. */
@@ -1890,6 +1920,7 @@ export class XmlParser {
     }
     if (prefix !== "xml") {
       this.#undo.push(prefix, this.#prefixes.get(prefix));
+      this.#undoGrown = true;
       // Owned: the caches compare URIs by identity first and keep them.
       this.#prefixes.set(prefix, owned(uri));
       this.#epoch = ++EPOCH;
@@ -1974,7 +2005,7 @@ export class XmlParser {
   #closeElement(end: number): void {
     const depth = this.#depth - 1;
     const element = this.#elements[depth]!;
-    this.#elements[depth] = undefined as unknown as Element;
+    this.#elements[depth] = undefined;
     const mark = this.#nsMarks[depth]!;
     const undo = this.#undo;
     const prefixes = this.#prefixes;

@@ -1,9 +1,9 @@
 /**
  * Run with `--v8-flags=--expose-gc` by retention_test.ts: prints, as JSON,
  * the live heap per parser (after a full GC) of parsers that read only a
- * stream header, of parsers that then read a 32 KiB chunk of stanzas, and of
- * parsers that read the header and the stanzas in one chunk; each input
- * different, all parsers kept.
+ * stream header, of parsers that then read a 32 KiB chunk of stanzas, of
+ * parsers that read the header and the stanzas in one chunk, and of parsers
+ * that read deeply nested stanzas; each input different, all parsers kept.
  *
  * @module
  */
@@ -19,7 +19,13 @@ const HEADER = "<stream:stream xmlns='jabber:client' " +
   "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 
 /** Stanzas with long names, namespaces and values, unique to `i`. */
-function traffic(i: number): Uint8Array {
+function traffic(i: number, nested = 0): Uint8Array {
+  const open = Array.from({ length: nested }, (_, d) => `<n${d}>`).join("");
+  const close = Array.from(
+    { length: nested },
+    (_, d) => `</n${nested - 1 - d}>`,
+  )
+    .join("");
   let text = "";
   for (let k = 0; text.length < 32 * 1024; k++) {
     text += `<message to='juliet-${i}-${k}@capulet.example/balcony' ` +
@@ -27,7 +33,7 @@ function traffic(i: number): Uint8Array {
       `<request xmlns='urn:xmpp:receipts:${i}'/>` +
       `<longelementname${i % 13} xmlns='urn:example:${i}' ` +
       `xmlns:p='urn:example:prefixed:${i}' p:attributename${i % 7}='${k}'/>` +
-      `</message>`;
+      `${open}${close}</message>`;
   }
   return encoder.encode(text);
 }
@@ -40,8 +46,11 @@ const sink: XmlSink = {
   close() {},
 };
 
-/** How the input comes: the header alone, then stanzas apart or with it. */
-type Feed = "header" | "apart" | "together";
+/**
+ * How the input comes: the header alone, then stanzas apart or with it, or
+ * apart and nested 16 deep.
+ */
+type Feed = "header" | "apart" | "together" | "deep";
 
 /** A stream header unique to `i` (the root keeps its attributes). */
 function header(i: number): string {
@@ -64,6 +73,7 @@ function perParser(feed: Feed): number {
     } else {
       parser.write(encoder.encode(header(i)));
       if (feed === "apart") parser.write(traffic(i));
+      if (feed === "deep") parser.write(traffic(i, 16));
     }
     parsers.push(parser);
   }
@@ -77,14 +87,17 @@ perParser("apart"); // warm up: code, the shared name cache
 const idle: number[] = [];
 const busy: number[] = [];
 const together: number[] = [];
+const deep: number[] = [];
 for (let round = 0; round < 3; round++) {
   idle.push(perParser("header"));
   busy.push(perParser("apart"));
   together.push(perParser("together"));
+  deep.push(perParser("deep"));
 }
 const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
 console.log(JSON.stringify({
   idle: median(idle),
   busy: median(busy),
   together: median(together),
+  deep: median(deep),
 }));

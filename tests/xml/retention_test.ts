@@ -16,7 +16,7 @@ Deno.test("a parser that has read a chunk whole keeps no part of it, not even th
     stderr: "piped",
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const { idle, busy, together } = JSON.parse(
+  const { idle, busy, together, deep } = JSON.parse(
     new TextDecoder().decode(stdout),
   );
   // Each chunk is 32 KiB: keeping it, or a slice of it, costs that much.
@@ -32,5 +32,12 @@ Deno.test("a parser that has read a chunk whole keeps no part of it, not even th
     `after a header and 32 KiB of stanzas in one chunk ${
       together.toFixed(0)
     } bytes a parser, ${idle.toFixed(0)} with the header alone`,
+  );
+  // What a parser keeps per depth is sized for a few levels: stanzas nested
+  // deeper grow it, and it goes back to that size once they are read.
+  assert.ok(
+    deep - busy < 256,
+    `after stanzas nested 16 deep ${deep.toFixed(0)} bytes a parser, ` +
+      `${busy.toFixed(0)} after shallow ones`,
   );
 });
