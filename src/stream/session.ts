@@ -637,7 +637,8 @@ export class Session {
    * @returns Call it when `busy()` may have turned false.
    */
   pauseWhile(busy: () => boolean): () => void {
-    this.#busy.push(busy);
+    // A copy in no more room than it takes (a push would give it 17).
+    this.#busy = [...this.#busy, busy];
     return () => this.#wake();
   }
 
@@ -1316,6 +1317,7 @@ export class Session {
           frame = first === undefined
             ? await this.#reader.next()
             : await Promise.resolve({ type: "element", element: first });
+          first = undefined;
         } else {
           frame = this.#reader.ready();
           if (frame === undefined) frame = await this.#reader.next();
@@ -1336,21 +1338,29 @@ export class Session {
           await this.#peerClosed();
           return;
         }
-        if (frame.type === "header") {
-          throw new StreamError("bad-format", {
-            sent: true,
-            text: "unexpected stream header",
-          });
-        }
-        const element = frame.element;
-        if (this.#ignored(element)) continue;
-        if (element.is("error", STREAMS_NS)) throw receivedError(element);
-        this.#checkStanza(element);
-        this.#deliver(element, this.#reader.lastSize);
+        // Taken in a call of its own: while this loop waits, it holds no
+        // stanza it delivered (the stanza would stay with an idle stream).
+        this.#take(frame);
+        frame = undefined;
       }
     } catch (error) {
       await this.#fail(error);
     }
+  }
+
+  /** A frame that is not a close: a stanza, to deliver. */
+  #take(frame: Exclude<StreamFrame, { type: "close" }>): void {
+    if (frame.type === "header") {
+      throw new StreamError("bad-format", {
+        sent: true,
+        text: "unexpected stream header",
+      });
+    }
+    const element = frame.element;
+    if (this.#ignored(element)) return;
+    if (element.is("error", STREAMS_NS)) throw receivedError(element);
+    this.#checkStanza(element);
+    this.#deliver(element, this.#reader.lastSize);
   }
 
   /** A depth-1 element that is no stanza ends the stream. */
