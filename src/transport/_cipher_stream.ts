@@ -69,13 +69,18 @@ export class CipherStream {
 
   /** Calls `listener` on every `event`. */
   on(event: string, listener: Listener): this {
-    this.#listeners.push(event, listener, false);
-    return this;
+    return this.#listen(event, listener, false);
   }
 
   /** Calls `listener` on the next `event` only. */
   once(event: string, listener: Listener): this {
-    this.#listeners.push(event, listener, true);
+    return this.#listen(event, listener, true);
+  }
+
+  #listen(event: string, listener: Listener, once: boolean): this {
+    // A copy in no more room than it takes, for the connection's lifetime
+    // (pushes would grow it to 17 entries, then 41).
+    this.#listeners = [...this.#listeners, event, listener, once];
     return this;
   }
 
