@@ -1459,18 +1459,25 @@ export class Session {
       this.#stallTimer = undefined;
       const cause = this.#stallCause();
       if (cause === undefined) return;
-      void this.#fail(
-        cause === "unread"
-          ? new StreamError("connection-timeout", {
+      if (cause === "unread") {
+        // A peer that read nothing for so long will not read our error
+        // either: the connection is freed now, not at the close deadline.
+        void this.#fail(
+          new StreamError("connection-timeout", {
             sent: true,
             text: `the peer read nothing of ours for ${ms} ms`,
-          })
-          : new StreamError("resource-constraint", {
-            sent: true,
-            text: cause === "unconsumed"
-              ? `received stanzas were not taken for ${ms} ms`
-              : `received requests were not answered for ${ms} ms`,
           }),
+          0,
+        );
+        return;
+      }
+      void this.#fail(
+        new StreamError("resource-constraint", {
+          sent: true,
+          text: cause === "unconsumed"
+            ? `received stanzas were not taken for ${ms} ms`
+            : `received requests were not answered for ${ms} ms`,
+        }),
       );
     }, ms);
   }

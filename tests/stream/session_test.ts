@@ -440,6 +440,43 @@ Deno.test("Session holds sends past its limit while the peer does not read, then
   await recipient.closed;
 });
 
+Deno.test("a peer that reads nothing is cut at the stall deadline, not held until the close deadline as well", async () => {
+  const { initiator, recipient, a } = sessions({
+    sendQueueLimit: 4096,
+    stallTimeoutMs: 200,
+    closeTimeoutMs: 60_000,
+  });
+  await Promise.all([initiator.negotiate(), recipient.negotiate()]);
+  a.write = () => new Promise(() => {}); // a peer that stopped reading
+  recipient.stanzas$.subscribe({ error() {} });
+  initiator.stanzas$.subscribe({ error() {} });
+  // More than the send queue takes: the stream stalls on the peer.
+  const big = new Element("message", CLIENT, { id: "x" }, [
+    new Element("body", CLIENT, {}, ["y".repeat(1000)]),
+  ]);
+  const sends = Array.from(
+    { length: 20 },
+    () => initiator.send(big).catch((e) => e),
+  );
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    initiator.closed,
+    new Promise<"held">((resolve) => {
+      timer = setTimeout(() => resolve("held"), 5_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  assert.notEqual(result, "held", "still open 5 s after the stall deadline");
+  const closed = result as Awaited<typeof initiator.closed>;
+  assert.ok(closed.error instanceof StreamError, String(closed.error));
+  assert.equal(closed.error.condition, "connection-timeout");
+  assert.ok(Date.now() - started >= 150, "cut before the stall deadline");
+  assert.equal(a.closed, true, "the connection is freed");
+  await Promise.all(sends);
+  await recipient.closed;
+});
+
 Deno.test("close() while negotiating abandons it: negotiate() rejects with a NegotiationError, the peer gets our close tag", async () => {
   // A peer that never answers: without close(), only the deadline would end it.
   const [a, b] = pair();
