@@ -267,8 +267,15 @@ Deno.test("a peer flooding disco#info and pings without reading gets the built-i
  * `chunk`; her application accepts the stream and never subscribes.
  * `stopAfter` bytes, then the peer hangs up, if given.
  */
-async function flooded(chunk: string, stopAfter?: number) {
-  const j = await juliet({ stallTimeoutMs: 500, closeTimeoutMs: 200 });
+async function flooded(
+  chunk: string,
+  stopAfter?: number,
+  options: Partial<ListenOptions> = {
+    stallTimeoutMs: 500,
+    closeTimeoutMs: 200,
+  },
+) {
+  const j = await juliet(options);
   const conn = await negotiateDeno(j.target);
   await until(() => j.streams.length === 1, "the stream is open");
   let sent = 0;
@@ -317,6 +324,24 @@ Deno.test("a flooding peer that hangs up while its stream is paused ends that st
     assert.equal(f.stream.state, "open");
     f.hangUp();
     const result = await within(10_000, f.stream.closed);
+    assert.equal(result.clean, false);
+    assert.equal(f.stream.state, "closed");
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("an iq flooder that hangs up mid-flood over TLS ends its stream at once, long before any deadline", async () => {
+  // Every deadline far off: only the hang-up can end the stream in time.
+  const f = await flooded(iqGets(200), 4_000_000, {
+    stallTimeoutMs: 60_000,
+    closeTimeoutMs: 60_000,
+    idleTimeoutMs: 60_000,
+  });
+  try {
+    await f.flooding;
+    f.hangUp();
+    const result = await within(5_000, f.stream.closed);
     assert.equal(result.clean, false);
     assert.equal(f.stream.state, "closed");
   } finally {
