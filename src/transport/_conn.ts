@@ -113,7 +113,7 @@ export class Reads {
    * @returns The bytes (a copy when they fill little of the buffer), or
    *   null at the end.
    */
-  async next(
+  next(
     reader: { read(p: Uint8Array): Promise<number | null> },
   ): Promise<Uint8Array | null> {
     const probe = this.#drained;
@@ -121,7 +121,23 @@ export class Reads {
       ? this.#buffer ?? new Uint8Array(this.#min)
       : pool.take(this.#size);
     this.#buffer = undefined;
-    const n = await reader.read(buffer);
+    // Not an async function: the read an idle connection leaves pending
+    // then holds a callback, not a suspended function with its frame.
+    let read: Promise<number | null>;
+    try {
+      read = reader.read(buffer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return read.then((n) => this.#took(buffer, probe, n));
+  }
+
+  /** What a read of `n` bytes into `buffer` hands out. */
+  #took(
+    buffer: Uint8Array,
+    probe: boolean,
+    n: number | null,
+  ): Uint8Array | null {
     if (n === null) return null;
     if (n === buffer.length) {
       this.#drained = false;
@@ -219,28 +235,42 @@ export class ConnTransport<C extends ByteConn = Deno.Conn>
       : channel.copiesWrites === true;
   }
 
-  async read(): Promise<Uint8Array | null> {
+  read(): Promise<Uint8Array | null> {
     if (this.#reading) {
-      throw new TransportError("Cannot read: a read is already pending");
+      return Promise.reject(
+        new TransportError("Cannot read: a read is already pending"),
+      );
     }
     if (this.#upgrading) {
-      throw new TransportError("Cannot read while TLS is starting");
+      return Promise.reject(
+        new TransportError("Cannot read while TLS is starting"),
+      );
     }
-    if (this.#closed) return null;
+    if (this.#closed) return Promise.resolve(null);
     this.#reading = true;
+    // Not an async function: see Reads.next().
+    let read: Promise<Uint8Array | null>;
     try {
-      if (this.#channel !== undefined) return await this.#channel.read();
-      this.#reads ??= new Reads();
-      const chunk = await this.#reads.next(this.#conn);
-      return this.#closed ? null : chunk;
+      read = this.#channel !== undefined
+        ? this.#channel.read()
+        : (this.#reads ??= new Reads()).next(this.#conn);
     } catch (cause) {
-      if (this.#closed) return null;
-      if (cause instanceof TransportError) throw cause;
-      throw failure("Cannot read", cause);
-    } finally {
-      this.#reading = false;
+      read = Promise.reject(cause);
     }
+    return read.then(this.#onRead, this.#onReadFailure);
   }
+
+  readonly #onRead = (chunk: Uint8Array | null): Uint8Array | null => {
+    this.#reading = false;
+    return this.#closed ? null : chunk;
+  };
+
+  readonly #onReadFailure = (cause: unknown): null => {
+    this.#reading = false;
+    if (this.#closed) return null;
+    if (cause instanceof TransportError) throw cause;
+    throw failure("Cannot read", cause);
+  };
 
   release(chunk: Uint8Array): void {
     if (this.#channel !== undefined) this.#channel.release?.(chunk);
