@@ -7,7 +7,6 @@
 import {
   ASCII_CLASS,
   firstInvalidUtf8,
-  firstNonXmlChar,
   incompleteTail,
   isNameCharNonAscii,
   isNameStartNonAscii,
@@ -18,6 +17,7 @@ import {
   utf8Length,
 } from "./_chars.ts";
 import { Element } from "./element.ts";
+import { findNonXmlChar } from "./_scan.ts";
 import { appendText, owned } from "./_text.ts";
 import { isNcName } from "./names.ts";
 import { type XmlCondition, XmlError } from "./errors.ts";
@@ -664,7 +664,7 @@ export class XmlParser {
       bytes = bytes.subarray(0, bytes.length - keep);
     }
     if (bytes.length === 0) return;
-    const bad = firstNonXmlChar(bytes);
+    const bad = findNonXmlChar(bytes);
     if (bad >= 0) {
       // Read what comes before it (an earlier error wins), then report it.
       this.#decodeAndFeed(bytes.subarray(0, bad));

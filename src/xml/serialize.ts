@@ -4,7 +4,7 @@
  * @module
  */
 
-import { NOT_XML_CHAR } from "./_chars.ts";
+import { hasNonXmlChar } from "./_scan.ts";
 import { isNcName } from "./names.ts";
 import type { Element, Node } from "./element.ts";
 
@@ -89,7 +89,7 @@ const ATTR_ESCAPES: Record<string, string> = {
 };
 
 function checkChars(text: string): void {
-  if (NOT_XML_CHAR.test(text) || !text.isWellFormed()) {
+  if (hasNonXmlChar(text) || !text.isWellFormed()) {
     throw new TypeError(
       "Cannot serialize: the text holds a character that XML cannot carry",
     );

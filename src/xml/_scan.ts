@@ -1,0 +1,101 @@
+// The search for bytes that encode no XML character, over the whole input:
+// 16 bytes at a time in WebAssembly (SIMD) for all but short chunks, where
+// the four-bytes-at-a-time JavaScript search is as fast. The module is
+// assembled by scripts/wasm/scan_wasm.ts (where it can be read op by op);
+// without WebAssembly SIMD the JavaScript search does all of it.
+// Private module.
+
+import { Buffer } from "node:buffer";
+import { firstNonXmlChar, NOT_XML_CHAR } from "./_chars.ts";
+import { SCAN_WASM } from "./_scan_wasm.ts";
+
+// Shorter input goes to the JavaScript search (the copy and the call cost
+// more than they save); shorter text to the regular expression.
+const MIN_BYTES = 128;
+const MIN_UNITS = 1024;
+// Input is copied into the module's one page of memory this much at a time,
+// with the two bytes after it (the U+FFFE/F check reads them) and spaces up
+// to the end of the last 16-byte block.
+const WINDOW = 32 * 1024;
+const PAD = 2 + 16;
+
+interface Scanner {
+  memory: Uint8Array;
+  scan: (len: number) => number;
+}
+
+let scanner: Scanner | null | undefined; // null: no WebAssembly SIMD here
+
+function load(): Scanner | null {
+  try {
+    const instance = new WebAssembly.Instance(
+      new WebAssembly.Module(SCAN_WASM as Uint8Array<ArrayBuffer>),
+    );
+    const { memory, scan } = instance.exports as {
+      memory: WebAssembly.Memory;
+      scan: (len: number) => number;
+    };
+    return { memory: new Uint8Array(memory.buffer), scan };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Offset of the first byte of `bytes` (valid UTF-8) that encodes a character
+ * outside XML's Char production: a C0 control other than tab, line feed and
+ * carriage return, or U+FFFE / U+FFFF. -1 if none. The same answer as
+ * `firstNonXmlChar()` of _chars.ts, which it uses for short input.
+ */
+export function findNonXmlChar(bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n < MIN_BYTES) return firstNonXmlChar(bytes);
+  const s = scanner ??= load();
+  if (s === null) return firstNonXmlChar(bytes);
+  const memory = s.memory;
+  for (let start = 0; start < n; start += WINDOW) {
+    const len = Math.min(WINDOW, n - start);
+    // The window, and what follows it (for the U+FFFE/F check).
+    const copied = Math.min(len + 2, n - start);
+    memory.set(bytes.subarray(start, start + copied));
+    memory.fill(0x20, copied, len + PAD);
+    const block = s.scan(len);
+    if (block < 0) continue;
+    // The first bad byte from that block on: in it, or in the two bytes
+    // after it (the next window's first). None if what was found lies past
+    // the input (a space there is no find, but it costs a look).
+    const from = start + block;
+    const found = firstNonXmlChar(bytes.subarray(from, Math.min(n, from + 18)));
+    if (found >= 0) return from + found;
+  }
+  return -1;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Whether `text` holds a character outside XML's Char production other
+ * than a surrogate (a C0 control other than tab, line feed and carriage
+ * return, or U+FFFE / U+FFFF): `NOT_XML_CHAR.test(text)`, with long ASCII
+ * text searched as bytes (its UTF-8 is its code units, which
+ * `TextEncoder.encodeInto` writes out at memory speed; other text it
+ * encodes far slower than the regular expression reads it).
+ */
+export function hasNonXmlChar(text: string): boolean {
+  const n = text.length;
+  if (n < MIN_UNITS || Buffer.byteLength(text, "utf8") !== n) {
+    return NOT_XML_CHAR.test(text);
+  }
+  const s = scanner ??= load();
+  if (s === null) return NOT_XML_CHAR.test(text);
+  const memory = s.memory;
+  for (let start = 0; start < n; start += WINDOW) {
+    const part = n <= WINDOW ? text : text.slice(start, start + WINDOW);
+    const len = encoder.encodeInto(part, memory).written;
+    memory.fill(0x20, len, len + PAD);
+    // ASCII holds no U+FFFE/F: a block found holds a control character
+    // (the regular expression says so, in this part only).
+    if (s.scan(len) >= 0 && NOT_XML_CHAR.test(part)) return true;
+  }
+  return false;
+}
