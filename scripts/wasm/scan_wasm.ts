@@ -82,76 +82,112 @@ const end = [0x0b];
 const LEN = 0;
 const AT = 1; // i32: the block's offset
 const BLOCK = 2; // v128: its bytes
+const SPACES = 3; // v128: 0x20 in every byte, made once
+const LFS = 4; // v128: 0x0A
+const EFS = 5; // v128: 0xEF
+const NEXT = 6; // v128: the bytes of the block after BLOCK
+const TABS = 7; // v128: 0x09
+const CRS = 8; // v128: 0x0D
+const BFS = 9; // v128: 0xBF
+const ONES = 10; // v128: 0x01
 
-/** `BLOCK`'s bytes that are `byte`. */
-const equals = (byte: number) => [
-  ...localGet(BLOCK),
-  ...bytes16(byte),
+/** The bytes of the block in local `v` equal to those of local `c`. */
+const equals = (v: number, c: number) => [
+  ...localGet(v),
+  ...localGet(c),
   ...i8x16Eq,
 ];
 
-/** Whether the block may hold a bad byte: a C0 control but LF, or 0xEF. */
-const suspect = [
-  ...localGet(BLOCK),
-  ...bytes16(0x20),
+/** Which bytes of the block in `v` may be bad: C0 controls but LF, 0xEF. */
+const suspect = (v: number) => [
+  ...localGet(v),
+  ...localGet(SPACES),
   ...i8x16LtU,
-  ...equals(0x0a),
+  ...equals(v, LFS),
   ...v128AndNot,
-  ...equals(0xef),
+  ...equals(v, EFS),
   ...v128Or,
-  ...v128AnyTrue,
 ];
 
-/** Whether it does: a C0 control but TAB, LF, CR; EF BF BE; EF BF BF. */
-const bad = [
-  ...localGet(BLOCK),
-  ...bytes16(0x20),
+/**
+ * Whether the block in `v`, at `offset` from AT, has a bad byte: a C0
+ * control but TAB, LF, CR; EF BF BE; EF BF BF.
+ */
+const bad = (v: number, offset: number) => [
+  ...localGet(v),
+  ...localGet(SPACES),
   ...i8x16LtU,
-  ...equals(0x09),
-  ...equals(0x0a),
+  ...equals(v, TABS),
+  ...equals(v, LFS),
   ...v128Or,
-  ...equals(0x0d),
+  ...equals(v, CRS),
   ...v128Or,
   ...v128AndNot,
-  ...equals(0xef),
+  ...equals(v, EFS),
   ...localGet(AT),
-  ...v128Load(1),
-  ...bytes16(0xbf),
+  ...v128Load(offset + 1),
+  ...localGet(BFS),
   ...i8x16Eq,
   ...v128And,
   // BE or BF: BF once the low bit is set.
   ...localGet(AT),
-  ...v128Load(2),
-  ...bytes16(0x01),
+  ...v128Load(offset + 2),
+  ...localGet(ONES),
   ...v128Or,
-  ...bytes16(0xbf),
+  ...localGet(BFS),
   ...i8x16Eq,
   ...v128And,
   ...v128Or,
   ...v128AnyTrue,
+];
+
+/** Sets local `c` to `byte` in every byte. */
+const constant = (c: number, byte: number) => [
+  ...bytes16(byte),
+  ...localSet(c),
 ];
 
 const scanBody = [
   0x02, // two runs of locals:
   0x01,
   0x7f, // one i32 (AT, from 0),
-  0x01,
-  0x7b, // one v128 (BLOCK)
+  0x09,
+  0x7b, // nine v128 (the two blocks, the constants)
+  ...constant(SPACES, 0x20),
+  ...constant(LFS, 0x0a),
+  ...constant(EFS, 0xef),
+  ...constant(TABS, 0x09),
+  ...constant(CRS, 0x0d),
+  ...constant(BFS, 0xbf),
+  ...constant(ONES, 0x01),
   ...block,
   ...loop,
   ...localGet(AT),
   ...v128Load(0),
   ...localSet(BLOCK),
-  ...suspect,
+  ...localGet(AT),
+  ...v128Load(16),
+  ...localSet(NEXT),
+  ...suspect(BLOCK),
+  ...suspect(NEXT),
+  ...v128Or,
+  ...v128AnyTrue,
   ...ifThen,
-  ...bad,
+  ...bad(BLOCK, 0),
   ...ifThen,
   ...localGet(AT),
   ...ret,
   ...end,
-  ...end,
+  ...bad(NEXT, 16),
+  ...ifThen,
   ...localGet(AT),
   ...i32Const(16),
+  ...i32Add,
+  ...ret,
+  ...end,
+  ...end,
+  ...localGet(AT),
+  ...i32Const(32),
   ...i32Add,
   ...localTee(AT),
   ...localGet(LEN),

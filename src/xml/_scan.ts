@@ -17,7 +17,7 @@ const MIN_UNITS = 1024;
 // with the two bytes after it (the U+FFFE/F check reads them) and spaces up
 // to the end of the last 16-byte block.
 const WINDOW = 32 * 1024;
-const PAD = 2 + 16;
+const PAD = 2 + 32;
 
 interface Scanner {
   memory: Uint8Array;
