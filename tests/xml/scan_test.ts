@@ -154,3 +154,19 @@ Deno.test("hasNonXmlChar() answers as the regular expression, for ASCII text lon
     assert.equal(hasNonXmlChar(text), NOT_XML_CHAR.test(text));
   }
 });
+
+Deno.test("without WebAssembly the JavaScript search does all of it, with the same answers", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", new URL("./_no_wasm_probe.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+    wasm: "undefined",
+    found: 35_000,
+    clean: -1,
+    text: true,
+    cleanText: false,
+  });
+});
