@@ -4,19 +4,13 @@
  */
 
 import assert from "node:assert/strict";
+import { probe } from "../_probe.ts";
 
 Deno.test("an idle stream keeps none of the stanzas it delivered once its subscriber let go of them", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      new URL("./_stanza_retention_probe.ts", import.meta.url).pathname,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const { taken, alive } = JSON.parse(new TextDecoder().decode(stdout));
+  const { taken, alive } = await probe<{ taken: number; alive: number }>(
+    new URL("./_stanza_retention_probe.ts", import.meta.url),
+    ["--v8-flags=--expose-gc"],
+  );
   assert.equal(taken, 12);
   assert.equal(alive, 0, `${alive} of ${taken} stanzas still alive`);
 });

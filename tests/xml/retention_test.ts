@@ -4,21 +4,14 @@
  */
 
 import assert from "node:assert/strict";
+import { probe } from "../_probe.ts";
 
 Deno.test("a parser that has read a chunk whole keeps no part of it, not even through the stream header", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--v8-flags=--expose-gc",
-      new URL("./_retention_probe.ts", import.meta.url).pathname,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const { idle, busy, together, deep } = JSON.parse(
-    new TextDecoder().decode(stdout),
-  );
+  const { idle, busy, together, deep } = await probe<
+    Record<"idle" | "busy" | "together" | "deep", number>
+  >(new URL("./_retention_probe.ts", import.meta.url), [
+    "--v8-flags=--expose-gc",
+  ]);
   // Each chunk is 32 KiB: keeping it, or a slice of it, costs that much.
   assert.ok(
     busy - idle < 2048,

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { probe } from "../_probe.ts";
 import { firstNonXmlChar, NOT_XML_CHAR } from "../../src/xml/_chars.ts";
 import { findNonXmlChar, hasNonXmlChar } from "../../src/xml/_scan.ts";
 import { SCAN_WASM } from "../../src/xml/_scan_wasm.ts";
@@ -156,17 +157,14 @@ Deno.test("hasNonXmlChar() answers as the regular expression, for ASCII text lon
 });
 
 Deno.test("without WebAssembly the JavaScript search does all of it, with the same answers", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", new URL("./_no_wasm_probe.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
-    wasm: "undefined",
-    found: 35_000,
-    clean: -1,
-    text: true,
-    cleanText: false,
-  });
+  assert.deepEqual(
+    await probe(new URL("./_no_wasm_probe.ts", import.meta.url)),
+    {
+      wasm: "undefined",
+      found: 35_000,
+      clean: -1,
+      text: true,
+      cleanText: false,
+    },
+  );
 });
