@@ -300,6 +300,17 @@ async function flooded(
   };
 }
 
+/** Hangs up on `f`'s stream, which must then end within `ms`, not cleanly. */
+async function endsOnHangUp(
+  f: Awaited<ReturnType<typeof flooded>>,
+  ms: number,
+): Promise<void> {
+  f.hangUp();
+  const result = await within(ms, f.stream.closed);
+  assert.equal(result.clean, false);
+  assert.equal(f.stream.state, "closed");
+}
+
 Deno.test("200 KB messages over TLS that nobody takes stop being read at the buffer bound, and the stream ends at the stall deadline", async () => {
   const f = await flooded(bigMessage(200_000));
   try {
@@ -322,10 +333,7 @@ Deno.test("a flooding peer that hangs up while its stream is paused ends that st
   try {
     await f.flooding;
     assert.equal(f.stream.state, "open");
-    f.hangUp();
-    const result = await within(10_000, f.stream.closed);
-    assert.equal(result.clean, false);
-    assert.equal(f.stream.state, "closed");
+    await endsOnHangUp(f, 10_000);
   } finally {
     await f.close();
   }
@@ -340,10 +348,7 @@ Deno.test("an iq flooder that hangs up mid-flood over TLS ends its stream at onc
   });
   try {
     await f.flooding;
-    f.hangUp();
-    const result = await within(5_000, f.stream.closed);
-    assert.equal(result.clean, false);
-    assert.equal(f.stream.state, "closed");
+    await endsOnHangUp(f, 5_000);
   } finally {
     await f.close();
   }
