@@ -108,11 +108,10 @@ function bodiesOf(stream: E2EStream, count: number): Promise<string[]> {
 }
 
 /**
- * Each end sends `expected` as messages while the other reads them, then
- * the initiator closes in order: checks that both got them all, in order,
- * and that both closes were clean.
+ * Each end sends `expected` as messages while the other reads them: checks
+ * that both got them all, in order.
  */
-export async function exchangeAndClose(
+export async function exchange(
   initiator: E2EStream,
   recipient: E2EStream,
   expected: string[],
@@ -129,6 +128,18 @@ export async function exchangeAndClose(
   ]);
   assert.deepEqual(await heardByRecipient, expected);
   assert.deepEqual(await heardByInitiator, expected);
+}
+
+/**
+ * {@linkcode exchange}, then the initiator closes in order: checks too that
+ * both closes were clean.
+ */
+export async function exchangeAndClose(
+  initiator: E2EStream,
+  recipient: E2EStream,
+  expected: string[],
+): Promise<void> {
+  await exchange(initiator, recipient, expected);
   const [closing, seen] = await Promise.all([
     initiator.close(),
     recipient.closed,

@@ -4,10 +4,8 @@
 
 import { causes } from "./_causes.ts";
 import assert from "node:assert/strict";
-import { firstValueFrom, take, toArray } from "rxjs";
-import { message } from "../../src/stanza/stanza.ts";
 import type { E2EStream } from "../../src/e2e.ts";
-import type { Element } from "../../src/xml/element.ts";
+import { message } from "../../src/stanza/stanza.ts";
 import {
   IbbError,
   JingleError,
@@ -23,29 +21,13 @@ import {
   ROMEO,
   romeoCert,
 } from "./_jingle_pair.ts";
+import { exchange } from "./_ibb_pair.ts";
 
 const COUNT = 200;
 
-function bodies(stream: E2EStream, count = COUNT): Promise<string[]> {
-  return firstValueFrom(stream.stanzas$.pipe(take(count), toArray())).then((
-    stanzas: Element[],
-  ) => stanzas.map((s) => s.getChildText("body")!));
-}
-
-async function exchange(a: E2EStream, b: E2EStream): Promise<void> {
-  const expected = Array.from({ length: COUNT }, (_, i) => `Hark ${i}`);
-  const heardByB = bodies(b);
-  const heardByA = bodies(a);
-  await Promise.all([
-    (async () => {
-      for (const body of expected) await a.send(message({ body }));
-    })(),
-    (async () => {
-      for (const body of expected) await b.send(message({ body }));
-    })(),
-  ]);
-  assert.deepEqual(await heardByB, expected);
-  assert.deepEqual(await heardByA, expected);
+/** {@linkcode exchange} of `COUNT` messages each way. */
+function exchangeMany(a: E2EStream, b: E2EStream): Promise<void> {
+  return exchange(a, b, Array.from({ length: COUNT }, (_, i) => `Hark ${i}`));
 }
 
 Deno.test("open() over IBB gives an encrypted stream both ways, and close() ends the inner stream before the Jingle session", async () => {
@@ -74,7 +56,7 @@ Deno.test("open() over IBB gives an encrypted stream both ways, and close() ends
   assert.deepEqual(romeo.approved, ["juliet@pronto"]);
   assert.deepEqual(juliet.approved, ["romeo@forza"]);
 
-  await exchange(mine, hers);
+  await exchangeMany(mine, hers);
   assert.deepEqual(await mine.close(), { clean: true });
   assert.deepEqual(await hers.closed, { clean: true });
   assert.deepEqual(await hers.close(), { clean: true });
@@ -98,7 +80,7 @@ Deno.test("a stream opened by either end carries stanzas, and the responder may 
   });
   const hers = await juliet.jingle.open(ROMEO);
   const mine = await accepted.promise;
-  await exchange(hers, mine);
+  await exchangeMany(hers, mine);
   assert.deepEqual(await mine.close(), { clean: true });
   assert.deepEqual(await hers.close(), { clean: true });
   await close();
