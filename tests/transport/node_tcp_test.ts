@@ -39,6 +39,12 @@ async function serverTls(...names: string[]) {
   return { tls: { key: cert.keyPem, cert: cert.certPem } };
 }
 
+/** A client and a listener on localhost, the client trusting its certificate. */
+async function localhostConnected() {
+  const cert = await certificate("localhost");
+  return connected(localhostTrusting(cert), await serverTls("localhost"));
+}
+
 Deno.test("connectTcpNode() and listenTcp() echo plaintext both ways", async () => {
   await using c = await connected(node());
   assert.deepEqual(c.listener.addr.hostname, "127.0.0.1");
@@ -53,10 +59,7 @@ Deno.test("connectTcpNode() and listenTcp() echo plaintext both ways", async () 
 
 Deno.test("connectTcpNode() and listenTcp() start TLS after plaintext and report TLSv1.3 with the certificate's fingerprint", async () => {
   const cert = await certificate("localhost");
-  await using c = await connected(
-    localhostTrusting(cert),
-    await serverTls("localhost"),
-  );
+  await using c = await localhostConnected();
   await send(c.client, "<starttls/>");
   assert.equal(await expect(c.server, "<starttls/>"), "<starttls/>");
   await send(c.server, "<proceed/>");
@@ -466,11 +469,7 @@ async function refilled(
 }
 
 Deno.test("connectTcpNode() and listenTcp() ends say their writes are done with their bytes once resolved, and a buffer filled again after each write loses nothing, in plaintext and over node:tls", async () => {
-  const cert = await certificate("localhost");
-  await using c = await connected(
-    localhostTrusting(cert),
-    await serverTls("localhost"),
-  );
+  await using c = await localhostConnected();
   const size = 64 * 1024;
   const rounds = 24;
   const expected = Array.from(
@@ -558,11 +557,7 @@ Deno.test("listenTcp() and connectTcpNode() refuse at once a key that is not the
 });
 
 Deno.test("a listenTcp() transport over node:tls frees a decrypted chunk once it is handed back, and recycles a plaintext one", async () => {
-  const cert = await certificate("localhost");
-  await using c = await connected(
-    localhostTrusting(cert),
-    await serverTls("localhost"),
-  );
+  await using c = await localhostConnected();
   await send(c.client, "<starttls/>");
   const plain = (await c.server.read())!;
   assert.equal(new TextDecoder().decode(plain), "<starttls/>");
