@@ -15,9 +15,12 @@ const MIN_BYTES = 128;
 const MIN_UNITS = 1024;
 // Input is copied into the module's one page of memory this much at a time,
 // with the two bytes after it (the U+FFFE/F check reads them) and spaces up
-// to the end of the last 16-byte block.
+// to the end of the last step (two 16-byte blocks) and two bytes past it.
 const WINDOW = 32 * 1024;
 const PAD = 2 + 32;
+// What `scan()` names is a 16-byte block: a bad character starts in it, and
+// may end two bytes past it.
+const BLOCK = 16 + 2;
 
 interface Scanner {
   memory: Uint8Array;
@@ -65,7 +68,9 @@ export function findNonXmlChar(bytes: Uint8Array): number {
     // after it (the next window's first). None if what was found lies past
     // the input (a space there is no find, but it costs a look).
     const from = start + block;
-    const found = firstNonXmlChar(bytes.subarray(from, Math.min(n, from + 18)));
+    const found = firstNonXmlChar(
+      bytes.subarray(from, Math.min(n, from + BLOCK)),
+    );
     if (found >= 0) return from + found;
   }
   return -1;
