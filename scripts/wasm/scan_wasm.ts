@@ -10,9 +10,11 @@
  * The module exports its memory (one page) and `scan(len)`: the offset of
  * the first 16-byte block of `memory[0, len)` holding a C0 control other
  * than tab, line feed and carriage return, or the start of EF BF BE or EF BF
- * BF (U+FFFE, U+FFFF); -1 if none. Blocks are read whole, and the check for
- * U+FFFE/F reads two bytes past each block: the caller puts the two bytes
- * that follow the input there, then spaces up to the end of the last block.
+ * BF (U+FFFE, U+FFFF); -1 if none. Blocks are read two at a time (one test
+ * for both whether they may hold one, the exact test only then), whole, and
+ * the check for U+FFFE/F reads two bytes past each block: the caller puts
+ * the two bytes that follow the input there, then spaces up to the end of
+ * the last step and two bytes past it.
  *
  * @module
  */
