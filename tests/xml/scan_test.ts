@@ -6,7 +6,11 @@
 
 import assert from "node:assert/strict";
 import { probe } from "../_probe.ts";
-import { firstNonXmlChar, NOT_XML_CHAR } from "../../src/xml/_chars.ts";
+import {
+  firstNonXmlChar,
+  NOT_XML_CHAR,
+  utf8Length,
+} from "../../src/xml/_chars.ts";
 import { findNonXmlChar, hasNonXmlChar } from "../../src/xml/_scan.ts";
 import { SCAN_WASM } from "../../src/xml/_scan_wasm.ts";
 import { assemble } from "../../scripts/wasm/scan_wasm.ts";
@@ -167,4 +171,46 @@ Deno.test("without WebAssembly the JavaScript search does all of it, with the sa
       cleanText: false,
     },
   );
+});
+
+Deno.test("utf8Length() of a range counts what the code-unit loop counts, natively for long ranges, halves of a cut pair two bytes each", () => {
+  const loop = (text: string, start: number, end: number) => {
+    let bytes = end - start;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) bytes += c < 0x800 || (c & 0xf800) === 0xd800 ? 1 : 2;
+    }
+    return bytes;
+  };
+  const random = seededRandom(99);
+  const pieces = [
+    "a",
+    " ",
+    "é",
+    "Ж",
+    "你",
+    "😀",
+    "\ufffd",
+    "\u0800",
+    "\u07ff",
+    "\uffff",
+  ];
+  for (let t = 0; t < 3000; t++) {
+    let text = "";
+    const n = Math.floor(random() * 400);
+    while (text.length < n) {
+      text += pieces[Math.floor(random() * pieces.length)];
+    }
+    const start = Math.floor(random() * (text.length + 1));
+    const end = start + Math.floor(random() * (text.length - start + 1));
+    assert.equal(
+      utf8Length(text, start, end),
+      loop(text, start, end),
+      `${JSON.stringify(text)} [${start}, ${end})`,
+    );
+  }
+  // A pair cut at both ends of a long range.
+  const text = "😀" + "x".repeat(100) + "😀";
+  assert.equal(utf8Length(text, 1, text.length - 1), 2 + 100 + 2);
+  assert.equal(utf8Length(text, 0, text.length), 4 + 100 + 4);
 });
