@@ -5,8 +5,7 @@
 // without WebAssembly SIMD the JavaScript search does all of it.
 // Private module.
 
-import { Buffer } from "node:buffer";
-import { firstNonXmlChar, NOT_XML_CHAR } from "./_chars.ts";
+import { firstNonXmlChar, NOT_XML_CHAR, utf8Length } from "./_chars.ts";
 import { SCAN_WASM } from "./_scan_wasm.ts";
 
 // Shorter input goes to the JavaScript search (the copy and the call cost
@@ -23,22 +22,40 @@ const PAD = 2 + 32;
 const BLOCK = 16 + 2;
 
 interface Scanner {
+  /** The module's memory: input goes in from offset 0. */
   memory: Uint8Array;
-  scan: (len: number) => number;
+  /**
+   * Puts spaces after the `filled` bytes written to memory, to the end of
+   * the last step, and returns the offset of the first 16-byte block of
+   * `[0, len)` that holds a bad character, or -1.
+   */
+  scan(filled: number, len: number): number;
 }
 
-let scanner: Scanner | null | undefined; // null: no WebAssembly SIMD here
+let loaded: Scanner | null | undefined; // null: no WebAssembly SIMD here
+
+/** The module, made on first use; null where it cannot be. */
+function scanner(): Scanner | null {
+  return loaded ??= load();
+}
 
 function load(): Scanner | null {
   try {
     const instance = new WebAssembly.Instance(
       new WebAssembly.Module(SCAN_WASM as Uint8Array<ArrayBuffer>),
     );
-    const { memory, scan } = instance.exports as {
+    const exports = instance.exports as {
       memory: WebAssembly.Memory;
       scan: (len: number) => number;
     };
-    return { memory: new Uint8Array(memory.buffer), scan };
+    const memory = new Uint8Array(exports.memory.buffer);
+    return {
+      memory,
+      scan(filled, len) {
+        memory.fill(0x20, filled, len + PAD);
+        return exports.scan(len);
+      },
+    };
   } catch {
     return null;
   }
@@ -53,16 +70,14 @@ function load(): Scanner | null {
 export function findNonXmlChar(bytes: Uint8Array): number {
   const n = bytes.length;
   if (n < MIN_BYTES) return firstNonXmlChar(bytes);
-  const s = scanner ??= load();
+  const s = scanner();
   if (s === null) return firstNonXmlChar(bytes);
-  const memory = s.memory;
   for (let start = 0; start < n; start += WINDOW) {
     const len = Math.min(WINDOW, n - start);
     // The window, and what follows it (for the U+FFFE/F check).
     const copied = Math.min(len + 2, n - start);
-    memory.set(bytes.subarray(start, start + copied));
-    memory.fill(0x20, copied, len + PAD);
-    const block = s.scan(len);
+    s.memory.set(bytes.subarray(start, start + copied));
+    const block = s.scan(copied, len);
     if (block < 0) continue;
     // The first bad byte from that block on: in it, or in the two bytes
     // after it (the next window's first). None if what was found lies past
@@ -88,19 +103,18 @@ const encoder = new TextEncoder();
  */
 export function hasNonXmlChar(text: string): boolean {
   const n = text.length;
-  if (n < MIN_UNITS || Buffer.byteLength(text, "utf8") !== n) {
+  // ASCII exactly when each code unit is one byte (a surrogate counts two).
+  if (n < MIN_UNITS || utf8Length(text, 0, n) !== n) {
     return NOT_XML_CHAR.test(text);
   }
-  const s = scanner ??= load();
+  const s = scanner();
   if (s === null) return NOT_XML_CHAR.test(text);
-  const memory = s.memory;
   for (let start = 0; start < n; start += WINDOW) {
     const part = n <= WINDOW ? text : text.slice(start, start + WINDOW);
-    const len = encoder.encodeInto(part, memory).written;
-    memory.fill(0x20, len, len + PAD);
+    const len = encoder.encodeInto(part, s.memory).written;
     // ASCII holds no U+FFFE/F: a block found holds a control character
     // (the regular expression says so, in this part only).
-    if (s.scan(len) >= 0 && NOT_XML_CHAR.test(part)) return true;
+    if (s.scan(len, len) >= 0 && NOT_XML_CHAR.test(part)) return true;
   }
   return false;
 }
